@@ -1,0 +1,7 @@
+// infergrid: one binary, subcommands.
+#include <cstdio>
+
+int main() {
+    std::puts("infergrid");
+    return 0;
+}

@@ -1,0 +1,72 @@
+#pragma once
+// CPU kernels with run-time dispatch. Each op has a scalar reference and
+// vectorised versions (AVX2+FMA+F16C, AVX-512); `kernel_table()` returns the
+// best one this CPU supports, `kernel_table(isa)` a specific one (tests
+// compare every ISA with the scalar reference).
+//
+// Kernels take plain pointers and sizes, allocate nothing, and run on the
+// calling thread; callers split work (rows) across a ThreadPool.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "tensor/dtype.h"
+
+namespace ig {
+
+enum class Isa { Scalar, Avx2, Avx512 };
+
+struct CpuFeatures {
+    bool avx2 = false, fma = false, f16c = false;
+    bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
+    bool avx512vnni = false, avx512bf16 = false;
+};
+
+const CpuFeatures& cpu_features();  // detected by CPUID once
+bool isa_supported(Isa isa);
+Isa best_isa();  // honours IG_ISA=scalar|avx2|avx512 to force a lower one
+std::string_view isa_name(Isa isa);
+
+struct KernelTable {
+    Isa isa;
+
+    // Y[m * ldy + n] = sum_k W[n][k] * X[m * ldx + k]  for m in [0, M), n in [n0, n1).
+    // W: rows of K elements of type wtype (F32, F16, BF16, Q8_0, Q4_0), row n
+    // starting at (const uint8_t*)W + n * w_stride. Each weight row is read
+    // once for all M activation rows. K is a multiple of the type's block size.
+    void (*matmul)(DType wtype, const void* W, size_t w_stride, const float* X, int64_t ldx,
+                   float* Y, int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1);
+
+    // y = x / sqrt(mean(x^2) + eps) * w   (y may alias x)
+    void (*rmsnorm)(const float* x, const float* w, float* y, int64_t n, float eps);
+
+    // Rotary embedding in place on n_heads heads of head_dim floats each (heads
+    // contiguous). Only the first rot_dims dims of each head rotate; inv_freq
+    // has rot_dims/2 entries (already scaled, e.g. Llama 3 rope scaling).
+    // neox=false rotates adjacent pairs (x[2i], x[2i+1]) (GGUF llama);
+    // neox=true rotates (x[i], x[i + rot_dims/2]) (qwen2).
+    void (*rope)(float* x, int64_t n_heads, int64_t head_dim, int64_t rot_dims, int32_t pos,
+                 const float* inv_freq, bool neox);
+
+    // In place softmax over n floats; returns nothing. n >= 1.
+    void (*softmax)(float* x, int64_t n);
+
+    // out[i] = silu(gate[i]) * up[i]   (out may alias gate or up)
+    void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n);
+
+    // y[i] += x[i]
+    void (*add)(float* y, const float* x, int64_t n);
+
+    // KV-cache helpers; kv_type is F32 or F16.
+    // returns sum_i q[i] * k[i]
+    float (*dot_kv)(const float* q, const void* k, DType kv_type, int64_t n);
+    // y[i] += a * v[i]
+    void (*axpy_kv)(float a, const void* v, DType kv_type, float* y, int64_t n);
+    // dst[i] = (kv_type) x[i]
+    void (*store_kv)(const float* x, void* dst, DType kv_type, int64_t n);
+};
+
+const KernelTable& kernel_table();         // best supported
+const KernelTable& kernel_table(Isa isa);  // isa must be supported
+
+}  // namespace ig

@@ -1,0 +1,48 @@
+#pragma once
+// Persistent worker pool for data-parallel kernels. The calling thread takes
+// part in every job, so a pool of size 1 runs everything inline.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace ig {
+
+class ThreadPool {
+  public:
+    // n_threads <= 0 picks the number of hardware threads.
+    explicit ThreadPool(int n_threads = 0);
+    ~ThreadPool();
+    ThreadPool(const ThreadPool&) = delete;
+    ThreadPool& operator=(const ThreadPool&) = delete;
+
+    int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+    // Splits [0, n) into contiguous chunks of at least `grain` items and runs
+    // fn(begin, end) on them across the pool; returns when all are done.
+    // Not re-entrant: fn must not call parallel_for on the same pool.
+    void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+  private:
+    void worker_loop();
+    void run_chunks();
+
+    std::vector<std::thread> workers_;
+    std::mutex mu_;
+    std::condition_variable cv_start_;
+    std::condition_variable cv_done_;
+    uint64_t generation_ = 0;
+    int active_ = 0;
+    bool stop_ = false;
+
+    // Current job; written under mu_ before generation_ is bumped.
+    const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
+    int64_t n_ = 0;
+    int64_t chunk_ = 1;
+    std::atomic<int64_t> next_{0};
+};
+
+}  // namespace ig
