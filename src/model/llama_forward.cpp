@@ -1,0 +1,263 @@
+// LlamaModel::forward: one pass over a mixed batch of prefill chunks and
+// decode tokens. All token rows of the batch go through each weight matrix
+// together, so weights are read once per layer per step.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "kernels/kernels.h"
+#include "model/llama_model.h"
+#include "tensor/quantize.h"
+
+namespace ig {
+namespace {
+
+constexpr int64_t kMaxGroup = 256;         // query heads per KV head
+constexpr int64_t kMaxBlockTokens = 1024;  // scores of one block live on the stack
+
+template <class T>
+void grow(std::vector<T>& v, size_t n) {
+    if (v.size() < n) v.resize(n);
+}
+
+// Y[M, w.ne1] = X[M, w.ne0] * W^T, split over output rows.
+void matmul(ThreadPool& pool, const KernelTable& kt, const WeightView& w, const float* X,
+            int64_t M, float* Y) {
+    // Enough rows per chunk to amortise dispatch; few enough to balance.
+    const int64_t grain = std::max<int64_t>(4, 16384 / std::max<int64_t>(1, w.ne0));
+    pool.parallel_for(w.ne1, grain, [&](int64_t n0, int64_t n1) {
+        kt.matmul(w.type, w.data, w.row_stride, X, w.ne0, Y, w.ne1, M, w.ne0, n0, n1);
+    });
+}
+
+void add_bias(ThreadPool& pool, const KernelTable& kt, float* y, const std::vector<float>& b,
+              int64_t rows) {
+    if (b.empty()) return;
+    const auto n = static_cast<int64_t>(b.size());
+    pool.parallel_for(rows, 8, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) kt.add(y + r * n, b.data(), n);
+    });
+}
+
+}  // namespace
+
+Status LlamaModel::validate(const ForwardBatch& batch, const KvCacheView& kv,
+                            std::span<float> logits) const {
+    const KvLayout& L = kv.layout;
+    if (L.n_layer != cfg_.n_layer || L.n_head_kv != cfg_.n_head_kv || L.head_dim != cfg_.head_dim)
+        return make_error("KV layout (layers {}, kv heads {}, head dim {}) does not match the model",
+                          L.n_layer, L.n_head_kv, L.head_dim);
+    if (L.type != DType::F16 && L.type != DType::F32)
+        return make_error("KV type {} is not supported (f16, f32)", dtype_name(L.type));
+    if (L.block_tokens < 1 || L.block_tokens > kMaxBlockTokens)
+        return make_error("KV block size {} is out of range [1, {}]", L.block_tokens,
+                          kMaxBlockTokens);
+    if (cfg_.n_head / cfg_.n_head_kv > kMaxGroup)
+        return make_error("more than {} query heads per KV head", kMaxGroup);
+    if (kv.base == nullptr && batch.n_tokens() > 0) return make_error("KV cache has no memory");
+    for (size_t i = 0; i < batch.seqs.size(); ++i) {
+        const SequenceInput& s = batch.seqs[i];
+        const auto n = static_cast<int64_t>(s.tokens.size());
+        if (s.n_logits < 0 || s.n_logits > n)
+            return make_error("sequence {}: n_logits {} not in [0, {}]", i, s.n_logits, n);
+        if (s.start_pos < 0 || s.start_pos > std::numeric_limits<int32_t>::max() - n)
+            return make_error("sequence {}: start position {} out of range", i, s.start_pos);
+        const int64_t end = s.start_pos + n;
+        const int64_t need = (end + L.block_tokens - 1) / L.block_tokens;
+        if (static_cast<int64_t>(s.block_table.size()) < need)
+            return make_error("sequence {}: {} positions need {} blocks, block table has {}", i,
+                              end, need, s.block_table.size());
+        for (int64_t b = 0; b < need; ++b) {
+            const int32_t id = s.block_table[static_cast<size_t>(b)];
+            if (id < 0 || id >= kv.n_blocks)
+                return make_error("sequence {}: block id {} outside the cache ({} blocks)", i, id,
+                                  kv.n_blocks);
+        }
+        for (int32_t t : s.tokens)
+            if (t < 0 || t >= cfg_.n_vocab)
+                return make_error("sequence {}: token id {} outside the vocabulary ({})", i, t,
+                                  cfg_.n_vocab);
+    }
+    const int64_t need = batch.n_logit_rows() * cfg_.n_vocab;
+    if (static_cast<int64_t>(logits.size()) < need)
+        return make_error("logits buffer holds {} floats, batch needs {}", logits.size(), need);
+    return {};
+}
+
+void LlamaModel::ensure_scratch(int64_t T, int64_t R) {
+    const ModelConfig& c = cfg_;
+    const auto t = static_cast<size_t>(T);
+    grow(s_.x, t * c.n_embd);
+    grow(s_.h, t * c.n_embd);
+    grow(s_.q, t * c.q_dim());
+    grow(s_.k, t * c.kv_dim());
+    grow(s_.v, t * c.kv_dim());
+    grow(s_.attn, t * c.q_dim());
+    grow(s_.ff_gate, t * c.n_ff);
+    grow(s_.ff_up, t * c.n_ff);
+    grow(s_.rows, static_cast<size_t>(R * c.n_embd));
+    grow(s_.tok, t);
+    grow(s_.seq, t);
+    grow(s_.pos, t);
+    grow(s_.row_src, static_cast<size_t>(R));
+}
+
+Status LlamaModel::forward(const ForwardBatch& batch, const KvCacheView& kv, ThreadPool& pool,
+                           std::span<float> logits) {
+    IG_TRY(validate(batch, kv, logits));
+    const ModelConfig& c = cfg_;
+    const KernelTable& kt = kernel_table();
+    const KvLayout& KL = kv.layout;
+    const int64_t T = batch.n_tokens();
+    const int64_t R = batch.n_logit_rows();
+    if (T == 0) return {};
+    ensure_scratch(T, R);
+
+    // Flatten the batch: token, sequence and position of every row.
+    {
+        int64_t t = 0, r = 0;
+        for (size_t si = 0; si < batch.seqs.size(); ++si) {
+            const SequenceInput& s = batch.seqs[si];
+            const auto n = static_cast<int64_t>(s.tokens.size());
+            for (int64_t i = 0; i < n; ++i, ++t) {
+                s_.tok[t] = s.tokens[static_cast<size_t>(i)];
+                s_.seq[t] = static_cast<int32_t>(si);
+                s_.pos[t] = s.start_pos + i;
+                if (i >= n - s.n_logits) s_.row_src[r++] = t;
+            }
+        }
+    }
+
+    float* x = s_.x.data();
+    float* h = s_.h.data();
+    const int64_t E = c.n_embd;
+    pool.parallel_for(T, 16, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) {
+            const auto* row = static_cast<const uint8_t*>(tok_embd_.data) +
+                              static_cast<size_t>(s_.tok[t]) * tok_embd_.row_stride;
+            dequantize_row(tok_embd_.type, row, x + t * E, E);
+        }
+    });
+
+    const int64_t HD = c.head_dim;
+    const int64_t QD = c.q_dim();
+    const int64_t KVD = c.kv_dim();
+    const int64_t group = c.n_head / c.n_head_kv;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
+
+    for (int64_t l = 0; l < c.n_layer; ++l) {
+        const LayerWeights& W = layers_[static_cast<size_t>(l)];
+
+        pool.parallel_for(T, 16, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t)
+                kt.rmsnorm(x + t * E, W.attn_norm.data(), h + t * E, E, c.rms_eps);
+        });
+        matmul(pool, kt, W.wq, h, T, s_.q.data());
+        matmul(pool, kt, W.wk, h, T, s_.k.data());
+        matmul(pool, kt, W.wv, h, T, s_.v.data());
+        add_bias(pool, kt, s_.q.data(), W.bq, T);
+        add_bias(pool, kt, s_.k.data(), W.bk, T);
+        add_bias(pool, kt, s_.v.data(), W.bv, T);
+
+        // RoPE, then write this layer's K/V of every new token into its block.
+        pool.parallel_for(T, 4, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t) {
+                const auto pos = static_cast<int32_t>(s_.pos[t]);
+                float* q = s_.q.data() + t * QD;
+                float* k = s_.k.data() + t * KVD;
+                kt.rope(q, c.n_head, HD, c.rope_dim, pos, inv_freq_.data(), c.rope_neox);
+                kt.rope(k, c.n_head_kv, HD, c.rope_dim, pos, inv_freq_.data(), c.rope_neox);
+                const SequenceInput& s = batch.seqs[static_cast<size_t>(s_.seq[t])];
+                uint8_t* blk = kv.block(s.block_table[static_cast<size_t>(pos / KL.block_tokens)]);
+                const int64_t off = pos % KL.block_tokens;
+                for (int64_t g = 0; g < c.n_head_kv; ++g) {
+                    kt.store_kv(k + g * HD, blk + KL.offset(l, false, g, off), KL.type, HD);
+                    kt.store_kv(s_.v.data() + t * KVD + g * HD, blk + KL.offset(l, true, g, off),
+                                KL.type, HD);
+                }
+            }
+        });
+
+        // Causal attention over the paged cache. One task per (token, KV head):
+        // the group's query heads walk the blocks together, so each K/V block
+        // is fetched from memory once and re-used from cache by the group.
+        float* attn = s_.attn.data();
+        pool.parallel_for(T * c.n_head_kv, 1, [&](int64_t i0, int64_t i1) {
+            float m[kMaxGroup], lsum[kMaxGroup];
+            float sc[kMaxBlockTokens];
+            for (int64_t i = i0; i < i1; ++i) {
+                const int64_t t = i / c.n_head_kv;
+                const int64_t g = i % c.n_head_kv;
+                const int64_t pos = s_.pos[t];
+                const SequenceInput& s = batch.seqs[static_cast<size_t>(s_.seq[t])];
+                float* out = attn + t * QD + g * group * HD;
+                std::fill(out, out + group * HD, 0.0f);
+                std::fill(m, m + group, -std::numeric_limits<float>::infinity());
+                std::fill(lsum, lsum + group, 0.0f);
+                for (int64_t b0 = 0; b0 <= pos; b0 += KL.block_tokens) {
+                    const uint8_t* blk =
+                        kv.block(s.block_table[static_cast<size_t>(b0 / KL.block_tokens)]);
+                    const int64_t nb = std::min(KL.block_tokens, pos + 1 - b0);
+                    const uint8_t* kb = blk + KL.offset(l, false, g, 0);
+                    const uint8_t* vb = blk + KL.offset(l, true, g, 0);
+                    const size_t row = static_cast<size_t>(HD) * KL.elem_bytes();
+                    for (int64_t qi = 0; qi < group; ++qi) {
+                        const float* q = s_.q.data() + t * QD + (g * group + qi) * HD;
+                        float bmax = m[qi];
+                        for (int64_t j = 0; j < nb; ++j) {
+                            sc[j] = kt.dot_kv(q, kb + j * row, KL.type, HD) * scale;
+                            bmax = std::max(bmax, sc[j]);
+                        }
+                        // Online softmax: rescale what was summed under the old max.
+                        float* o = out + qi * HD;
+                        const float corr = std::exp(m[qi] - bmax);
+                        if (corr != 1.0f) {
+                            for (int64_t d = 0; d < HD; ++d) o[d] *= corr;
+                            lsum[qi] *= corr;
+                        }
+                        m[qi] = bmax;
+                        for (int64_t j = 0; j < nb; ++j) {
+                            const float p = std::exp(sc[j] - bmax);
+                            lsum[qi] += p;
+                            kt.axpy_kv(p, vb + j * row, KL.type, o, HD);
+                        }
+                    }
+                }
+                for (int64_t qi = 0; qi < group; ++qi) {
+                    const float inv = 1.0f / lsum[qi];
+                    for (int64_t d = 0; d < HD; ++d) out[qi * HD + d] *= inv;
+                }
+            }
+        });
+
+        matmul(pool, kt, W.wo, attn, T, h);
+        pool.parallel_for(T, 16, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t) kt.add(x + t * E, h + t * E, E);
+        });
+
+        pool.parallel_for(T, 16, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t)
+                kt.rmsnorm(x + t * E, W.ffn_norm.data(), h + t * E, E, c.rms_eps);
+        });
+        matmul(pool, kt, W.gate, h, T, s_.ff_gate.data());
+        matmul(pool, kt, W.up, h, T, s_.ff_up.data());
+        const int64_t F = c.n_ff;
+        pool.parallel_for(T, 4, [&](int64_t t0, int64_t t1) {
+            kt.silu_mul(s_.ff_gate.data() + t0 * F, s_.ff_up.data() + t0 * F,
+                        s_.ff_gate.data() + t0 * F, (t1 - t0) * F);
+        });
+        matmul(pool, kt, W.down, s_.ff_gate.data(), T, h);
+        pool.parallel_for(T, 16, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t) kt.add(x + t * E, h + t * E, E);
+        });
+    }
+
+    // Final norm and output projection only for the rows that were asked for.
+    float* rows = s_.rows.data();
+    for (int64_t r = 0; r < R; ++r)
+        kt.rmsnorm(x + s_.row_src[r] * E, output_norm_.data(), rows + r * E, E, c.rms_eps);
+    if (R > 0) matmul(pool, kt, output_, rows, R, logits.data());
+    return {};
+}
+
+}  // namespace ig

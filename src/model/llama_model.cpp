@@ -1,0 +1,134 @@
+#include "model/llama_model.h"
+
+#include <cmath>
+
+#include "tensor/quantize.h"
+
+namespace ig {
+namespace {
+
+Expected<const GgufTensorInfo*> find_shaped(const GgufFile& f, const std::string& name,
+                                            std::vector<uint64_t> shape) {
+    const GgufTensorInfo* t = f.find_tensor(name);
+    if (t == nullptr) return make_error("missing tensor '{}'", name);
+    if (t->shape != shape) {
+        std::string want, got;
+        for (auto d : shape) want += (want.empty() ? "" : ", ") + std::to_string(d);
+        for (auto d : t->shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
+        return make_error("tensor '{}' has shape [{}], expected [{}]", name, got, want);
+    }
+    if (!dtype_is_computable(t->type))
+        return make_error("tensor '{}' has type {} which this build cannot compute with", name,
+                          dtype_name(t->type));
+    return t;
+}
+
+Expected<WeightView> matrix(const GgufFile& f, const std::string& name, int64_t in, int64_t out) {
+    auto t = find_shaped(f, name, {static_cast<uint64_t>(in), static_cast<uint64_t>(out)});
+    if (!t.ok()) return t.error();
+    WeightView w;
+    w.data = (*t)->data;
+    w.type = (*t)->type;
+    w.ne0 = in;
+    w.ne1 = out;
+    w.row_stride = static_cast<size_t>(*row_bytes(w.type, static_cast<uint64_t>(in)));
+    return w;
+}
+
+Expected<std::vector<float>> vector_f32(const GgufFile& f, const std::string& name, int64_t n) {
+    auto t = find_shaped(f, name, {static_cast<uint64_t>(n)});
+    if (!t.ok()) return t.error();
+    std::vector<float> v(static_cast<size_t>(n));
+    if (!dequantize_row((*t)->type, (*t)->data, v.data(), n))
+        return make_error("tensor '{}': cannot convert type {} to f32", name,
+                          dtype_name((*t)->type));
+    for (float x : v)
+        if (!std::isfinite(x)) return make_error("tensor '{}' holds a non-finite value", name);
+    return v;
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<LlamaModel>> LlamaModel::load(const std::string& path) {
+    auto f = GgufFile::open(path);
+    if (!f.ok()) return f.error();
+    return from_gguf(std::make_shared<const GgufFile>(std::move(f).value()));
+}
+
+Expected<std::unique_ptr<LlamaModel>> LlamaModel::from_gguf(std::shared_ptr<const GgufFile> file) {
+    auto cfg = ModelConfig::from_gguf(*file);
+    if (!cfg.ok()) return cfg.error();
+    std::unique_ptr<LlamaModel> m(new LlamaModel());
+    m->file_ = std::move(file);
+    m->cfg_ = *cfg;
+    IG_TRY(m->bind_weights());
+    return m;
+}
+
+Status LlamaModel::bind_weights() {
+    const GgufFile& f = *file_;
+    const ModelConfig& c = cfg_;
+#define IG_BIND(dst, expr)               \
+    do {                                 \
+        auto r_ = (expr);                \
+        if (!r_.ok()) return r_.error(); \
+        dst = std::move(r_).value();     \
+    } while (0)
+
+    IG_BIND(tok_embd_, matrix(f, "token_embd.weight", c.n_embd, c.n_vocab));
+    if (c.tied_output) {
+        output_ = tok_embd_;
+    } else {
+        IG_BIND(output_, matrix(f, "output.weight", c.n_embd, c.n_vocab));
+    }
+    IG_BIND(output_norm_, vector_f32(f, "output_norm.weight", c.n_embd));
+    layers_.resize(static_cast<size_t>(c.n_layer));
+    for (int64_t l = 0; l < c.n_layer; ++l) {
+        LayerWeights& L = layers_[static_cast<size_t>(l)];
+        const std::string p = "blk." + std::to_string(l) + ".";
+        IG_BIND(L.attn_norm, vector_f32(f, p + "attn_norm.weight", c.n_embd));
+        IG_BIND(L.ffn_norm, vector_f32(f, p + "ffn_norm.weight", c.n_embd));
+        IG_BIND(L.wq, matrix(f, p + "attn_q.weight", c.n_embd, c.q_dim()));
+        IG_BIND(L.wk, matrix(f, p + "attn_k.weight", c.n_embd, c.kv_dim()));
+        IG_BIND(L.wv, matrix(f, p + "attn_v.weight", c.n_embd, c.kv_dim()));
+        IG_BIND(L.wo, matrix(f, p + "attn_output.weight", c.q_dim(), c.n_embd));
+        IG_BIND(L.gate, matrix(f, p + "ffn_gate.weight", c.n_embd, c.n_ff));
+        IG_BIND(L.up, matrix(f, p + "ffn_up.weight", c.n_embd, c.n_ff));
+        IG_BIND(L.down, matrix(f, p + "ffn_down.weight", c.n_ff, c.n_embd));
+        if (c.qkv_bias) {
+            IG_BIND(L.bq, vector_f32(f, p + "attn_q.bias", c.q_dim()));
+            IG_BIND(L.bk, vector_f32(f, p + "attn_k.bias", c.kv_dim()));
+            IG_BIND(L.bv, vector_f32(f, p + "attn_v.bias", c.kv_dim()));
+        }
+    }
+
+    // theta_i = pos * base^(-2i/d) / factor_i / linear_scale. Llama 3 style
+    // scaling arrives as per-frequency factors in rope_freqs.weight.
+    const int64_t half = c.rope_dim / 2;
+    std::vector<float> factors(static_cast<size_t>(half), 1.0f);
+    if (f.find_tensor("rope_freqs.weight") != nullptr)
+        IG_BIND(factors, vector_f32(f, "rope_freqs.weight", half));
+#undef IG_BIND
+    inv_freq_.resize(static_cast<size_t>(half));
+    for (int64_t i = 0; i < half; ++i) {
+        if (factors[static_cast<size_t>(i)] <= 0)
+            return make_error("rope_freqs.weight[{}] must be > 0", i);
+        const double inv = std::pow(static_cast<double>(c.rope_freq_base),
+                                    -2.0 * static_cast<double>(i) / static_cast<double>(c.rope_dim));
+        inv_freq_[static_cast<size_t>(i)] =
+            static_cast<float>(inv / factors[static_cast<size_t>(i)] / c.rope_linear_scale);
+    }
+    return {};
+}
+
+KvLayout LlamaModel::kv_layout(int64_t block_tokens, DType type) const {
+    KvLayout l;
+    l.n_layer = cfg_.n_layer;
+    l.n_head_kv = cfg_.n_head_kv;
+    l.head_dim = cfg_.head_dim;
+    l.block_tokens = block_tokens;
+    l.type = type;
+    return l;
+}
+
+}  // namespace ig

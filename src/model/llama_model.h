@@ -1,0 +1,72 @@
+#pragma once
+// Llama-family transformer (llama, qwen2) over GGUF weights used in place.
+// Pure compute: token ids + positions + block tables in, logits out.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "model/forward_batch.h"
+#include "model/gguf.h"
+#include "model/kv_layout.h"
+#include "model/model_config.h"
+#include "util/expected.h"
+#include "util/thread_pool.h"
+
+namespace ig {
+
+// A 2-D weight: ne1 rows of ne0 elements, rows row_stride bytes apart.
+struct WeightView {
+    const void* data = nullptr;
+    DType type = DType::F32;
+    int64_t ne0 = 0;  // input features (contiguous)
+    int64_t ne1 = 0;  // output features (rows)
+    size_t row_stride = 0;
+};
+
+struct LayerWeights {
+    std::vector<float> attn_norm, ffn_norm;  // converted to F32 at load
+    std::vector<float> bq, bk, bv;           // empty without QKV bias
+    WeightView wq, wk, wv, wo, gate, up, down;
+};
+
+class LlamaModel {
+public:
+    static Expected<std::unique_ptr<LlamaModel>> load(const std::string& path);
+    static Expected<std::unique_ptr<LlamaModel>> from_gguf(std::shared_ptr<const GgufFile> file);
+
+    const ModelConfig& config() const { return cfg_; }
+    const GgufFile& gguf() const { return *file_; }
+    // KV layout this model needs, for a given block size and element type.
+    KvLayout kv_layout(int64_t block_tokens, DType type) const;
+
+    // Runs the batch, writing KV of the new tokens into their blocks and
+    // batch.n_logit_rows() rows of n_vocab logits into `logits`.
+    // Not thread-safe: one forward at a time per model (it reuses scratch).
+    Status forward(const ForwardBatch& batch, const KvCacheView& kv, ThreadPool& pool,
+                   std::span<float> logits);
+
+private:
+    LlamaModel() = default;
+    Status bind_weights();
+    Status validate(const ForwardBatch& batch, const KvCacheView& kv,
+                    std::span<float> logits) const;
+    void ensure_scratch(int64_t n_tokens, int64_t n_rows);
+
+    std::shared_ptr<const GgufFile> file_;
+    ModelConfig cfg_;
+    WeightView tok_embd_, output_;
+    std::vector<float> output_norm_;
+    std::vector<LayerWeights> layers_;
+    std::vector<float> inv_freq_;  // rope_dim / 2 entries, all scalings applied
+
+    // Grow-only scratch so steady-state decode allocates nothing.
+    struct Scratch {
+        std::vector<float> x, h, q, k, v, attn, ff_gate, ff_up, rows;
+        std::vector<int32_t> tok, seq;
+        std::vector<int64_t> pos, row_src;
+    } s_;
+};
+
+}  // namespace ig

@@ -1,0 +1,168 @@
+#include "tokenizer/spm_tokenizer.h"
+
+#include <cstdio>
+#include <queue>
+
+#include "tokenizer/utf8.h"
+
+namespace ig {
+namespace {
+
+constexpr std::string_view kSpace = "\xE2\x96\x81";  // U+2581, SentencePiece's space
+
+struct Symbol {
+    size_t begin, len;
+    int prev, next;  // -1 at the ends
+};
+
+struct Bigram {
+    float score;
+    int left;
+    size_t len;  // combined length when queued; stale entries are skipped
+    bool operator<(const Bigram& o) const {
+        // Highest score first; on ties the leftmost pair, as SentencePiece does.
+        if (score != o.score) return score < o.score;
+        return left > o.left;
+    }
+};
+
+}  // namespace
+
+Expected<SpmTokenizer> SpmTokenizer::create(Vocab vocab) {
+    if (vocab.tokens.empty()) return make_error("tokenizer vocabulary is empty");
+    const size_t n = vocab.tokens.size();
+    if (!vocab.scores.empty() && vocab.scores.size() != n)
+        return make_error("tokenizer has {} tokens but {} scores", n, vocab.scores.size());
+    if (!vocab.types.empty() && vocab.types.size() != n)
+        return make_error("tokenizer has {} tokens but {} token types", n, vocab.types.size());
+    for (int32_t id : {vocab.bos_id, vocab.eos_id, vocab.unk_id})
+        if (id < -1 || id >= static_cast<int32_t>(n))
+            return make_error("special token id {} is outside the vocabulary ({})", id, n);
+    SpmTokenizer t;
+    t.vocab_ = std::move(vocab);
+    t.ids_.reserve(n);
+    for (size_t i = 0; i < n; ++i) t.ids_.emplace(t.vocab_.tokens[i], static_cast<int32_t>(i));
+    for (int b = 0; b < 256; ++b) {
+        char name[8];
+        std::snprintf(name, sizeof name, "<0x%02X>", b);
+        t.byte_ids_[b] = t.find(name);
+    }
+    return t;
+}
+
+int32_t SpmTokenizer::find(std::string_view s) const {
+    auto it = ids_.find(std::string(s));
+    return it == ids_.end() ? -1 : it->second;
+}
+
+std::vector<int32_t> SpmTokenizer::encode(std::string_view text, bool add_bos) const {
+    std::vector<int32_t> out;
+    if (add_bos && vocab_.bos_id >= 0) out.push_back(vocab_.bos_id);
+    if (text.empty()) return out;
+
+    std::string norm;
+    norm.reserve(text.size() + 8);
+    if (vocab_.add_space_prefix) norm += kSpace;
+    for (char ch : text) {
+        if (ch == ' ')
+            norm += kSpace;
+        else
+            norm += ch;
+    }
+
+    std::vector<Symbol> sym;
+    for (size_t i = 0; i < norm.size();) {
+        size_t len = std::min(utf8::seq_len(static_cast<unsigned char>(norm[i])), norm.size() - i);
+        const int idx = static_cast<int>(sym.size());
+        sym.push_back({i, len, idx - 1, -1});
+        if (idx > 0) sym[idx - 1].next = idx;
+        i += len;
+    }
+
+    const std::string_view sv(norm);
+    std::priority_queue<Bigram> queue;
+    auto try_add = [&](int left) {
+        if (left < 0 || sym[left].next < 0) return;
+        const Symbol& a = sym[left];
+        const Symbol& b = sym[a.next];
+        const int32_t id = find(sv.substr(a.begin, a.len + b.len));
+        if (id < 0) return;
+        const float score = vocab_.scores.empty() ? 0.0f : vocab_.scores[id];
+        queue.push({score, left, a.len + b.len});
+    };
+    for (int i = 0; i + 1 < static_cast<int>(sym.size()); ++i) try_add(i);
+
+    while (!queue.empty()) {
+        const Bigram bg = queue.top();
+        queue.pop();
+        Symbol& a = sym[bg.left];
+        if (a.len == 0 || a.next < 0) continue;
+        Symbol& b = sym[a.next];
+        if (a.len + b.len != bg.len) continue;  // one side already merged elsewhere
+        a.len += b.len;
+        b.len = 0;
+        a.next = b.next;
+        if (a.next >= 0) sym[a.next].prev = bg.left;
+        try_add(a.prev);
+        try_add(bg.left);
+    }
+
+    for (int i = 0; i != -1 && i < static_cast<int>(sym.size()); i = sym[i].next) {
+        const Symbol& s = sym[i];
+        const int32_t id = find(sv.substr(s.begin, s.len));
+        if (id >= 0) {
+            out.push_back(id);
+            continue;
+        }
+        for (size_t k = 0; k < s.len; ++k) {
+            const int32_t b = byte_ids_[static_cast<unsigned char>(norm[s.begin + k])];
+            out.push_back(b >= 0 ? b : vocab_.unk_id >= 0 ? vocab_.unk_id : 0);
+        }
+    }
+    return out;
+}
+
+std::string SpmTokenizer::piece(int32_t id) const {
+    if (id < 0 || id >= vocab_.size()) return {};
+    const TokenType type = vocab_.type(id);
+    if (type == TokenType::Control || type == TokenType::Unused) return {};
+    const std::string& s = vocab_.tokens[static_cast<size_t>(id)];
+    if (type == TokenType::Byte && s.size() == 6 && s.starts_with("<0x")) {
+        unsigned v = 0;
+        if (std::sscanf(s.c_str() + 3, "%2x", &v) == 1) return std::string(1, static_cast<char>(v));
+    }
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size();) {
+        if (std::string_view(s).substr(i, 3) == kSpace) {
+            out += ' ';
+            i += 3;
+        } else {
+            out += s[i++];
+        }
+    }
+    return out;
+}
+
+std::string IncrementalDecoder::push(int32_t id) {
+    std::string p = tok_.piece(id);
+    // SentencePiece marks word starts with a space; the first one of the
+    // output stands for the prefix added at encode time.
+    if (first_ && !p.empty()) {
+        if (tok_.vocab().add_space_prefix && p[0] == ' ') p.erase(0, 1);
+        first_ = false;
+    }
+    pending_ += p;
+    const size_t keep = utf8::incomplete_tail(pending_);
+    std::string ready = utf8::sanitize(std::string_view(pending_).substr(0, pending_.size() - keep));
+    pending_.erase(0, pending_.size() - keep);
+    return ready;
+}
+
+std::string IncrementalDecoder::flush() {
+    std::string out = utf8::sanitize(pending_);
+    pending_.clear();
+    return out;
+}
+
+}  // namespace ig

@@ -1,0 +1,27 @@
+#pragma once
+// UTF-8 helpers shared by tokenizers and detokenizers.
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace ig::utf8 {
+
+// Length of the sequence a lead byte announces; 1 for ASCII and for bytes
+// that cannot start a sequence.
+inline size_t seq_len(unsigned char c) {
+    if (c < 0x80) return 1;
+    if ((c >> 5) == 0x6) return 2;
+    if ((c >> 4) == 0xE) return 3;
+    if ((c >> 3) == 0x1E) return 4;
+    return 1;
+}
+
+// Number of bytes at the end of s that form the start of a character whose
+// remaining bytes have not arrived yet (0..3).
+size_t incomplete_tail(std::string_view s);
+
+// Copies s, replacing every byte that is not part of a well-formed UTF-8
+// sequence with U+FFFD, so the result is always valid UTF-8.
+std::string sanitize(std::string_view s);
+
+}  // namespace ig::utf8

@@ -1,0 +1,40 @@
+#pragma once
+// `infergrid synth`: GGUF models with seeded random weights at the scale of
+// real initialisations and a small working SentencePiece-style tokenizer.
+// Tests and benchmarks use them for realistic shapes without downloads.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tensor/dtype.h"
+#include "util/expected.h"
+#include "util/thread_pool.h"
+
+namespace ig {
+
+struct SynthSpec {
+    std::string arch = "llama";  // llama | qwen2
+    int64_t n_embd = 64;
+    int64_t n_layer = 2;
+    int64_t n_head = 4;
+    int64_t n_head_kv = 2;
+    int64_t n_ff = 128;
+    int64_t n_vocab = 320;
+    int64_t n_ctx = 2048;
+    bool tied_output = false;
+    bool qkv_bias = false;      // qwen2 always has it
+    bool llama3_rope = false;   // write rope_freqs.weight as Llama 3.1 does
+    float rope_base = 10000.0f;
+    float rms_eps = 1e-5f;
+};
+
+std::optional<SynthSpec> synth_preset(std::string_view name);
+std::vector<std::string> synth_preset_names();
+
+// Writes the model; 2-D weight matrices get `type`, norms and biases stay F32.
+Status synth_model(const SynthSpec& spec, DType type, uint64_t seed, const std::string& path,
+                   ThreadPool& pool);
+
+}  // namespace ig
