@@ -35,6 +35,11 @@ enum class GgufType : uint32_t {
 };
 std::string_view gguf_type_name(GgufType t);
 
+// Limits the reader enforces (and the writer respects).
+inline constexpr uint32_t kGgufDefaultAlignment = 32;
+inline constexpr uint32_t kGgufMaxDims = 4;
+inline constexpr uint32_t kGgufMaxDepth = 8;  // array nesting levels in one value
+
 struct GgufValue;
 
 struct GgufArray {
@@ -48,16 +53,26 @@ struct GgufValue {
     // floats in f; `type` keeps the exact on-disk type for round trips.
     std::variant<uint64_t, int64_t, double, bool, std::string, GgufArray> v;
 
+    static GgufValue u8(uint8_t x) { return {GgufType::U8, uint64_t{x}}; }
+    static GgufValue i8(int8_t x) { return {GgufType::I8, int64_t{x}}; }
+    static GgufValue u16(uint16_t x) { return {GgufType::U16, uint64_t{x}}; }
+    static GgufValue i16(int16_t x) { return {GgufType::I16, int64_t{x}}; }
     static GgufValue u32(uint32_t x) { return {GgufType::U32, uint64_t{x}}; }
     static GgufValue u64(uint64_t x) { return {GgufType::U64, x}; }
     static GgufValue i32(int32_t x) { return {GgufType::I32, int64_t{x}}; }
+    static GgufValue i64(int64_t x) { return {GgufType::I64, x}; }
     static GgufValue f32(float x) { return {GgufType::F32, double{x}}; }
+    static GgufValue f64(double x) { return {GgufType::F64, x}; }
     static GgufValue boolean(bool x) { return {GgufType::BOOL, x}; }
     static GgufValue str(std::string s) { return {GgufType::STRING, std::move(s)}; }
     static GgufValue array(GgufType elem, std::vector<GgufValue> items) {
         return {GgufType::ARRAY, GgufArray{elem, std::move(items)}};
     }
 };
+
+// Short human-readable form ("42", "\"llama\"", "[array of 512 string]" or
+// the first max_items items), for logs and `infergrid inspect`.
+std::string gguf_value_to_string(const GgufValue& v, size_t max_items = 8);
 
 struct GgufKV {
     std::string key;
@@ -104,6 +119,11 @@ class GgufFile {
   private:
     static Expected<GgufFile> parse_impl(std::span<const uint8_t> bytes);
 
+    // Indices into kv_ / tensors_ sorted by name, for binary-search look-ups
+    // (indices rather than views so that copies of a GgufFile stay valid).
+    std::vector<uint32_t> kv_index_;
+    std::vector<uint32_t> tensor_index_;
+
     std::shared_ptr<MappedFile> file_;  // null when parsed from caller bytes
     std::span<const uint8_t> bytes_;
     std::string path_;
@@ -121,11 +141,15 @@ class GgufWriter {
   public:
     using FillFn = std::function<void(uint8_t* dst, uint64_t n_bytes)>;
 
-    void set(std::string key, GgufValue value);  // replaces an existing key
+    // Replaces an existing key. Setting "general.alignment" (u32) chooses the
+    // alignment when write() is called with the default 32.
+    void set(std::string key, GgufValue value);
     // Shape in GGUF order (shape[0] contiguous). fill writes exactly the bytes
     // of the tensor (row_bytes(type, shape[0]) * rows).
     Status add_tensor(std::string name, std::vector<uint64_t> shape, DType type, FillFn fill);
-    Status write(const std::string& path, uint32_t alignment = 32) const;
+    // Writes path + ".tmp", then renames it over path. An alignment other
+    // than 32 is recorded as general.alignment.
+    Status write(const std::string& path, uint32_t alignment = kGgufDefaultAlignment) const;
 
   private:
     struct PendingTensor {
