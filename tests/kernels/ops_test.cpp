@@ -86,8 +86,9 @@ TEST(ScalarOps, RopeHandExample) {
             std::memcpy(y, x, sizeof x);
             std::memcpy(y + 6, x, sizeof x);  // two heads
             kernel_table(isa).rope(y, 2, 6, 4, 2, inv, nx);
+            const double* want = nx ? neox : pairs;
             for (int i = 0; i < 12; ++i)
-                EXPECT_NEAR(y[i], (nx ? neox : pairs)[i % 6], 1e-6) << "neox=" << nx << " i=" << i;
+                EXPECT_NEAR(y[i], want[i % 6], 1e-6) << "neox=" << nx << " i=" << i;
         }
     }
 }
