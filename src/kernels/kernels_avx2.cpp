@@ -163,12 +163,17 @@ template <>
 struct Weights<DType::Q8_0> {
     static constexpr bool kPlain = false;
     static constexpr int64_t kBlockBytes = 34;
-    static void block(const uint8_t* p, __m256 w[4]) {
-        const __m256 d = block_scale(p);
+    // The integer values as floats; the caller applies the returned scale.
+    static __m256 block_unscaled(const uint8_t* p, __m256 w[4]) {
         for (int j = 0; j < 4; ++j) {
             const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 2 + 8 * j));
-            w[j] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), d);
+            w[j] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
         }
+        return block_scale(p);
+    }
+    static void block(const uint8_t* p, __m256 w[4]) {
+        const __m256 d = block_unscaled(p, w);
+        for (int j = 0; j < 4; ++j) w[j] = _mm256_mul_ps(w[j], d);
     }
     static void partial(const uint8_t*, int64_t, __m256*) {}
 };
@@ -177,19 +182,41 @@ template <>
 struct Weights<DType::Q4_0> {
     static constexpr bool kPlain = false;
     static constexpr int64_t kBlockBytes = 18;
-    static void block(const uint8_t* p, __m256 w[4]) {
-        const __m256 d = block_scale(p);
+    // The integer values (nibble - 8) as floats; the caller applies the
+    // returned scale. Low nibbles are elements 0..15, high nibbles 16..31.
+    static __m256 block_unscaled(const uint8_t* p, __m256 w[4]) {
         const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
-        const __m128i m4 = _mm_set1_epi8(0x0f), e8 = _mm_set1_epi8(8);
-        // Low nibbles are elements 0..15, high nibbles 16..31; both offset by 8.
-        const __m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), e8);
-        const __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), e8);
-        const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
-        for (int j = 0; j < 4; ++j)
-            w[j] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(parts[j])), d);
+        const __m256i b0 = _mm256_cvtepu8_epi32(q);                     // bytes 0..7
+        const __m256i b1 = _mm256_cvtepu8_epi32(_mm_srli_si128(q, 8));  // bytes 8..15
+        const __m256i m4 = _mm256_set1_epi32(0x0f), e8 = _mm256_set1_epi32(8);
+        const __m256i parts[4] = {_mm256_and_si256(b0, m4), _mm256_and_si256(b1, m4),
+                                  _mm256_srli_epi32(b0, 4), _mm256_srli_epi32(b1, 4)};
+        for (int j = 0; j < 4; ++j) w[j] = _mm256_cvtepi32_ps(_mm256_sub_epi32(parts[j], e8));
+        return block_scale(p);
+    }
+    static void block(const uint8_t* p, __m256 w[4]) {
+        const __m256 d = block_unscaled(p, w);
+        for (int j = 0; j < 4; ++j) w[j] = _mm256_mul_ps(w[j], d);
     }
     static void partial(const uint8_t*, int64_t, __m256*) {}
 };
+
+// One quant block against RM X rows: sum(q * x) per row, then one FMA by the
+// block scale into accumulator S. d * (q . x) is as accurate as (d * q) . x
+// and saves three multiplies per block.
+template <class Wt, int RM, int A, int S>
+inline void quant_block(const uint8_t* wb, const float* x, int64_t ldx, __m256 (&acc)[RM][A]) {
+    __m256 wv[4];
+    const __m256 d = Wt::block_unscaled(wb, wv);
+    for (int m = 0; m < RM; ++m) {
+        const float* xm = x + m * ldx;
+        __m256 t0 = _mm256_mul_ps(wv[0], _mm256_loadu_ps(xm));
+        __m256 t1 = _mm256_mul_ps(wv[1], _mm256_loadu_ps(xm + 8));
+        t0 = _mm256_fmadd_ps(wv[2], _mm256_loadu_ps(xm + 16), t0);
+        t1 = _mm256_fmadd_ps(wv[3], _mm256_loadu_ps(xm + 24), t1);
+        acc[m][S] = _mm256_fmadd_ps(d, _mm256_add_ps(t0, t1), acc[m][S]);
+    }
+}
 
 // Decode path (M <= 4): one weight row against RM X rows, each block converted
 // once in registers, so the row streams from memory exactly once.
@@ -202,13 +229,23 @@ void dot_row(const uint8_t* w, const float* X, int64_t ldx, int64_t K, float* ou
         for (int a = 0; a < A; ++a) acc[m][a] = _mm256_setzero_ps();
     const int64_t nb = K / kBlock;
     __m256 wv[4];
-    for (int64_t b = 0; b < nb; ++b) {
-        Wt::block(w + b * Wt::kBlockBytes, wv);
-        const float* x = X + b * kBlock;
-        for (int m = 0; m < RM; ++m)
-            for (int j = 0; j < 4; ++j)
-                acc[m][j % A] =
-                    _mm256_fmadd_ps(wv[j], _mm256_loadu_ps(x + m * ldx + 8 * j), acc[m][j % A]);
+    if constexpr (Wt::kPlain) {
+        for (int64_t b = 0; b < nb; ++b) {
+            Wt::block(w + b * Wt::kBlockBytes, wv);
+            const float* x = X + b * kBlock;
+            for (int m = 0; m < RM; ++m)
+                for (int j = 0; j < 4; ++j)
+                    acc[m][j % A] =
+                        _mm256_fmadd_ps(wv[j], _mm256_loadu_ps(x + m * ldx + 8 * j), acc[m][j % A]);
+        }
+    } else {
+        int64_t b = 0;
+        for (; b + 2 <= nb; b += 2) {
+            quant_block<Wt, RM, A, 0>(w + b * Wt::kBlockBytes, X + b * kBlock, ldx, acc);
+            quant_block<Wt, RM, A, 1>(w + (b + 1) * Wt::kBlockBytes, X + (b + 1) * kBlock, ldx,
+                                      acc);
+        }
+        if (b < nb) quant_block<Wt, RM, A, 0>(w + b * Wt::kBlockBytes, X + b * kBlock, ldx, acc);
     }
     if constexpr (Wt::kPlain) {
         const int64_t rem = K - nb * kBlock;

@@ -148,12 +148,18 @@ template <>
 struct Weights<DType::Q8_0> {
     static constexpr bool kPlain = false;
     static constexpr int64_t kBlockBytes = 34;
-    static void block(const uint8_t* p, __m512 w[2]) {
-        const __m512 d = block_scale(p);
+    // The integer values as floats; the caller applies the returned scale.
+    static __m512 block_unscaled(const uint8_t* p, __m512 w[2]) {
         for (int j = 0; j < 2; ++j) {
             const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 + 16 * j));
-            w[j] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), d);
+            w[j] = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q));
         }
+        return block_scale(p);
+    }
+    static void block(const uint8_t* p, __m512 w[2]) {
+        const __m512 d = block_unscaled(p, w);
+        w[0] = _mm512_mul_ps(w[0], d);
+        w[1] = _mm512_mul_ps(w[1], d);
     }
     static void partial(const uint8_t*, int64_t, __m512*) {}
 };
@@ -162,18 +168,38 @@ template <>
 struct Weights<DType::Q4_0> {
     static constexpr bool kPlain = false;
     static constexpr int64_t kBlockBytes = 18;
-    static void block(const uint8_t* p, __m512 w[2]) {
-        const __m512 d = block_scale(p);
+    // The integer values (nibble - 8) as floats; the caller applies the
+    // returned scale. Low nibbles are elements 0..15, high nibbles 16..31.
+    static __m512 block_unscaled(const uint8_t* p, __m512 w[2]) {
         const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
         const __m128i m4 = _mm_set1_epi8(0x0f), e8 = _mm_set1_epi8(8);
-        // Low nibbles are elements 0..15, high nibbles 16..31; both offset by 8.
         const __m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), e8);
         const __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), e8);
-        w[0] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo)), d);
-        w[1] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi)), d);
+        w[0] = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo));
+        w[1] = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi));
+        return block_scale(p);
+    }
+    static void block(const uint8_t* p, __m512 w[2]) {
+        const __m512 d = block_unscaled(p, w);
+        w[0] = _mm512_mul_ps(w[0], d);
+        w[1] = _mm512_mul_ps(w[1], d);
     }
     static void partial(const uint8_t*, int64_t, __m512*) {}
 };
+
+// One quant block against RM X rows: sum(q * x) per row, then one FMA by the
+// block scale into accumulator S (see the AVX2 file).
+template <class Wt, int RM, int A, int S>
+inline void quant_block(const uint8_t* wb, const float* x, int64_t ldx, __m512 (&acc)[RM][A]) {
+    __m512 wv[2];
+    const __m512 d = Wt::block_unscaled(wb, wv);
+    for (int m = 0; m < RM; ++m) {
+        const float* xm = x + m * ldx;
+        const __m512 t = _mm512_fmadd_ps(wv[1], _mm512_loadu_ps(xm + 16),
+                                         _mm512_mul_ps(wv[0], _mm512_loadu_ps(xm)));
+        acc[m][S] = _mm512_fmadd_ps(d, t, acc[m][S]);
+    }
+}
 
 // Decode path (M <= 4): one weight row against RM X rows, each block converted
 // once in registers. With one X row, two blocks per step give 4 FMA chains.
@@ -186,24 +212,35 @@ void dot_row(const uint8_t* w, const float* X, int64_t ldx, int64_t K, float* ou
         for (int a = 0; a < 2 * G; ++a) acc[m][a] = _mm512_setzero_ps();
     const int64_t nb = K / kBlock;
     __m512 wv[2];
-    int64_t b = 0;
-    for (; b + G <= nb; b += G) {
-        for (int g = 0; g < G; ++g) {
-            Wt::block(w + (b + g) * Wt::kBlockBytes, wv);
-            const float* x = X + (b + g) * kBlock;
+    if constexpr (Wt::kPlain) {
+        int64_t b = 0;
+        for (; b + G <= nb; b += G) {
+            for (int g = 0; g < G; ++g) {
+                Wt::block(w + (b + g) * Wt::kBlockBytes, wv);
+                const float* x = X + (b + g) * kBlock;
+                for (int m = 0; m < RM; ++m)
+                    for (int j = 0; j < 2; ++j)
+                        acc[m][2 * g + j] = _mm512_fmadd_ps(
+                            wv[j], _mm512_loadu_ps(x + m * ldx + 16 * j), acc[m][2 * g + j]);
+            }
+        }
+        for (; b < nb; ++b) {
+            Wt::block(w + b * Wt::kBlockBytes, wv);
+            const float* x = X + b * kBlock;
             for (int m = 0; m < RM; ++m)
                 for (int j = 0; j < 2; ++j)
-                    acc[m][2 * g + j] = _mm512_fmadd_ps(
-                        wv[j], _mm512_loadu_ps(x + m * ldx + 16 * j), acc[m][2 * g + j]);
+                    acc[m][j] =
+                        _mm512_fmadd_ps(wv[j], _mm512_loadu_ps(x + m * ldx + 16 * j), acc[m][j]);
         }
-    }
-    for (; b < nb; ++b) {
-        Wt::block(w + b * Wt::kBlockBytes, wv);
-        const float* x = X + b * kBlock;
-        for (int m = 0; m < RM; ++m)
-            for (int j = 0; j < 2; ++j)
-                acc[m][j] =
-                    _mm512_fmadd_ps(wv[j], _mm512_loadu_ps(x + m * ldx + 16 * j), acc[m][j]);
+    } else {
+        int64_t b = 0;
+        for (; b + 2 <= nb; b += 2) {
+            quant_block<Wt, RM, 2 * G, 0>(w + b * Wt::kBlockBytes, X + b * kBlock, ldx, acc);
+            quant_block<Wt, RM, 2 * G, 1>(w + (b + 1) * Wt::kBlockBytes, X + (b + 1) * kBlock, ldx,
+                                          acc);
+        }
+        if (b < nb)
+            quant_block<Wt, RM, 2 * G, 0>(w + b * Wt::kBlockBytes, X + b * kBlock, ldx, acc);
     }
     if constexpr (Wt::kPlain) {
         const int64_t rem = K - nb * kBlock;
