@@ -1,0 +1,591 @@
+// AVX-512 kernels (F/BW/VL/DQ: Skylake-X, Zen 4 and later). Compiled with the
+// AVX-512 flags and entered only after cpu_features() says so; all code stays
+// in an anonymous namespace (see kernel_impl.h for why). Masked loads and
+// stores handle every tail, so no scalar tail loops are needed.
+// GCC 12's AVX-512 headers trip -Wuninitialized on their own
+// _mm512_undefined_* helpers (GCC PR 105593); the warning is located in the
+// header, so silencing it around the include hides nothing of ours.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/kernel_impl.h"
+
+namespace ig {
+namespace {
+
+using kernel_detail::kRopeChunk;
+
+inline int64_t min_i64(int64_t a, int64_t b) {
+    return a < b ? a : b;
+}
+
+// Lanes [0, len) set; len <= 0 gives none, len >= 16 all.
+inline __mmask16 lane_mask(int64_t len) {
+    if (len <= 0) return 0;
+    if (len >= 16) return 0xffff;
+    return static_cast<__mmask16>((1u << len) - 1);
+}
+
+inline float hsum(__m512 v) {
+    return _mm512_reduce_add_ps(v);
+}
+inline double hsum(__m512d v) {
+    return _mm512_reduce_add_pd(v);
+}
+
+inline __m256 hi_half(__m512 v) {
+    return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+}
+
+// Widens v to double and adds it (or its squares) to two accumulators.
+inline void add_wide(__m512 v, __m512d& a0, __m512d& a1) {
+    a0 = _mm512_add_pd(a0, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+    a1 = _mm512_add_pd(a1, _mm512_cvtps_pd(hi_half(v)));
+}
+inline void add_squares_wide(__m512 v, __m512d& a0, __m512d& a1) {
+    const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+    const __m512d hi = _mm512_cvtps_pd(hi_half(v));
+    a0 = _mm512_fmadd_pd(lo, lo, a0);
+    a1 = _mm512_fmadd_pd(hi, hi, a1);
+}
+
+// 16 halves at p, only lanes in mask read (others zero).
+inline __m512 load_f16(const void* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(static_cast<const __m256i*>(p)));
+}
+inline __m512 load_f16(const void* p, __mmask16 mask) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p));
+}
+inline __m512 load_bf16(const void* p, __mmask16 mask) {
+    const __m256i h = _mm256_maskz_loadu_epi16(mask, p);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+// expf to ~1 ulp, as in the AVX2 file; scalef applies 2^n with correct
+// subnormal results and overflow to +inf.
+inline __m512 exp_ps(__m512 x) {
+    x = _mm512_min_ps(_mm512_set1_ps(89.0f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    const __m512 y =
+        _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(y, n);
+}
+
+// ---------------------------------------------------------------------------
+// matmul: the same structure as the AVX2 file, 16 lanes wide.
+
+constexpr int64_t kBlock = 32;
+
+template <DType T>
+struct Weights;
+
+template <>
+struct Weights<DType::F32> {
+    static constexpr bool kPlain = true;
+    static constexpr int64_t kBlockBytes = kBlock * 4;
+    static void block(const uint8_t* p, __m512 w[2]) {
+        const auto* f = reinterpret_cast<const float*>(p);
+        w[0] = _mm512_loadu_ps(f);
+        w[1] = _mm512_loadu_ps(f + 16);
+    }
+    static void partial(const uint8_t* p, int64_t n, __m512 w[2]) {
+        const auto* f = reinterpret_cast<const float*>(p);
+        w[0] = _mm512_maskz_loadu_ps(lane_mask(n), f);
+        w[1] = _mm512_maskz_loadu_ps(lane_mask(n - 16), f + 16);
+    }
+};
+
+template <>
+struct Weights<DType::F16> {
+    static constexpr bool kPlain = true;
+    static constexpr int64_t kBlockBytes = kBlock * 2;
+    static void block(const uint8_t* p, __m512 w[2]) {
+        w[0] = load_f16(p);
+        w[1] = load_f16(p + 32);
+    }
+    static void partial(const uint8_t* p, int64_t n, __m512 w[2]) {
+        w[0] = load_f16(p, lane_mask(n));
+        w[1] = load_f16(p + 32, lane_mask(n - 16));
+    }
+};
+
+template <>
+struct Weights<DType::BF16> {
+    static constexpr bool kPlain = true;
+    static constexpr int64_t kBlockBytes = kBlock * 2;
+    static void block(const uint8_t* p, __m512 w[2]) {
+        w[0] = load_bf16(p, 0xffff);
+        w[1] = load_bf16(p + 32, 0xffff);
+    }
+    static void partial(const uint8_t* p, int64_t n, __m512 w[2]) {
+        w[0] = load_bf16(p, lane_mask(n));
+        w[1] = load_bf16(p + 32, lane_mask(n - 16));
+    }
+};
+
+inline __m512 block_scale(const uint8_t* p) {
+    uint16_t d;
+    std::memcpy(&d, p, 2);
+    return _mm512_set1_ps(_cvtsh_ss(d));
+}
+
+template <>
+struct Weights<DType::Q8_0> {
+    static constexpr bool kPlain = false;
+    static constexpr int64_t kBlockBytes = 34;
+    // The integer values as floats; the caller applies the returned scale.
+    static __m512 block_unscaled(const uint8_t* p, __m512 w[2]) {
+        for (int j = 0; j < 2; ++j) {
+            const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 + 16 * j));
+            w[j] = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q));
+        }
+        return block_scale(p);
+    }
+    static void block(const uint8_t* p, __m512 w[2]) {
+        const __m512 d = block_unscaled(p, w);
+        w[0] = _mm512_mul_ps(w[0], d);
+        w[1] = _mm512_mul_ps(w[1], d);
+    }
+    static void partial(const uint8_t*, int64_t, __m512*) {}
+};
+
+template <>
+struct Weights<DType::Q4_0> {
+    static constexpr bool kPlain = false;
+    static constexpr int64_t kBlockBytes = 18;
+    // The integer values (nibble - 8) as floats; the caller applies the
+    // returned scale. Low nibbles are elements 0..15, high nibbles 16..31.
+    static __m512 block_unscaled(const uint8_t* p, __m512 w[2]) {
+        const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
+        const __m128i m4 = _mm_set1_epi8(0x0f), e8 = _mm_set1_epi8(8);
+        const __m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), e8);
+        const __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), e8);
+        w[0] = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo));
+        w[1] = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi));
+        return block_scale(p);
+    }
+    static void block(const uint8_t* p, __m512 w[2]) {
+        const __m512 d = block_unscaled(p, w);
+        w[0] = _mm512_mul_ps(w[0], d);
+        w[1] = _mm512_mul_ps(w[1], d);
+    }
+    static void partial(const uint8_t*, int64_t, __m512*) {}
+};
+
+// One quant block against RM X rows: sum(q * x) per row, then one FMA by the
+// block scale into accumulator S (see the AVX2 file).
+template <class Wt, int RM, int A, int S>
+inline void quant_block(const uint8_t* wb, const float* x, int64_t ldx, __m512 (&acc)[RM][A]) {
+    __m512 wv[2];
+    const __m512 d = Wt::block_unscaled(wb, wv);
+    for (int m = 0; m < RM; ++m) {
+        const float* xm = x + m * ldx;
+        const __m512 t = _mm512_fmadd_ps(wv[1], _mm512_loadu_ps(xm + 16),
+                                         _mm512_mul_ps(wv[0], _mm512_loadu_ps(xm)));
+        acc[m][S] = _mm512_fmadd_ps(d, t, acc[m][S]);
+    }
+}
+
+// Decode path (M <= 4): one weight row against RM X rows, each block converted
+// once in registers. With one X row, two blocks per step give 4 FMA chains.
+template <DType T, int RM>
+void dot_row(const uint8_t* w, const float* X, int64_t ldx, int64_t K, float* out) {
+    using Wt = Weights<T>;
+    constexpr int G = RM == 1 ? 2 : 1;  // blocks per step
+    __m512 acc[RM][2 * G];
+    for (int m = 0; m < RM; ++m)
+        for (int a = 0; a < 2 * G; ++a) acc[m][a] = _mm512_setzero_ps();
+    const int64_t nb = K / kBlock;
+    __m512 wv[2];
+    if constexpr (Wt::kPlain) {
+        int64_t b = 0;
+        for (; b + G <= nb; b += G) {
+            for (int g = 0; g < G; ++g) {
+                Wt::block(w + (b + g) * Wt::kBlockBytes, wv);
+                const float* x = X + (b + g) * kBlock;
+                for (int m = 0; m < RM; ++m)
+                    for (int j = 0; j < 2; ++j)
+                        acc[m][2 * g + j] = _mm512_fmadd_ps(
+                            wv[j], _mm512_loadu_ps(x + m * ldx + 16 * j), acc[m][2 * g + j]);
+            }
+        }
+        for (; b < nb; ++b) {
+            Wt::block(w + b * Wt::kBlockBytes, wv);
+            const float* x = X + b * kBlock;
+            for (int m = 0; m < RM; ++m)
+                for (int j = 0; j < 2; ++j)
+                    acc[m][j] =
+                        _mm512_fmadd_ps(wv[j], _mm512_loadu_ps(x + m * ldx + 16 * j), acc[m][j]);
+        }
+    } else {
+        int64_t b = 0;
+        for (; b + 2 <= nb; b += 2) {
+            quant_block<Wt, RM, 2 * G, 0>(w + b * Wt::kBlockBytes, X + b * kBlock, ldx, acc);
+            quant_block<Wt, RM, 2 * G, 1>(w + (b + 1) * Wt::kBlockBytes, X + (b + 1) * kBlock, ldx,
+                                          acc);
+        }
+        if (b < nb)
+            quant_block<Wt, RM, 2 * G, 0>(w + b * Wt::kBlockBytes, X + b * kBlock, ldx, acc);
+    }
+    if constexpr (Wt::kPlain) {
+        const int64_t rem = K - nb * kBlock;
+        if (rem > 0) {
+            Wt::partial(w + nb * Wt::kBlockBytes, rem, wv);
+            const float* x = X + nb * kBlock;
+            for (int m = 0; m < RM; ++m)
+                for (int j = 0; j < 2; ++j) {
+                    const __m512 xv =
+                        _mm512_maskz_loadu_ps(lane_mask(rem - 16 * j), x + m * ldx + 16 * j);
+                    acc[m][j] = _mm512_fmadd_ps(wv[j], xv, acc[m][j]);
+                }
+        }
+    }
+    for (int m = 0; m < RM; ++m) {
+        __m512 s = acc[m][0];
+        for (int a = 1; a < 2 * G; ++a) s = _mm512_add_ps(s, acc[m][a]);
+        out[m] = hsum(s);
+    }
+}
+
+// Prefill path (M > 4): see the AVX2 file. 4 x 4 tiles = 16 accumulators.
+constexpr int kTileN = 4;
+constexpr int kTileM = 4;
+constexpr int64_t kTileK = 512;
+
+template <DType T>
+void convert_chunk(const uint8_t* row, int64_t k0, int64_t kc, float* out) {
+    using Wt = Weights<T>;
+    const uint8_t* p = row + (k0 / kBlock) * Wt::kBlockBytes;
+    const int64_t nb = kc / kBlock;
+    __m512 wv[2];
+    for (int64_t b = 0; b < nb; ++b) {
+        Wt::block(p + b * Wt::kBlockBytes, wv);
+        _mm512_store_ps(out + b * kBlock, wv[0]);
+        _mm512_store_ps(out + b * kBlock + 16, wv[1]);
+    }
+    if constexpr (Wt::kPlain) {
+        if (kc > nb * kBlock) {
+            Wt::partial(p + nb * Wt::kBlockBytes, kc - nb * kBlock, wv);
+            _mm512_store_ps(out + nb * kBlock, wv[0]);
+            _mm512_store_ps(out + nb * kBlock + 16, wv[1]);
+        }
+    }
+}
+
+template <int NR, int MR>
+void tile(const float* buf, const float* x, int64_t ldx, int64_t kc, float* y, int64_t ldy,
+          bool first) {
+    __m512 acc[NR][MR];
+    for (int i = 0; i < NR; ++i)
+        for (int j = 0; j < MR; ++j) acc[i][j] = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + 16 <= kc; k += 16) {
+        __m512 xv[MR];
+        for (int j = 0; j < MR; ++j) xv[j] = _mm512_loadu_ps(x + j * ldx + k);
+        for (int i = 0; i < NR; ++i) {
+            const __m512 wv = _mm512_load_ps(buf + i * kTileK + k);
+            for (int j = 0; j < MR; ++j) acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);
+        }
+    }
+    if (k < kc) {  // the buffer is zero-padded; X must not be read past kc
+        const __mmask16 mask = lane_mask(kc - k);
+        __m512 xv[MR];
+        for (int j = 0; j < MR; ++j) xv[j] = _mm512_maskz_loadu_ps(mask, x + j * ldx + k);
+        for (int i = 0; i < NR; ++i) {
+            const __m512 wv = _mm512_load_ps(buf + i * kTileK + k);
+            for (int j = 0; j < MR; ++j) acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);
+        }
+    }
+    for (int i = 0; i < NR; ++i)
+        for (int j = 0; j < MR; ++j) {
+            const float s = hsum(acc[i][j]);
+            float& d = y[j * ldy + i];
+            d = first ? s : d + s;
+        }
+}
+
+using TileFn = void (*)(const float*, const float*, int64_t, int64_t, float*, int64_t, bool);
+constexpr TileFn kTiles[kTileN][kTileM] = {
+    {tile<1, 1>, tile<1, 2>, tile<1, 3>, tile<1, 4>},
+    {tile<2, 1>, tile<2, 2>, tile<2, 3>, tile<2, 4>},
+    {tile<3, 1>, tile<3, 2>, tile<3, 3>, tile<3, 4>},
+    {tile<4, 1>, tile<4, 2>, tile<4, 3>, tile<4, 4>},
+};
+
+template <DType T>
+void matmul_t(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y, int64_t ldy,
+              int64_t M, int64_t K, int64_t n0, int64_t n1) {
+    if (M <= 4) {
+        float out[4];
+        for (int64_t n = n0; n < n1; ++n) {
+            const uint8_t* row = W + static_cast<size_t>(n) * w_stride;
+            switch (M) {
+                case 1:
+                    dot_row<T, 1>(row, X, ldx, K, out);
+                    break;
+                case 2:
+                    dot_row<T, 2>(row, X, ldx, K, out);
+                    break;
+                case 3:
+                    dot_row<T, 3>(row, X, ldx, K, out);
+                    break;
+                default:
+                    dot_row<T, 4>(row, X, ldx, K, out);
+                    break;
+            }
+            for (int64_t m = 0; m < M; ++m) Y[m * ldy + n] = out[m];
+        }
+        return;
+    }
+    alignas(64) float buf[kTileN * kTileK];
+    for (int64_t n = n0; n < n1; n += kTileN) {
+        const int64_t nr = min_i64(kTileN, n1 - n);
+        for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
+            const int64_t kc = min_i64(kTileK, K - k0);
+            for (int64_t i = 0; i < nr; ++i)
+                convert_chunk<T>(W + static_cast<size_t>(n + i) * w_stride, k0, kc,
+                                 buf + i * kTileK);
+            for (int64_t m = 0; m < M; m += kTileM) {
+                const int64_t mr = min_i64(kTileM, M - m);
+                kTiles[nr - 1][mr - 1](buf, X + m * ldx + k0, ldx, kc, Y + m * ldy + n, ldy,
+                                       k0 == 0);
+            }
+        }
+    }
+}
+
+void matmul(DType wtype, const void* W, size_t w_stride, const float* X, int64_t ldx, float* Y,
+            int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1) {
+    if (M <= 0 || n1 <= n0) return;
+    if (K == 0) {  // empty sums; the tiled path would never write Y
+        for (int64_t m = 0; m < M; ++m)
+            for (int64_t n = n0; n < n1; ++n) Y[m * ldy + n] = 0.0f;
+        return;
+    }
+    const auto* w = static_cast<const uint8_t*>(W);
+    switch (wtype) {
+        case DType::F32:
+            return matmul_t<DType::F32>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
+        case DType::F16:
+            return matmul_t<DType::F16>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
+        case DType::BF16:
+            return matmul_t<DType::BF16>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
+        case DType::Q8_0:
+            return matmul_t<DType::Q8_0>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
+        case DType::Q4_0:
+            return matmul_t<DType::Q4_0>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
+        default:
+            kernel_detail::unsupported_dtype("matmul", wtype);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Element-wise ops
+
+void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps) {
+    __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+    int64_t i = 0;
+    for (; i < n; i += 16) add_squares_wide(_mm512_maskz_loadu_ps(lane_mask(n - i), x + i), a0, a1);
+    const float scale = kernel_detail::rms_scale(hsum(_mm512_add_pd(a0, a1)), n, eps);
+    const __m512 vs = _mm512_set1_ps(scale);
+    for (i = 0; i < n; i += 16) {
+        const __mmask16 m = lane_mask(n - i);
+        _mm512_mask_storeu_ps(y + i, m,
+                              _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), vs),
+                                            _mm512_maskz_loadu_ps(m, w + i)));
+    }
+}
+
+// Rotations use mul + add (not FMA) in the same order as the scalar kernel.
+void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t rot_dims, int32_t pos,
+          const float* inv_freq, bool neox) {
+    const int64_t half = rot_dims / 2;
+    alignas(64) float c[kRopeChunk], s[kRopeChunk];
+    // Pairs mode: cos and (-sin, +sin) repeated per pair, to rotate 8 pairs
+    // per vector as x * cc + swap_pairs(x) * ss.
+    alignas(64) float cc[2 * kRopeChunk], ss[2 * kRopeChunk];
+    for (int64_t i0 = 0; i0 < half; i0 += kRopeChunk) {
+        const int64_t cnt = min_i64(kRopeChunk, half - i0);
+        kernel_detail::rope_cos_sin(pos, inv_freq, i0, cnt, c, s);
+        if (!neox) {
+            for (int64_t i = 0; i < cnt; ++i) {
+                cc[2 * i] = cc[2 * i + 1] = c[i];
+                ss[2 * i] = -s[i];
+                ss[2 * i + 1] = s[i];
+            }
+        }
+        for (int64_t h = 0; h < n_heads; ++h) {
+            float* xh = x + h * head_dim;
+            if (neox) {
+                float* lo = xh + i0;
+                float* hi = xh + half + i0;
+                for (int64_t i = 0; i < cnt; i += 16) {
+                    const __mmask16 m = lane_mask(cnt - i);
+                    const __m512 a = _mm512_maskz_loadu_ps(m, lo + i);
+                    const __m512 b = _mm512_maskz_loadu_ps(m, hi + i);
+                    const __m512 vc = _mm512_maskz_loadu_ps(m, c + i);
+                    const __m512 vs = _mm512_maskz_loadu_ps(m, s + i);
+                    _mm512_mask_storeu_ps(
+                        lo + i, m, _mm512_sub_ps(_mm512_mul_ps(a, vc), _mm512_mul_ps(b, vs)));
+                    _mm512_mask_storeu_ps(
+                        hi + i, m, _mm512_add_ps(_mm512_mul_ps(a, vs), _mm512_mul_ps(b, vc)));
+                }
+            } else {
+                float* p = xh + 2 * i0;
+                const int64_t len = 2 * cnt;
+                for (int64_t d = 0; d < len; d += 16) {
+                    // len is even, so a masked vector holds whole pairs.
+                    const __mmask16 m = lane_mask(len - d);
+                    const __m512 v = _mm512_maskz_loadu_ps(m, p + d);
+                    const __m512 sw = _mm512_permute_ps(v, 0xB1);  // (x1, x0, x3, x2, ...)
+                    const __m512 r =
+                        _mm512_add_ps(_mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, cc + d)),
+                                      _mm512_mul_ps(sw, _mm512_maskz_loadu_ps(m, ss + d)));
+                    _mm512_mask_storeu_ps(p + d, m, r);
+                }
+            }
+        }
+    }
+}
+
+void softmax(float* x, int64_t n) {
+    const __m512 ninf = _mm512_set1_ps(-__builtin_inff());
+    __m512 vmax = ninf;
+    for (int64_t i = 0; i < n; i += 16)
+        vmax = _mm512_max_ps(vmax, _mm512_mask_loadu_ps(ninf, lane_mask(n - i), x + i));
+    const __m512 vm = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = lane_mask(n - i);
+        // Lanes past n are zeroed so they add nothing to the sum.
+        const __m512 e =
+            _mm512_maskz_mov_ps(m, exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vm)));
+        _mm512_mask_storeu_ps(x + i, m, e);
+        add_wide(e, s0, s1);
+    }
+    const __m512 inv = _mm512_set1_ps(static_cast<float>(1.0 / hsum(_mm512_add_pd(s0, s1))));
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = lane_mask(n - i);
+        _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv));
+    }
+}
+
+void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
+    const __m512 one = _mm512_set1_ps(1.0f), sign = _mm512_set1_ps(-0.0f);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = lane_mask(n - i);
+        const __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
+        const __m512 u = _mm512_maskz_loadu_ps(m, up + i);
+        // As in the AVX2 file: g * e^g / (1 + e^g) for g < 0, so e^-g cannot overflow.
+        const __m512 e = exp_ps(_mm512_or_ps(g, sign));  // exp(-|g|)
+        const __mmask16 neg = _mm512_movepi32_mask(_mm512_castps_si512(g));
+        const __m512 num = _mm512_mask_mul_ps(g, neg, g, e);
+        _mm512_mask_storeu_ps(out + i, m,
+                              _mm512_mul_ps(_mm512_div_ps(num, _mm512_add_ps(one, e)), u));
+    }
+}
+
+void add(float* y, const float* x, int64_t n) {
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = lane_mask(n - i);
+        _mm512_mask_storeu_ps(
+            y + i, m,
+            _mm512_add_ps(_mm512_maskz_loadu_ps(m, y + i), _mm512_maskz_loadu_ps(m, x + i)));
+    }
+}
+
+float dot_kv(const float* q, const void* k, DType kv_type, int64_t n) {
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                     _mm512_setzero_ps()};
+    int64_t i = 0;
+    if (kv_type == DType::F32) {
+        const auto* kf = static_cast<const float*>(k);
+        for (; i + 64 <= n; i += 64)
+            for (int j = 0; j < 4; ++j)
+                acc[j] = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16 * j),
+                                         _mm512_loadu_ps(kf + i + 16 * j), acc[j]);
+        for (; i < n; i += 16) {
+            const __mmask16 m = lane_mask(n - i);
+            acc[0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i),
+                                     _mm512_maskz_loadu_ps(m, kf + i), acc[0]);
+        }
+    } else if (kv_type == DType::F16) {
+        const auto* kh = static_cast<const uint16_t*>(k);
+        for (; i + 64 <= n; i += 64)
+            for (int j = 0; j < 4; ++j)
+                acc[j] = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16 * j), load_f16(kh + i + 16 * j),
+                                         acc[j]);
+        for (; i < n; i += 16) {
+            const __mmask16 m = lane_mask(n - i);
+            acc[0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), load_f16(kh + i, m), acc[0]);
+        }
+    } else {
+        kernel_detail::unsupported_dtype("dot_kv", kv_type);
+    }
+    return hsum(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+}
+
+void axpy_kv(float a, const void* v, DType kv_type, float* y, int64_t n) {
+    const __m512 va = _mm512_set1_ps(a);
+    if (kv_type == DType::F32) {
+        const auto* vf = static_cast<const float*>(v);
+        for (int64_t i = 0; i < n; i += 16) {
+            const __mmask16 m = lane_mask(n - i);
+            _mm512_mask_storeu_ps(y + i, m,
+                                  _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, vf + i),
+                                                  _mm512_maskz_loadu_ps(m, y + i)));
+        }
+    } else if (kv_type == DType::F16) {
+        const auto* vh = static_cast<const uint16_t*>(v);
+        for (int64_t i = 0; i < n; i += 16) {
+            const __mmask16 m = lane_mask(n - i);
+            _mm512_mask_storeu_ps(
+                y + i, m,
+                _mm512_fmadd_ps(va, load_f16(vh + i, m), _mm512_maskz_loadu_ps(m, y + i)));
+        }
+    } else {
+        kernel_detail::unsupported_dtype("axpy_kv", kv_type);
+    }
+}
+
+void store_kv(const float* x, void* dst, DType kv_type, int64_t n) {
+    if (kv_type == DType::F32) {
+        std::memcpy(dst, x, static_cast<size_t>(n) * sizeof(float));
+    } else if (kv_type == DType::F16) {
+        // Rounds to nearest even, like f32_to_f16.
+        auto* d = static_cast<uint16_t*>(dst);
+        for (int64_t i = 0; i < n; i += 16) {
+            const __mmask16 m = lane_mask(n - i);
+            const __m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i),
+                                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            _mm256_mask_storeu_epi16(d + i, m, h);
+        }
+    } else {
+        kernel_detail::unsupported_dtype("store_kv", kv_type);
+    }
+}
+
+}  // namespace
+
+namespace kernel_detail {
+constinit const KernelTable kAvx512Kernels = {
+    Isa::Avx512, matmul, rmsnorm, rope, softmax, silu_mul, add, dot_kv, axpy_kv, store_kv,
+};
+}  // namespace kernel_detail
+
+}  // namespace ig

@@ -1,0 +1,250 @@
+// matmul: every ISA against a double-precision product of dequantize_row
+// weights, and every vector ISA against the scalar reference, over odd sizes,
+// tails, strides and partial row ranges.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "kernels/kernel_test_util.h"
+#include "kernels/kernels.h"
+#include "tensor/dtype.h"
+#include "tensor/quantize.h"
+
+namespace ig {
+namespace {
+
+using test::isa_param_name;
+
+constexpr float kSentinel = 777.0f;
+
+// Weight rows are quantized from N(0, 1) floats, stored w_stride apart with
+// padding bytes that decode as NaN (plain types) or garbage, and X rows ldx
+// apart with NaN padding: a kernel that reads past a row poisons its result.
+struct Problem {
+    DType t;
+    int64_t M, K, N;
+    size_t w_stride;
+    int64_t ldx, ldy;
+    std::vector<uint8_t> w;
+    std::vector<float> x;
+    std::vector<float> wf;  // dequantized weights, N x K
+};
+
+Problem make_problem(DType t, int64_t M, int64_t K, int64_t N, uint32_t seed) {
+    std::mt19937 rng(seed);
+    Problem p{t, M, K, N, 0, K + 3, N + 2, {}, {}, {}};
+    p.w_stride = *row_bytes(t, static_cast<uint64_t>(K)) + 8;
+    p.w.assign(p.w_stride * static_cast<size_t>(N), 0xff);
+    p.wf.resize(static_cast<size_t>(N * K));
+    for (int64_t n = 0; n < N; ++n) {
+        const std::vector<float> row = test::random_normal(rng, static_cast<size_t>(K));
+        uint8_t* dst = p.w.data() + static_cast<size_t>(n) * p.w_stride;
+        EXPECT_TRUE(quantize_row(t, row.data(), dst, K));
+        EXPECT_TRUE(dequantize_row(t, dst, p.wf.data() + n * K, K));
+    }
+    p.x.assign(static_cast<size_t>(M * p.ldx), std::numeric_limits<float>::quiet_NaN());
+    const std::vector<float> xs = test::random_normal(rng, static_cast<size_t>(M * K));
+    for (int64_t m = 0; m < M; ++m)
+        std::memcpy(p.x.data() + m * p.ldx, xs.data() + m * K, static_cast<size_t>(K) * 4);
+    return p;
+}
+
+std::vector<float> run(const KernelTable& kt, const Problem& p, int64_t n0, int64_t n1) {
+    std::vector<float> y(static_cast<size_t>(p.M * p.ldy), kSentinel);
+    kt.matmul(p.t, p.w.data(), p.w_stride, p.x.data(), p.ldx, y.data(), p.ldy, p.M, p.K, n0, n1);
+    return y;
+}
+
+// Exact-in-double dot product of row n with X row m, and sum of |terms|.
+void naive(const Problem& p, int64_t m, int64_t n, double* dot, double* abs_sum) {
+    double s = 0.0, a = 0.0;
+    for (int64_t k = 0; k < p.K; ++k) {
+        const double term = static_cast<double>(p.wf[n * p.K + k]) * p.x[m * p.ldx + k];
+        s += term;
+        a += std::fabs(term);
+    }
+    *dot = s;
+    *abs_sum = a;
+}
+
+// Y holds results for [n0, n1) and the sentinel everywhere else. `want`
+// gives the expected value; the allowed error is rel_ref * |ref| +
+// rel_sum * sum|terms|.
+template <class Want>
+void check(const Problem& p, const std::vector<float>& y, int64_t n0, int64_t n1, Want want,
+           double rel_ref, double rel_sum) {
+    int failures = 0;
+    for (int64_t m = 0; m < p.M; ++m) {
+        for (int64_t n = 0; n < p.ldy; ++n) {
+            const float got = y[m * p.ldy + n];
+            if (n < n0 || n >= n1) {
+                if (got != kSentinel && ++failures <= 5)
+                    ADD_FAILURE() << "wrote outside [n0, n1) at m=" << m << " n=" << n;
+                continue;
+            }
+            double ref, abs_sum;
+            naive(p, m, n, &ref, &abs_sum);
+            const double expect = want(m, n, ref);
+            const double tol = rel_ref * std::fabs(ref) + rel_sum * abs_sum;
+            if (!(std::fabs(got - expect) <= tol) && ++failures <= 5)
+                ADD_FAILURE() << "m=" << m << " n=" << n << " got " << got << " want " << expect
+                              << " (tol " << tol << ", sum|terms| " << abs_sum << ")";
+        }
+    }
+}
+
+struct Shape {
+    DType t;
+    int64_t K;
+};
+
+// Plain types take any K; block types multiples of 32. 513/1031/4128 cross
+// the 512-element chunks of the prefill path with every kind of tail.
+std::vector<Shape> shapes() {
+    std::vector<Shape> s;
+    for (DType t : {DType::F32, DType::F16, DType::BF16})
+        for (int64_t K : {1, 3, 17, 31, 32, 33, 63, 100, 257, 513, 1031, 4096}) s.push_back({t, K});
+    for (DType t : {DType::Q8_0, DType::Q4_0})
+        for (int64_t K : {32, 64, 96, 544, 4096 + 32}) s.push_back({t, K});
+    return s;
+}
+
+// M <= 4 takes the decode path, M > 4 the tiled prefill path.
+const int64_t kMs[] = {1, 2, 3, 4, 5, 8, 17};
+constexpr int64_t kN = 11;
+// Row ranges: whole matrix (tiles of 4, 4, 3), and 5, 2 and 1 rows inside it.
+const std::pair<int64_t, int64_t> kRanges[] = {{0, kN}, {2, 7}, {5, 7}, {10, 11}};
+
+class MatmulAllIsas : public ::testing::TestWithParam<Isa> {};
+
+// Each ISA against the exact product. The scalar kernel sums in double, so
+// it must be correctly rounded up to a double-sized slack; float kernels are
+// allowed 1e-5 of the sum of |terms|.
+TEST_P(MatmulAllIsas, MatchesDoubleReference) {
+    IG_REQUIRE_ISA(GetParam());
+    const KernelTable& kt = kernel_table(GetParam());
+    const bool scalar = GetParam() == Isa::Scalar;
+    const double rel_ref = scalar ? 0x1p-24 : 0.0;
+    const double rel_sum = scalar ? 1e-12 : 1e-5;
+    uint32_t seed = 1;
+    for (const Shape& s : shapes()) {
+        for (int64_t M : kMs) {
+            const Problem p = make_problem(s.t, M, s.K, kN, seed++);
+            for (auto [n0, n1] : kRanges) {
+                SCOPED_TRACE(testing::Message() << dtype_name(s.t) << " K=" << s.K << " M=" << M
+                                                << " rows [" << n0 << ", " << n1 << ")");
+                const std::vector<float> y = run(kt, p, n0, n1);
+                check(
+                    p, y, n0, n1, [](int64_t, int64_t, double ref) { return ref; }, rel_ref,
+                    rel_sum);
+                if (HasFailure()) return;
+            }
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, MatmulAllIsas,
+                         ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512), isa_param_name);
+
+class MatmulVsScalar : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(MatmulVsScalar, MatchesScalarKernel) {
+    IG_REQUIRE_ISA(GetParam());
+    const KernelTable& kt = kernel_table(GetParam());
+    const KernelTable& ref = kernel_table(Isa::Scalar);
+    uint32_t seed = 1000;
+    for (const Shape& s : shapes()) {
+        for (int64_t M : kMs) {
+            const Problem p = make_problem(s.t, M, s.K, kN, seed++);
+            for (auto [n0, n1] : kRanges) {
+                SCOPED_TRACE(testing::Message() << dtype_name(s.t) << " K=" << s.K << " M=" << M
+                                                << " rows [" << n0 << ", " << n1 << ")");
+                const std::vector<float> ys = run(ref, p, n0, n1);
+                const std::vector<float> y = run(kt, p, n0, n1);
+                check(
+                    p, y, n0, n1, [&](int64_t m, int64_t n, double) { return ys[m * p.ldy + n]; },
+                    0.0, 1e-5);
+                if (HasFailure()) return;
+            }
+        }
+    }
+}
+
+// Long rows with a large common offset: cancellation makes the result small
+// next to sum|terms|, the case where float accumulation is weakest.
+TEST_P(MatmulVsScalar, LongRowsWithCancellation) {
+    IG_REQUIRE_ISA(GetParam());
+    const KernelTable& kt = kernel_table(GetParam());
+    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
+        for (int64_t M : {1, 6}) {
+            SCOPED_TRACE(testing::Message() << dtype_name(t) << " M=" << M);
+            Problem p = make_problem(t, M, 14336, 5, 77 + static_cast<uint32_t>(M));
+            for (int64_t m = 0; m < M; ++m)
+                for (int64_t k = 0; k < p.K; ++k) p.x[m * p.ldx + k] += (k % 2 ? 3.0f : -3.0f);
+            const std::vector<float> y = run(kt, p, 0, 5);
+            check(
+                p, y, 0, 5, [](int64_t, int64_t, double ref) { return ref; }, 0.0, 1e-5);
+        }
+    }
+}
+
+TEST_P(MatmulVsScalar, EmptyInputs) {
+    IG_REQUIRE_ISA(GetParam());
+    const KernelTable& kt = kernel_table(GetParam());
+    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
+        const Problem p = make_problem(t, 6, 32, 4, 5);
+        // No rows, no X rows: Y untouched.
+        std::vector<float> y = run(kt, p, 2, 2);
+        for (float v : y) EXPECT_EQ(v, kSentinel);
+        y.assign(y.size(), kSentinel);
+        kt.matmul(t, p.w.data(), p.w_stride, p.x.data(), p.ldx, y.data(), p.ldy, 0, p.K, 0, 4);
+        for (float v : y) EXPECT_EQ(v, kSentinel);
+        // K = 0: every output is an empty sum.
+        for (int64_t M : {1, 6}) {
+            y.assign(y.size(), kSentinel);
+            kt.matmul(t, p.w.data(), p.w_stride, p.x.data(), p.ldx, y.data(), p.ldy, M, 0, 1, 3);
+            for (int64_t m = 0; m < M; ++m)
+                for (int64_t n = 0; n < p.ldy; ++n)
+                    EXPECT_EQ(y[m * p.ldy + n], n >= 1 && n < 3 ? 0.0f : kSentinel);
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, MatmulVsScalar, ::testing::Values(Isa::Avx2, Isa::Avx512),
+                         isa_param_name);
+
+// Hand-made blocks whose products are exact, so every ISA must agree bit for
+// bit: checks nibble order, the -8 offset and the f16 scale.
+TEST(MatmulKnownValues, QuantBlocksDecodeAsSpecified) {
+    BlockQ4_0 q4[2];
+    BlockQ8_0 q8[2];
+    float x[64];
+    for (int b = 0; b < 2; ++b) {
+        q4[b].d = b == 0 ? 0x3c00 : 0x4000;  // 1.0, 2.0
+        q8[b].d = b == 0 ? 0x3800 : 0x3c00;  // 0.5, 1.0
+        for (int j = 0; j < 16; ++j) q4[b].qs[j] = static_cast<uint8_t>(j | ((15 - j) << 4));
+        for (int j = 0; j < 32; ++j) q8[b].qs[j] = static_cast<int8_t>(j * 8 - 128);
+    }
+    double want4 = 0, want8 = 0;
+    for (int k = 0; k < 64; ++k) {
+        x[k] = static_cast<float>((k % 7) - 3);
+        const int b = k / 32, j = k % 32;
+        const int q = j < 16 ? j : 15 - (j - 16);
+        want4 += (b == 0 ? 1.0 : 2.0) * (q - 8) * x[k];
+        want8 += (b == 0 ? 0.5 : 1.0) * (j * 8 - 128) * x[k];
+    }
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+        if (!isa_supported(isa)) continue;
+        SCOPED_TRACE(isa_name(isa));
+        float y = 0;
+        kernel_table(isa).matmul(DType::Q4_0, q4, sizeof(q4), x, 64, &y, 1, 1, 64, 0, 1);
+        EXPECT_EQ(y, want4);
+        kernel_table(isa).matmul(DType::Q8_0, q8, sizeof(q8), x, 64, &y, 1, 1, 64, 0, 1);
+        EXPECT_EQ(y, want8);
+    }
+}
+
+}  // namespace
+}  // namespace ig
