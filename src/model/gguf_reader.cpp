@@ -230,8 +230,8 @@ Expected<GgufValue> Parser::value(uint32_t type_raw, uint32_t depth) {
             uint64_t min = min_encoded_size(elem);
             if (*n > remaining() / min)
                 return make_error(
-                    "{}: array length {} cannot fit in the file ({} bytes left, each {} element "
-                    "needs at least {})",
+                    "truncated or corrupt file: {}: array length {} cannot fit in the file "
+                    "({} bytes left, each {} element needs at least {})",
                     where(), *n, remaining(), gguf_type_name(elem), min);
             if (*n > kMaxMetadataValues - n_values_)
                 return make_error("{}: array length {} exceeds the limit of {} metadata values",
@@ -343,31 +343,30 @@ std::string_view gguf_type_name(GgufType t) {
 }
 
 std::string gguf_value_to_string(const GgufValue& v, size_t max_items) {
-    struct Visitor {
-        size_t max_items;
-        std::string operator()(uint64_t x) const { return fmt::format("{}", x); }
-        std::string operator()(int64_t x) const { return fmt::format("{}", x); }
-        std::string operator()(double x) const { return fmt::format("{}", x); }
-        std::string operator()(bool x) const { return x ? "true" : "false"; }
-        std::string operator()(const std::string& s) const { return escape(s, 80); }
-        std::string operator()(const GgufArray& a) const {
-            std::string out = "[";
-            size_t n = std::min(a.items.size(), max_items);
-            for (size_t i = 0; i < n; ++i) {
-                if (i) out += ", ";
-                out += std::visit(*this, a.items[i].v);
-            }
-            if (n < a.items.size()) {
-                out += n ? ", ...]" : "...]";
-                out +=
-                    fmt::format(" (array of {} {})", a.items.size(), gguf_type_name(a.elem_type));
-            } else {
-                out += "]";
-            }
-            return out;
-        }
-    };
-    return std::visit(Visitor{max_items}, v.v);
+    if (const auto* x = std::get_if<uint64_t>(&v.v)) return fmt::format("{}", *x);
+    if (const auto* x = std::get_if<int64_t>(&v.v)) return fmt::format("{}", *x);
+    if (const auto* x = std::get_if<double>(&v.v)) {
+        // An f32 widened to double would print as 9.999999747378752e-06;
+        // print it at float precision (1e-05) instead.
+        if (v.type == GgufType::F32) return fmt::format("{}", static_cast<float>(*x));
+        return fmt::format("{}", *x);
+    }
+    if (const auto* x = std::get_if<bool>(&v.v)) return *x ? "true" : "false";
+    if (const auto* x = std::get_if<std::string>(&v.v)) return escape(*x, 80);
+    const auto& a = std::get<GgufArray>(v.v);
+    std::string out = "[";
+    size_t n = std::min(a.items.size(), max_items);
+    for (size_t i = 0; i < n; ++i) {
+        if (i) out += ", ";
+        out += gguf_value_to_string(a.items[i], max_items);
+    }
+    if (n < a.items.size()) {
+        out += n ? ", ...]" : "...]";
+        out += fmt::format(" (array of {} {})", a.items.size(), gguf_type_name(a.elem_type));
+    } else {
+        out += "]";
+    }
+    return out;
 }
 
 Expected<GgufFile> GgufFile::open(const std::string& path) {
@@ -421,12 +420,14 @@ Expected<GgufFile> GgufFile::parse_impl(std::span<const uint8_t> bytes) {
     uint64_t n_kv = *p.read<uint64_t>([] { return std::string("metadata kv count"); });
     if (n_kv > p.remaining() / kMinKvBytes)
         return make_error(
-            "metadata kv count {} cannot fit in the file ({} bytes after the header, each pair "
+            "truncated or corrupt file: metadata kv count {} cannot fit in the file ({} bytes "
+            "after the header, each pair "
             "needs at least {})",
             n_kv, p.remaining(), kMinKvBytes);
     if (n_tensors > p.remaining() / kMinTensorInfoBytes)
         return make_error(
-            "tensor count {} cannot fit in the file ({} bytes after the header, each tensor info "
+            "truncated or corrupt file: tensor count {} cannot fit in the file ({} bytes after the "
+            "header, each tensor info "
             "needs at least {})",
             n_tensors, p.remaining(), kMinTensorInfoBytes);
     if (n_tensors > std::numeric_limits<uint32_t>::max() ||
@@ -471,7 +472,8 @@ Expected<GgufFile> GgufFile::parse_impl(std::span<const uint8_t> bytes) {
     // Tensor infos.
     if (n_tensors > p.remaining() / kMinTensorInfoBytes)
         return make_error(
-            "tensor count {} cannot fit in the file ({} bytes after the metadata, each tensor "
+            "truncated or corrupt file: tensor count {} cannot fit in the file ({} bytes after the "
+            "metadata, each tensor "
             "info needs at least {})",
             n_tensors, p.remaining(), kMinTensorInfoBytes);
     f.tensors_.reserve(static_cast<size_t>(n_tensors));
