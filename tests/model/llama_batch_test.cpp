@@ -13,7 +13,10 @@
 namespace ig {
 namespace {
 
-X
+// Relative to the row's largest logit. Not bit-exact: the matmul kernels pick
+// a decode path (M <= 4) or a tiled prefill path by batch size, and the two
+// round differently at float32 precision.
+constexpr double kTol = 1e-4;
 
 double row_error(const float* a, const float* b, int64_t n) {
     double d = 0, mx = 0;
