@@ -70,8 +70,9 @@ struct GgufValue {
     }
 };
 
-// Short human-readable form ("42", "\"llama\"", "[array of 512 string]" or
-// the first max_items items), for logs and `infergrid inspect`.
+// Short human-readable form for logs and `infergrid inspect`: "42", "1e-05",
+// "\"llama\"" (escaped, long strings cut), "[1, 2]", or for arrays longer
+// than max_items "[\"<unk>\", \"<s>\", ...] (array of 512 string)".
 std::string gguf_value_to_string(const GgufValue& v, size_t max_items = 8);
 
 struct GgufKV {

@@ -268,6 +268,9 @@ Status GgufWriter::write(const std::string& path, uint32_t alignment) const {
         return make_error("alignment {} is not a nonzero power of two", align);
     for (const auto& kv : kv_) {
         if (kv.key.empty()) return make_error("metadata key is empty");
+        if (kv.key.size() > 65535)  // GGUF spec limit; the reader rejects longer keys
+            return make_error("metadata key '{}...' is {} bytes long (limit 65535)",
+                              kv.key.substr(0, 32), kv.key.size());
         IG_TRY(check_value(kv.value, kv.key, 0));
     }
 

@@ -336,6 +336,10 @@ TEST(GgufReader, RejectsBadMetadata) {
     empty.header(0, 1).kv_u32("", 1);
     EXPECT_PARSE_ERROR(empty.b, "metadata key 0 has an empty name");
 
+    Bytes long_key;
+    long_key.header(0, 1).kv_u32(std::string(70000, 'k'), 1);
+    EXPECT_PARSE_ERROR(long_key.b, "metadata key 0 name is 70000 bytes long (limit 65535)");
+
     Bytes wrong_type;
     wrong_type.header(0, 1).str("general.alignment").put<uint32_t>(10).put<uint64_t>(64);
     EXPECT_PARSE_ERROR(wrong_type.b, "general.alignment has type u64 (expected u32)");

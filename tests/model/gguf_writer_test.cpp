@@ -322,6 +322,13 @@ TEST_F(GgufWriterTest, RejectsInconsistentValues) {
         EXPECT_FALSE(fs::exists(path("v.gguf")));
         EXPECT_FALSE(fs::exists(path("v.gguf.tmp")));
     }
+    {
+        GgufWriter w;
+        w.set(std::string(70000, 'k'), GgufValue::u8(1));
+        auto s = w.write(path("long.gguf"));
+        ASSERT_FALSE(s.ok());
+        EXPECT_NE(s.error().message.find("70000 bytes long"), std::string::npos);
+    }
     // Nesting past the limit.
     GgufValue v = GgufValue::array(GgufType::U8, {});
     for (uint32_t i = 0; i < kGgufMaxDepth; ++i) v = GgufValue::array(GgufType::ARRAY, {v});
