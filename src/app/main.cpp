@@ -30,12 +30,14 @@ int main(int argc, char** argv) {
     auto* g = app.add_subcommand("generate", "Generate text from a prompt");
     g->add_option("-m,--model", gen.model, "GGUF model file")->required();
     g->add_option("-p,--prompt", gen.prompt, "Prompt text");
-    g->add_option("-n,--n-predict", gen.n_predict, "Tokens to generate")->check(CLI::Range(0, 1 << 24));
+    g->add_option("-n,--n-predict", gen.n_predict, "Tokens to generate")
+        ->check(CLI::Range(0, 1 << 24));
     g->add_option("--temperature", gen.temperature, "Sampling temperature (0: greedy)");
     g->add_option("--top-k", gen.top_k, "Top-k (0: off)");
     g->add_option("--top-p", gen.top_p, "Top-p")->check(CLI::Range(0.0, 1.0));
     g->add_option("--seed", gen.seed, "Sampling seed");
-    g->add_option("-t,--threads", gen.threads, "Threads (0: all cores)")->check(CLI::Range(0, 1024));
+    g->add_option("-t,--threads", gen.threads, "Threads (0: all cores)")
+        ->check(CLI::Range(0, 1024));
     g->add_option("--kv-type", gen.kv_type, "KV cache type: f16 or f32");
     g->add_option("-b,--batch", gen.batch, "Prefill chunk size")->check(CLI::Range(1, 1 << 20));
     g->add_flag("--ignore-eos", gen.ignore_eos, "Keep generating after end of sequence");

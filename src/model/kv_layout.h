@@ -21,7 +21,9 @@ struct KvLayout {
     DType type = DType::F16;  // F16 or F32
 
     size_t elem_bytes() const { return type == DType::F32 ? 4 : 2; }
-    size_t head_bytes() const { return static_cast<size_t>(block_tokens * head_dim) * elem_bytes(); }
+    size_t head_bytes() const {
+        return static_cast<size_t>(block_tokens * head_dim) * elem_bytes();
+    }
     size_t kv_bytes() const { return head_bytes() * static_cast<size_t>(n_head_kv); }
     size_t layer_bytes() const { return 2 * kv_bytes(); }
     size_t block_bytes() const { return layer_bytes() * static_cast<size_t>(n_layer); }

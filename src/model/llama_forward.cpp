@@ -21,8 +21,8 @@ void grow(std::vector<T>& v, size_t n) {
 }
 
 // Y[M, w.ne1] = X[M, w.ne0] * W^T, split over output rows.
-void matmul(ThreadPool& pool, const KernelTable& kt, const WeightView& w, const float* X,
-            int64_t M, float* Y) {
+void matmul(ThreadPool& pool, const KernelTable& kt, const WeightView& w, const float* X, int64_t M,
+            float* Y) {
     // Enough rows per chunk to amortise dispatch; few enough to balance.
     const int64_t grain = std::max<int64_t>(4, 16384 / std::max<int64_t>(1, w.ne0));
     pool.parallel_for(w.ne1, grain, [&](int64_t n0, int64_t n1) {
@@ -45,8 +45,9 @@ Status LlamaModel::validate(const ForwardBatch& batch, const KvCacheView& kv,
                             std::span<float> logits) const {
     const KvLayout& L = kv.layout;
     if (L.n_layer != cfg_.n_layer || L.n_head_kv != cfg_.n_head_kv || L.head_dim != cfg_.head_dim)
-        return make_error("KV layout (layers {}, kv heads {}, head dim {}) does not match the model",
-                          L.n_layer, L.n_head_kv, L.head_dim);
+        return make_error(
+            "KV layout (layers {}, kv heads {}, head dim {}) does not match the model", L.n_layer,
+            L.n_head_kv, L.head_dim);
     if (L.type != DType::F16 && L.type != DType::F32)
         return make_error("KV type {} is not supported (f16, f32)", dtype_name(L.type));
     if (L.block_tokens < 1 || L.block_tokens > kMaxBlockTokens)

@@ -113,8 +113,9 @@ Status LlamaModel::bind_weights() {
     for (int64_t i = 0; i < half; ++i) {
         if (factors[static_cast<size_t>(i)] <= 0)
             return make_error("rope_freqs.weight[{}] must be > 0", i);
-        const double inv = std::pow(static_cast<double>(c.rope_freq_base),
-                                    -2.0 * static_cast<double>(i) / static_cast<double>(c.rope_dim));
+        const double inv =
+            std::pow(static_cast<double>(c.rope_freq_base),
+                     -2.0 * static_cast<double>(i) / static_cast<double>(c.rope_dim));
         inv_freq_[static_cast<size_t>(i)] =
             static_cast<float>(inv / factors[static_cast<size_t>(i)] / c.rope_linear_scale);
     }

@@ -32,7 +32,7 @@ struct LayerWeights {
 };
 
 class LlamaModel {
-public:
+  public:
     static Expected<std::unique_ptr<LlamaModel>> load(const std::string& path);
     static Expected<std::unique_ptr<LlamaModel>> from_gguf(std::shared_ptr<const GgufFile> file);
 
@@ -47,7 +47,7 @@ public:
     Status forward(const ForwardBatch& batch, const KvCacheView& kv, ThreadPool& pool,
                    std::span<float> logits);
 
-private:
+  private:
     LlamaModel() = default;
     Status bind_weights();
     Status validate(const ForwardBatch& batch, const KvCacheView& kv,

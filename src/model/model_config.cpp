@@ -29,7 +29,8 @@ Expected<int64_t> optional_int(const GgufFile& f, const std::string& key, int64_
 Expected<double> optional_float(const GgufFile& f, const std::string& key, double dflt) {
     if (f.find(key) == nullptr) return dflt;
     auto v = f.get_float(key);
-    if (!v || !std::isfinite(*v)) return make_error("metadata key '{}' is not a finite number", key);
+    if (!v || !std::isfinite(*v))
+        return make_error("metadata key '{}' is not a finite number", key);
     return *v;
 }
 
@@ -52,11 +53,11 @@ Expected<ModelConfig> ModelConfig::from_gguf(const GgufFile& f) {
     if (auto n = f.get_string("general.name")) c.name = std::string(*n);
     const std::string p = c.arch_name + ".";
 
-#define IG_ASSIGN(dst, expr)                         \
-    do {                                             \
-        auto r_ = (expr);                            \
-        if (!r_.ok()) return r_.error();             \
-        dst = *r_;                                   \
+#define IG_ASSIGN(dst, expr)             \
+    do {                                 \
+        auto r_ = (expr);                \
+        if (!r_.ok()) return r_.error(); \
+        dst = *r_;                       \
     } while (0)
 
     IG_ASSIGN(c.n_embd, require_int(f, p + "embedding_length", 1, kMaxDim));
@@ -66,8 +67,8 @@ Expected<ModelConfig> ModelConfig::from_gguf(const GgufFile& f) {
     IG_ASSIGN(c.n_head_kv, optional_int(f, p + "attention.head_count_kv", c.n_head, 1, c.n_head));
     IG_ASSIGN(c.n_ctx_train, optional_int(f, p + "context_length", 2048, 1, int64_t{1} << 26));
     if (c.n_head % c.n_head_kv != 0)
-        return make_error("attention.head_count {} is not a multiple of head_count_kv {}",
-                          c.n_head, c.n_head_kv);
+        return make_error("attention.head_count {} is not a multiple of head_count_kv {}", c.n_head,
+                          c.n_head_kv);
     if (c.n_embd % c.n_head != 0 && f.find(p + "attention.key_length") == nullptr)
         return make_error("embedding_length {} is not a multiple of head_count {}", c.n_embd,
                           c.n_head);

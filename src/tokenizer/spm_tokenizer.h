@@ -15,7 +15,7 @@
 namespace ig {
 
 class SpmTokenizer {
-public:
+  public:
     static Expected<SpmTokenizer> create(Vocab vocab);
 
     const Vocab& vocab() const { return vocab_; }
@@ -25,7 +25,7 @@ public:
     std::string piece(int32_t id) const;
     bool is_eos(int32_t id) const { return id == vocab_.eos_id; }
 
-private:
+  private:
     int32_t find(std::string_view s) const;
 
     Vocab vocab_;
@@ -36,7 +36,7 @@ private:
 // Turns a token stream into text without ever splitting a UTF-8 character:
 // bytes of an incomplete character are held until the next token.
 class IncrementalDecoder {
-public:
+  public:
     // at_start: the stream begins a text, so the space SentencePiece puts
     // before the first word is dropped (false when continuing a prompt).
     explicit IncrementalDecoder(const SpmTokenizer& tok, bool at_start = true)
@@ -45,7 +45,7 @@ public:
     std::string push(int32_t id);
     std::string flush();  // whatever is held, invalid bytes as U+FFFD
 
-private:
+  private:
     const SpmTokenizer& tok_;
     std::string pending_;
     bool first_;

@@ -3,7 +3,9 @@
 namespace ig::utf8 {
 namespace {
 
-bool is_cont(unsigned char c) { return (c & 0xC0) == 0x80; }
+bool is_cont(unsigned char c) {
+    return (c & 0xC0) == 0x80;
+}
 
 // Length of a well-formed sequence at s[i], or 0.
 size_t valid_at(std::string_view s, size_t i) {

@@ -164,7 +164,8 @@ Status synth_model(const SynthSpec& s, DType type, uint64_t seed, const std::str
                    ThreadPool& pool) {
     if (s.arch != "llama" && s.arch != "qwen2")
         return make_error("unsupported architecture '{}' (llama, qwen2)", s.arch);
-    if (!dtype_is_computable(type)) return make_error("unsupported weight type {}", dtype_name(type));
+    if (!dtype_is_computable(type))
+        return make_error("unsupported weight type {}", dtype_name(type));
     if (s.n_embd <= 0 || s.n_layer <= 0 || s.n_head <= 0 || s.n_head_kv <= 0 || s.n_ff <= 0 ||
         s.n_ctx <= 0)
         return make_error("all dimensions must be positive");
@@ -201,23 +202,24 @@ Status synth_model(const SynthSpec& s, DType type, uint64_t seed, const std::str
         const uint64_t tseed = mix(seed, ++tensor_no);
         const size_t stride = *row_bytes(type, static_cast<uint64_t>(in));
         const float amp = std::sqrt(3.0f / static_cast<float>(in));
-        return w.add_tensor(
-            name, {static_cast<uint64_t>(in), static_cast<uint64_t>(out)}, type,
-            [&pool, tseed, stride, amp, in, out, type](uint8_t* dst, uint64_t) {
-                pool.parallel_for(out, 64, [&](int64_t r0, int64_t r1) {
-                    std::vector<float> row(static_cast<size_t>(in));
-                    for (int64_t r = r0; r < r1; ++r) {
-                        Rng rng{mix(tseed, static_cast<uint64_t>(r))};
-                        for (auto& v : row) v = amp * rng.uniform();
-                        quantize_row(type, row.data(), dst + static_cast<size_t>(r) * stride, in);
-                    }
-                });
-            });
+        return w.add_tensor(name, {static_cast<uint64_t>(in), static_cast<uint64_t>(out)}, type,
+                            [&pool, tseed, stride, amp, in, out, type](uint8_t* dst, uint64_t) {
+                                pool.parallel_for(out, 64, [&](int64_t r0, int64_t r1) {
+                                    std::vector<float> row(static_cast<size_t>(in));
+                                    for (int64_t r = r0; r < r1; ++r) {
+                                        Rng rng{mix(tseed, static_cast<uint64_t>(r))};
+                                        for (auto& v : row) v = amp * rng.uniform();
+                                        quantize_row(type, row.data(),
+                                                     dst + static_cast<size_t>(r) * stride, in);
+                                    }
+                                });
+                            });
     };
     auto add_vector = [&](const std::string& name, std::vector<float> v) -> Status {
         auto data = std::make_shared<std::vector<float>>(std::move(v));
-        return w.add_tensor(name, {static_cast<uint64_t>(data->size())}, DType::F32,
-                            [data](uint8_t* dst, uint64_t n) { std::memcpy(dst, data->data(), n); });
+        return w.add_tensor(
+            name, {static_cast<uint64_t>(data->size())}, DType::F32,
+            [data](uint8_t* dst, uint64_t n) { std::memcpy(dst, data->data(), n); });
     };
     auto random_vector = [&](int64_t n, float center, float amp) {
         Rng rng{mix(seed, ++tensor_no)};
@@ -229,7 +231,8 @@ Status synth_model(const SynthSpec& s, DType type, uint64_t seed, const std::str
     IG_TRY(add_matrix("token_embd.weight", s.n_embd, s.n_vocab));
     IG_TRY(add_vector("output_norm.weight", random_vector(s.n_embd, 1.0f, 0.2f)));
     if (!s.tied_output) IG_TRY(add_matrix("output.weight", s.n_embd, s.n_vocab));
-    if (s.llama3_rope) IG_TRY(add_vector("rope_freqs.weight", llama3_rope_factors(hd, s.rope_base)));
+    if (s.llama3_rope)
+        IG_TRY(add_vector("rope_freqs.weight", llama3_rope_factors(hd, s.rope_base)));
     const bool bias = s.qkv_bias || s.arch == "qwen2";
     for (int64_t l = 0; l < s.n_layer; ++l) {
         const std::string p = "blk." + std::to_string(l) + ".";

@@ -24,8 +24,8 @@ struct SynthSpec {
     int64_t n_vocab = 320;
     int64_t n_ctx = 2048;
     bool tied_output = false;
-    bool qkv_bias = false;      // qwen2 always has it
-    bool llama3_rope = false;   // write rope_freqs.weight as Llama 3.1 does
+    bool qkv_bias = false;     // qwen2 always has it
+    bool llama3_rope = false;  // write rope_freqs.weight as Llama 3.1 does
     float rope_base = 10000.0f;
     float rms_eps = 1e-5f;
 };

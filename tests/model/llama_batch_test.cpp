@@ -28,7 +28,7 @@ double row_error(const float* a, const float* b, int64_t n) {
 }
 
 class LlamaBatch : public testing::TestWithParam<const char*> {
-protected:
+  protected:
     void SetUp() override {
         const std::string path = dir_.file("m.gguf");
         ASSERT_TRUE(synth_model(*synth_preset(GetParam()), DType::Q8_0, 5, path, pool_).ok());
@@ -100,15 +100,15 @@ TEST_P(LlamaBatch, MixedBatchEqualsAlone) {
 
     // Step plans: tokens per sequence per step; prefill chunks of one sequence
     // share a step with decode tokens of another.
-    const std::vector<std::vector<int64_t>> plan = {
-        {7, 5, 0}, {6, 1, 10}, {1, 1, 11}, {1, 1, 1}, {1, 0, 1}, {0, 0, 1}};
+    const std::vector<std::vector<int64_t>> plan = {{7, 5, 0}, {6, 1, 10}, {1, 1, 11},
+                                                    {1, 1, 1}, {1, 0, 1},  {0, 0, 1}};
     for (const auto& step : plan) {
         ForwardBatch b;
         for (size_t si = 0; si < seqs_.size(); ++si) {
             const int64_t n = step[si];
             if (n == 0) continue;
-            b.seqs.push_back({std::span<const int32_t>(seqs_[si]).subspan(pos[si], n), pos[si],
-                              tables[si], n});
+            b.seqs.push_back(
+                {std::span<const int32_t>(seqs_[si]).subspan(pos[si], n), pos[si], tables[si], n});
         }
         std::vector<float> logits(static_cast<size_t>(b.n_logit_rows() * V));
         auto st = model_->forward(b, kv.view(), pool_, logits);

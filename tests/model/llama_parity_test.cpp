@@ -67,11 +67,12 @@ TEST_P(LlamaParity, MatchesFloat64Reference) {
     tokens[0] = 1;
 
     std::string ids;
-    for (auto t : tokens) ids += (ids.empty() ? "" : ",") + std::to_string(t);
+    for (auto t : tokens) ids += fmt::format("{}{}", ids.empty() ? "" : ",", t);
     const std::string ref_path = dir.file("ref.bin");
-    const std::string cmd = "/usr/bin/python3 " IG_SOURCE_DIR
-                            "/tests/model/reference/llama_ref.py logits --model " +
-                            path + " --tokens " + ids + " --out " + ref_path + " 2>&1";
+    const std::string cmd = fmt::format(
+        "/usr/bin/python3 {}/tests/model/reference/llama_ref.py logits --model {} --tokens {} "
+        "--out {} 2>&1",
+        IG_SOURCE_DIR, path, ids, ref_path);
     std::string out;
     ASSERT_EQ(test::run(cmd, &out), 0) << out;
     const std::vector<double> ref = test::read_f64(ref_path);
@@ -79,8 +80,8 @@ TEST_P(LlamaParity, MatchesFloat64Reference) {
 
     test::KvArena kv(m, 16, pc.block_tokens, pc.kv_type);
     const auto table = kv.take(n);
-    std::vector<float> ours = test::run_seq(m, kv, pool, std::span(tokens).first(n_prompt), 0,
-                                            table, n_prompt);
+    std::vector<float> ours =
+        test::run_seq(m, kv, pool, std::span(tokens).first(n_prompt), 0, table, n_prompt);
     for (int64_t i = n_prompt; i < n; ++i) {
         auto row = test::run_seq(m, kv, pool, std::span(tokens).subspan(i, 1), i, table, 1);
         ours.insert(ours.end(), row.begin(), row.end());
@@ -94,26 +95,25 @@ TEST_P(LlamaParity, MatchesFloat64Reference) {
     RecordProperty("max_relative_error", std::to_string(worst));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllShapes, LlamaParity,
-    testing::Values(
-        // F32 weights and KV: only float32 rounding separates us from float64.
-        ParityCase{"tiny-llama", "f32", DType::F32, 16, 1e-4},
-        ParityCase{"tiny-llama-tied", "f32", DType::F32, 4, 1e-4},
-        ParityCase{"tiny-qwen2", "f32", DType::F32, 16, 1e-4},
-        ParityCase{"tiny-qwen2-untied", "f32", DType::F32, 5, 1e-4},
-        ParityCase{"tiny-llama3", "f32", DType::F32, 16, 1e-4},
-        // Quantised weights: the reference dequantises the same blocks itself,
-        // so the bound stays tight.
-        ParityCase{"tiny-llama", "f16", DType::F32, 16, 1e-4},
-        ParityCase{"tiny-qwen2", "bf16", DType::F32, 16, 1e-4},
-        ParityCase{"tiny-llama", "q8_0", DType::F32, 16, 1e-4},
-        ParityCase{"tiny-qwen2-untied", "q8_0", DType::F32, 3, 1e-4},
-        ParityCase{"tiny-llama-tied", "q4_0", DType::F32, 16, 1e-4},
-        // F16 KV rounds K and V to 11 significant bits.
-        ParityCase{"tiny-llama", "f32", DType::F16, 16, 5e-3},
-        ParityCase{"tiny-qwen2", "q8_0", DType::F16, 16, 5e-3}),
-    case_name);
+INSTANTIATE_TEST_SUITE_P(AllShapes, LlamaParity,
+                         testing::Values(
+                             // F32 weights and KV: only float32 rounding separates us from float64.
+                             ParityCase{"tiny-llama", "f32", DType::F32, 16, 1e-4},
+                             ParityCase{"tiny-llama-tied", "f32", DType::F32, 4, 1e-4},
+                             ParityCase{"tiny-qwen2", "f32", DType::F32, 16, 1e-4},
+                             ParityCase{"tiny-qwen2-untied", "f32", DType::F32, 5, 1e-4},
+                             ParityCase{"tiny-llama3", "f32", DType::F32, 16, 1e-4},
+                             // Quantised weights: the reference dequantises the same blocks itself,
+                             // so the bound stays tight.
+                             ParityCase{"tiny-llama", "f16", DType::F32, 16, 1e-4},
+                             ParityCase{"tiny-qwen2", "bf16", DType::F32, 16, 1e-4},
+                             ParityCase{"tiny-llama", "q8_0", DType::F32, 16, 1e-4},
+                             ParityCase{"tiny-qwen2-untied", "q8_0", DType::F32, 3, 1e-4},
+                             ParityCase{"tiny-llama-tied", "q4_0", DType::F32, 16, 1e-4},
+                             // F16 KV rounds K and V to 11 significant bits.
+                             ParityCase{"tiny-llama", "f32", DType::F16, 16, 5e-3},
+                             ParityCase{"tiny-qwen2", "q8_0", DType::F16, 16, 5e-3}),
+                         case_name);
 
 }  // namespace
 }  // namespace ig

@@ -39,7 +39,7 @@ void rewrite(const std::string& src, const std::string& dst, const KvEdit& kv_ed
 }
 
 class ModelLoadErrors : public testing::Test {
-protected:
+  protected:
     void SetUp() override {
         ThreadPool pool(1);
         ASSERT_TRUE(synth_model(*synth_preset("tiny-llama"), DType::F32, 1, good_, pool).ok());
@@ -57,7 +57,9 @@ protected:
     std::string good_ = dir_.file("good.gguf");
 };
 
-TEST_F(ModelLoadErrors, UnchangedCopyLoads) { EXPECT_EQ(load_error(keep_kv, keep_t), "<loaded>"); }
+TEST_F(ModelLoadErrors, UnchangedCopyLoads) {
+    EXPECT_EQ(load_error(keep_kv, keep_t), "<loaded>");
+}
 
 TEST_F(ModelLoadErrors, MissingRequiredKey) {
     auto e = load_error([](GgufKV& kv) { return kv.key != "llama.block_count"; }, keep_t);
@@ -140,7 +142,8 @@ TEST(ModelForwardErrors, RefusesBadRequests) {
         return st.ok() ? std::string("<ok>") : st.error().message;
     };
     EXPECT_EQ(err({1, 2}, 0, table, 1, V), "<ok>");
-    EXPECT_NE(err({1, static_cast<int32_t>(V)}, 0, table, 1, V).find("vocabulary"), std::string::npos);
+    EXPECT_NE(err({1, static_cast<int32_t>(V)}, 0, table, 1, V).find("vocabulary"),
+              std::string::npos);
     EXPECT_NE(err({1, -3}, 0, table, 1, V).find("vocabulary"), std::string::npos);
     EXPECT_NE(err({1, 2}, 31, table, 1, V).find("blocks"), std::string::npos);
     EXPECT_NE(err({1, 2}, 0, {99}, 1, V).find("block id"), std::string::npos);

@@ -12,7 +12,7 @@
 namespace ig::test {
 
 class KvArena {
-public:
+  public:
     KvArena(const LlamaModel& m, int64_t n_blocks, int64_t block_tokens, DType type,
             uint64_t shuffle_seed = 7)
         : layout_(m.kv_layout(block_tokens, type)),
@@ -25,14 +25,15 @@ public:
     }
     // Takes enough blocks for n_tokens positions.
     std::vector<int32_t> take(int64_t n_tokens) {
-        const auto n = static_cast<size_t>((n_tokens + layout_.block_tokens - 1) / layout_.block_tokens);
+        const auto n =
+            static_cast<size_t>((n_tokens + layout_.block_tokens - 1) / layout_.block_tokens);
         std::vector<int32_t> t(free_.end() - static_cast<std::ptrdiff_t>(n), free_.end());
         free_.resize(free_.size() - n);
         return t;
     }
     const KvCacheView& view() const { return view_; }
 
-private:
+  private:
     KvLayout layout_;
     std::vector<uint8_t> mem_;
     std::vector<int32_t> free_;

@@ -11,7 +11,7 @@ namespace ig::test {
 
 // A fresh directory removed at scope exit.
 class TempDir {
-public:
+  public:
     TempDir() {
         std::string tmpl = (std::filesystem::temp_directory_path() / "ig-test-XXXXXX").string();
         char* p = mkdtemp(tmpl.data());
@@ -24,7 +24,7 @@ public:
     std::string file(const std::string& name) const { return (path_ / name).string(); }
     const std::filesystem::path& path() const { return path_; }
 
-private:
+  private:
     std::filesystem::path path_;
 };
 
@@ -37,8 +37,12 @@ inline std::string shared_dir() {
 #endif
 }
 
-inline std::string shared_file(const std::string& rel) { return shared_dir() + "/" + rel; }
-inline bool exists(const std::string& p) { return std::filesystem::exists(p); }
+inline std::string shared_file(const std::string& rel) {
+    return shared_dir() + "/" + rel;
+}
+inline bool exists(const std::string& p) {
+    return std::filesystem::exists(p);
+}
 
 // Runs a shell command, returns its exit status and stdout.
 inline int run(const std::string& cmd, std::string* out = nullptr) {

@@ -84,7 +84,9 @@ TEST(Quantize, RoundTripErrorBounds) {
     struct Case {
         DType t;
         double rel;  // bound on |err| / block amax
-    } cases[] = {{DType::F16, 1e-3}, {DType::BF16, 8e-3}, {DType::Q8_0, 1.0 / 127 * 0.51 + 1e-3},
+    } cases[] = {{DType::F16, 1e-3},
+                 {DType::BF16, 8e-3},
+                 {DType::Q8_0, 1.0 / 127 * 0.51 + 1e-3},
                  // Q4_0 maps the extreme value to -8, so the opposite side clamps at
                  // +7 and may lose a whole step there (as in GGML's reference).
                  {DType::Q4_0, 1.0 / 8 + 1e-3}};

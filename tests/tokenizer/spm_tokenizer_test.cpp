@@ -7,8 +7,8 @@
 
 #include "model/gguf.h"
 #include "support/test_support.h"
-#include "tools/gguf_vocab.h"
 #include "tokenizer/utf8.h"
+#include "tools/gguf_vocab.h"
 
 namespace ig {
 namespace {
@@ -95,7 +95,10 @@ TEST(SpmTokenizer, ByteFallbackAndStreamingUtf8) {
 TEST(Utf8, SanitizeAndTail) {
     EXPECT_EQ(utf8::sanitize("ok"), "ok");
     EXPECT_EQ(utf8::sanitize("\xC3"), "\xEF\xBF\xBD");
-    EXPECT_EQ(utf8::sanitize("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+    EXPECT_EQ(utf8::sanitize("a\xFF"
+                             "b"),
+              "a\xEF\xBF\xBD"
+              "b");
     EXPECT_EQ(utf8::sanitize("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
     EXPECT_EQ(utf8::incomplete_tail("ab\xF0\x9F"), 2u);
     EXPECT_EQ(utf8::incomplete_tail("ab\xF0\x9F\xA6\x99"), 0u);

@@ -6,16 +6,20 @@
 namespace ig {
 namespace {
 
-std::string bin() { return test::binary(); }
+std::string bin() {
+    return test::binary();
+}
 
 TEST(Cli, GenerateOnSynthModel) {
     test::TempDir dir;
     const std::string m = dir.file("m.gguf");
     std::string out;
-    ASSERT_EQ(test::run(bin() + " synth --preset tiny-llama --type q8_0 --out " + m + " 2>&1", &out), 0)
+    ASSERT_EQ(
+        test::run(bin() + " synth --preset tiny-llama --type q8_0 --out " + m + " 2>&1", &out), 0)
         << out;
-    ASSERT_EQ(test::run(bin() + " generate -m " + m + " -p 'hello there' -n 8 --ignore-eos 2>&1", &out),
-              0)
+    ASSERT_EQ(
+        test::run(bin() + " generate -m " + m + " -p 'hello there' -n 8 --ignore-eos 2>&1", &out),
+        0)
         << out;
     EXPECT_EQ(out.rfind("hello there", 0), 0u) << out;
     EXPECT_NE(out.find("tok/s"), std::string::npos) << out;
@@ -24,7 +28,8 @@ TEST(Cli, GenerateOnSynthModel) {
 TEST(Cli, ClearErrorsForBadInput) {
     test::TempDir dir;
     std::string out;
-    EXPECT_EQ(test::run(bin() + " generate -m " + dir.file("missing.gguf") + " -p x 2>&1", &out), 1);
+    EXPECT_EQ(test::run(bin() + " generate -m " + dir.file("missing.gguf") + " -p x 2>&1", &out),
+              1);
     EXPECT_NE(out.find("missing.gguf"), std::string::npos) << out;
     const std::string junk = dir.file("junk.gguf");
     ASSERT_EQ(test::run("head -c 100 /dev/urandom > " + junk), 0);
@@ -39,7 +44,8 @@ TEST(Cli, PromptOverContextIsRefused) {
     test::TempDir dir;
     const std::string m = dir.file("m.gguf");
     std::string out;
-    ASSERT_EQ(test::run(bin() + " synth --preset tiny-llama --ctx 16 --out " + m + " 2>&1", &out), 0);
+    ASSERT_EQ(test::run(bin() + " synth --preset tiny-llama --ctx 16 --out " + m + " 2>&1", &out),
+              0);
     EXPECT_EQ(test::run(bin() + " generate -m " + m + " -p 'a b c d e f' -n 100 2>&1", &out), 1);
     EXPECT_NE(out.find("context length 16"), std::string::npos) << out;
 }
