@@ -20,6 +20,15 @@ namespace ig::test {
         }                                                             \
     } while (0)
 
+// The ISAs this CPU can run, so the test list itself shows what was covered
+// (an AVX-512 instance appears only on a CPU that has it).
+inline std::vector<Isa> supported_isas(bool with_scalar) {
+    std::vector<Isa> v;
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+        if ((with_scalar || isa != Isa::Scalar) && isa_supported(isa)) v.push_back(isa);
+    return v;
+}
+
 inline std::string isa_param_name(const ::testing::TestParamInfo<Isa>& info) {
     return std::string(isa_name(info.param));
 }
