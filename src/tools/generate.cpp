@@ -112,6 +112,8 @@ Expected<GenerateResult> run_generate(const GenerateOptions& o, std::ostream& ou
     std::mt19937_64 rng(o.seed);
     std::vector<std::pair<float, int32_t>> cand;
     int32_t next = 0;
+    ForwardBatch step;  // reused: the decode loop allocates nothing per token
+    step.seqs.reserve(1);
     for (int64_t i = 0; i < o.n_predict; ++i) {
         next = sample(logits.data(), cfg.n_vocab, o, rng, cand);
         res.ids.push_back(next);
@@ -120,9 +122,9 @@ Expected<GenerateResult> run_generate(const GenerateOptions& o, std::ostream& ou
         res.text += piece;
         out << piece << std::flush;
         if (i + 1 == o.n_predict) break;
-        ForwardBatch b;
-        b.seqs.push_back({std::span<const int32_t>(&next, 1), n_prompt + i, table, 1});
-        IG_TRY(m.forward(b, kv, pool, logits));
+        step.seqs.clear();
+        step.seqs.push_back({std::span<const int32_t>(&next, 1), n_prompt + i, table, 1});
+        IG_TRY(m.forward(step, kv, pool, logits));
     }
     const std::string tail = dec.flush();
     res.text += tail;

@@ -23,7 +23,7 @@ void ThreadPool::run_chunks() {
     for (;;) {
         int64_t b = next_.fetch_add(chunk_, std::memory_order_relaxed);
         if (b >= n_) break;
-        (*fn_)(b, std::min(n_, b + chunk_));
+        call_(ctx_, b, std::min(n_, b + chunk_));
     }
 }
 
@@ -44,20 +44,20 @@ void ThreadPool::worker_loop() {
     }
 }
 
-void ThreadPool::parallel_for(int64_t n, int64_t grain,
-                              const std::function<void(int64_t, int64_t)>& fn) {
+void ThreadPool::run(int64_t n, int64_t grain, void* ctx, ChunkFn call) {
     if (n <= 0) return;
     grain = std::max<int64_t>(1, grain);
     const int64_t threads = size();
     if (workers_.empty() || n <= grain) {
-        fn(0, n);
+        call(ctx, 0, n);
         return;
     }
     // A few chunks per thread balance uneven rows without much contention.
     int64_t chunk = std::max(grain, (n + threads * 4 - 1) / (threads * 4));
     {
         std::lock_guard<std::mutex> lk(mu_);
-        fn_ = &fn;
+        ctx_ = ctx;
+        call_ = call;
         n_ = n;
         chunk_ = chunk;
         next_.store(0, std::memory_order_relaxed);
@@ -68,7 +68,8 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
     run_chunks();
     std::unique_lock<std::mutex> lk(mu_);
     cv_done_.wait(lk, [&] { return active_ == 0; });
-    fn_ = nullptr;
+    ctx_ = nullptr;
+    call_ = nullptr;
 }
 
 }  // namespace ig

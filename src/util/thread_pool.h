@@ -4,9 +4,9 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace ig {
@@ -24,9 +24,17 @@ class ThreadPool {
     // Splits [0, n) into contiguous chunks of at least `grain` items and runs
     // fn(begin, end) on them across the pool; returns when all are done.
     // Not re-entrant: fn must not call parallel_for on the same pool.
-    void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+    // fn is called by reference, never copied: no allocation per call.
+    template <class F>
+    void parallel_for(int64_t n, int64_t grain, F&& fn) {
+        using Fn = std::remove_reference_t<F>;
+        run(n, grain, const_cast<void*>(static_cast<const void*>(&fn)),
+            [](void* ctx, int64_t b, int64_t e) { (*static_cast<Fn*>(ctx))(b, e); });
+    }
 
   private:
+    using ChunkFn = void (*)(void* ctx, int64_t begin, int64_t end);
+    void run(int64_t n, int64_t grain, void* ctx, ChunkFn call);
     void worker_loop();
     void run_chunks();
 
@@ -39,7 +47,8 @@ class ThreadPool {
     bool stop_ = false;
 
     // Current job; written under mu_ before generation_ is bumped.
-    const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
+    void* ctx_ = nullptr;
+    ChunkFn call_ = nullptr;
     int64_t n_ = 0;
     int64_t chunk_ = 1;
     std::atomic<int64_t> next_{0};

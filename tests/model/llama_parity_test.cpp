@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <random>
 
 #include <fmt/format.h>
@@ -93,6 +94,8 @@ TEST_P(LlamaParity, MatchesFloat64Reference) {
         EXPECT_LT(e, pc.tolerance) << "position " << r;
     }
     RecordProperty("max_relative_error", std::to_string(worst));
+    std::printf("[ parity   ] %s: max relative error %.3g (bound %.0e)\n",
+                case_name({GetParam(), 0}).c_str(), worst, pc.tolerance);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllShapes, LlamaParity,

@@ -1,0 +1,78 @@
+// Steady-state decode allocates nothing: the forward pass reuses its scratch
+// and the thread pool calls kernels by reference.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "model/llama_model.h"
+#include "support/model_runner.h"
+#include "support/test_support.h"
+#include "tools/synth.h"
+
+// Counting replacement of the global allocator for this test binary. Left out
+// under sanitizers, which bring their own.
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define IG_COUNT_ALLOCS 1
+namespace {
+std::atomic<int64_t> g_allocs{0};
+}
+void* operator new(std::size_t n) {
+    g_allocs.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) {
+    return operator new(n);
+}
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    std::free(p);
+}
+#endif
+
+namespace ig {
+namespace {
+
+TEST(LlamaAlloc, DecodeStepsAllocateNothing) {
+#ifndef IG_COUNT_ALLOCS
+    GTEST_SKIP() << "allocation counting is off under sanitizers";
+#else
+    test::TempDir dir;
+    ThreadPool pool(2);
+    const std::string path = dir.file("m.gguf");
+    ASSERT_TRUE(synth_model(*synth_preset("tiny-qwen2"), DType::Q8_0, 1, path, pool).ok());
+    auto m = LlamaModel::load(path);
+    ASSERT_TRUE(m.ok());
+    test::KvArena kv(**m, 8, 16, DType::F16);
+    const auto table = kv.take(64);
+    std::vector<int32_t> prompt = {1, 5, 9, 200, 17};
+    std::vector<float> logits(static_cast<size_t>((*m)->config().n_vocab));
+    ForwardBatch b;
+    b.seqs.reserve(1);
+    b.seqs.push_back({prompt, 0, table, 1});
+    ASSERT_TRUE((*m)->forward(b, kv.view(), pool, logits).ok());
+    int32_t tok = 3;
+    auto step = [&](int64_t pos) {
+        b.seqs.clear();
+        b.seqs.push_back({std::span<const int32_t>(&tok, 1), pos, table, 1});
+        return (*m)->forward(b, kv.view(), pool, logits).ok();
+    };
+    ASSERT_TRUE(step(5));  // first decode step may size scratch for one row
+    const int64_t before = g_allocs.load();
+    for (int64_t pos = 6; pos < 40; ++pos) ASSERT_TRUE(step(pos));
+    EXPECT_EQ(g_allocs.load() - before, 0);
+#endif
+}
+
+}  // namespace
+}  // namespace ig
