@@ -81,13 +81,16 @@ void BM_Matmul(benchmark::State& state, Isa isa, DType t, int64_t K, int64_t N, 
                            benchmark::Counter::kIsRate);
 }
 
-// Streaming read of kMinFootprint bytes: the single-core bandwidth that a
-// memory-bound M = 1 matmul can at best reach.
+// Streaming read of kMinFootprint bytes, split across the benchmark's
+// threads: the bandwidth that a memory-bound M = 1 matmul on that many cores
+// can at best reach (the denominator of decode efficiency).
 void BM_MemRead(benchmark::State& state) {
     static std::vector<uint64_t> buf(kMinFootprint / 8, 1);
+    const size_t part = buf.size() / static_cast<size_t>(state.threads()) / 4 * 4;
+    const size_t begin = part * static_cast<size_t>(state.thread_index());
     for (auto _ : state) {
         uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (size_t i = 0; i < buf.size(); i += 4) {
+        for (size_t i = begin; i < begin + part; i += 4) {
             s0 += buf[i];
             s1 += buf[i + 1];
             s2 += buf[i + 2];
@@ -95,7 +98,7 @@ void BM_MemRead(benchmark::State& state) {
         }
         benchmark::DoNotOptimize(s0 + s1 + s2 + s3);
     }
-    state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(kMinFootprint));
+    state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(part * 8));
 }
 
 void BM_Softmax(benchmark::State& state, Isa isa) {
@@ -161,7 +164,10 @@ std::vector<Isa> isas() {
 }
 
 void register_all() {
-    benchmark::RegisterBenchmark("memread/256MiB", BM_MemRead)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark("memread/256MiB", BM_MemRead)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->ThreadRange(1, 2);
     const std::pair<int64_t, int64_t> shapes[] = {{2048, 5632}, {5632, 2048}};  // K, N
     for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
         for (auto [K, N] : shapes) {
