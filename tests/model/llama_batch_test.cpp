@@ -49,15 +49,15 @@ class LlamaBatch : public testing::TestWithParam<BatchCase> {
         }
     }
     // Reference: each sequence alone, prompt in one call, then decode steps.
-    std::vector<std::vector<float>> alone() {
+    std::vector<std::vector<float>> alone(ThreadPool& pool) {
         std::vector<std::vector<float>> out;
         for (auto& s : seqs_) {
             test::KvArena kv(*model_, 8, 4, GetParam().kv_type);
             auto table = kv.take(static_cast<int64_t>(s.size()));
             const int64_t np = static_cast<int64_t>(s.size()) - kDecode;
-            auto l = test::run_seq(*model_, kv, pool_, std::span(s).first(np), 0, table, np);
+            auto l = test::run_seq(*model_, kv, pool, std::span(s).first(np), 0, table, np);
             for (int64_t i = np; i < static_cast<int64_t>(s.size()); ++i) {
-                auto r = test::run_seq(*model_, kv, pool_, std::span(s).subspan(i, 1), i, table, 1);
+                auto r = test::run_seq(*model_, kv, pool, std::span(s).subspan(i, 1), i, table, 1);
                 l.insert(l.end(), r.begin(), r.end());
             }
             out.push_back(l);
@@ -73,7 +73,7 @@ class LlamaBatch : public testing::TestWithParam<BatchCase> {
 };
 
 TEST_P(LlamaBatch, ChunkedPrefillEqualsOneChunk) {
-    const auto ref = alone();
+    const auto ref = alone(pool_);
     const int64_t V = model_->config().n_vocab;
     for (size_t si = 0; si < seqs_.size(); ++si) {
         const auto& s = seqs_[si];
@@ -96,7 +96,7 @@ TEST_P(LlamaBatch, ChunkedPrefillEqualsOneChunk) {
 }
 
 TEST_P(LlamaBatch, MixedBatchEqualsAlone) {
-    const auto ref = alone();
+    const auto ref = alone(pool_);
     const int64_t V = model_->config().n_vocab;
     test::KvArena kv(*model_, 32, 4, GetParam().kv_type, 123);
     std::vector<std::vector<int32_t>> tables;
@@ -133,6 +133,16 @@ TEST_P(LlamaBatch, MixedBatchEqualsAlone) {
             EXPECT_LT(row_error(got[si].data() + r * V, ref[si].data() + r * V, V), GetParam().tol)
                 << "sequence " << si << " position " << r;
     }
+}
+
+// Work is split over output rows and over (token, KV head) pairs, never
+// inside one dot product, so the thread count cannot change a single bit.
+TEST_P(LlamaBatch, ThreadCountDoesNotChangeABit) {
+    ThreadPool one_thread(1);
+    const auto one = alone(one_thread);
+    const auto two = alone(pool_);
+    ASSERT_EQ(one.size(), two.size());
+    for (size_t si = 0; si < one.size(); ++si) EXPECT_EQ(one[si], two[si]) << "sequence " << si;
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, LlamaBatch,
