@@ -96,11 +96,28 @@ inline __m256 exp_ps(__m256 x) {
 // ---------------------------------------------------------------------------
 // matmul
 //
-// Weights<T>::block converts 32 consecutive weights (one quant block, or 32
-// plain elements) into four vectors of 8 floats, bit-identical to
-// dequantize_row. Plain types may end in a partial block (K % 32 != 0).
+// Batch invariance: every Y[m][n] is reduced in one canonical order, whichever
+// path computes it and whatever else shares the call, so the model's logits
+// do not depend on the batch. K is cut into kTileK-element chunks. Over a
+// chunk, step t (elements [8t, 8t + 8), the last one possibly partial, its
+// missing lanes 0 * 0) goes into accumulator t % 4: a = fma(w, x, a), with w
+// the weights exactly as Weights<T>::sub converts them (d * q for quant
+// types). The chunk's sum is hsum((a0 + a1) + (a2 + a3)), and chunk sums are
+// added in order. So the value depends on weight row n and X row m only: not
+// on M, on m's place among the X rows, or on [n0, n1). Four accumulators let
+// a single row (decode, M = 1) keep four FMA chains in flight; the prefill
+// tile gets the same order by running over each chunk in four passes.
+//
+// Weights<T>::sub converts sub-vector s (elements 8s .. 8s + 7) of a block of
+// 32 weights (one quant block, or 32 plain elements) into 8 floats, equal to
+// dequantize_row's. Plain types may end in a partial block (K % 32 != 0),
+// which sub_partial reads without going past it.
 
 constexpr int64_t kBlock = 32;
+constexpr int64_t kTileK = 512;  // K chunk: one hsum per output and chunk
+constexpr int kAcc = 4;          // accumulators per output; kAcc * 8 = kBlock
+
+struct NoScale {};
 
 template <DType T>
 struct Weights;
@@ -109,15 +126,14 @@ template <>
 struct Weights<DType::F32> {
     static constexpr bool kPlain = true;
     static constexpr int64_t kBlockBytes = kBlock * 4;
-    static void block(const uint8_t* p, __m256 w[4]) {
-        const auto* f = reinterpret_cast<const float*>(p);
-        for (int j = 0; j < 4; ++j) w[j] = _mm256_loadu_ps(f + 8 * j);
+    static NoScale scale(const uint8_t*) { return {}; }
+    static __m256 sub(const uint8_t* p, int s, NoScale) {
+        return _mm256_loadu_ps(reinterpret_cast<const float*>(p) + 8 * s);
     }
-    static void partial(const uint8_t* p, int64_t n, __m256 w[4]) {
-        const auto* f = reinterpret_cast<const float*>(p);
-        for (int j = 0; j < 4; ++j)
-            w[j] = n > 8 * j ? _mm256_maskload_ps(f + 8 * j, lane_mask(n - 8 * j))
-                             : _mm256_setzero_ps();
+    // Sub-vector s of a block that holds only n elements (8s < n < 32); zero
+    // past n.
+    static __m256 sub_partial(const uint8_t* p, int64_t n, int s) {
+        return _mm256_maskload_ps(reinterpret_cast<const float*>(p) + 8 * s, lane_mask(n - 8 * s));
     }
 };
 
@@ -125,13 +141,11 @@ template <>
 struct Weights<DType::F16> {
     static constexpr bool kPlain = true;
     static constexpr int64_t kBlockBytes = kBlock * 2;
-    static void block(const uint8_t* p, __m256 w[4]) {
-        for (int j = 0; j < 4; ++j) w[j] = load_f16(p + 16 * j);
-    }
-    static void partial(const uint8_t* p, int64_t n, __m256 w[4]) {
-        alignas(32) uint8_t t[kBlockBytes] = {};
-        std::memcpy(t, p, static_cast<size_t>(n) * 2);
-        block(t, w);
+    static NoScale scale(const uint8_t*) { return {}; }
+    static __m256 sub(const uint8_t* p, int s, NoScale) { return load_f16(p + 16 * s); }
+    static __m256 sub_partial(const uint8_t* p, int64_t n, int s) {
+        return load_f16_partial(reinterpret_cast<const uint16_t*>(p) + 8 * s,
+                                min_i64(8, n - 8 * s));
     }
 };
 
@@ -139,133 +153,129 @@ template <>
 struct Weights<DType::BF16> {
     static constexpr bool kPlain = true;
     static constexpr int64_t kBlockBytes = kBlock * 2;
-    static void block(const uint8_t* p, __m256 w[4]) {
+    static NoScale scale(const uint8_t*) { return {}; }
+    static __m256 sub(const uint8_t* p, int s, NoScale) {
         // bf16 is the top half of a float.
-        for (int j = 0; j < 4; ++j) {
-            const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * j));
-            w[j] = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-        }
+        const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * s));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
     }
-    static void partial(const uint8_t* p, int64_t n, __m256 w[4]) {
-        alignas(32) uint8_t t[kBlockBytes] = {};
-        std::memcpy(t, p, static_cast<size_t>(n) * 2);
-        block(t, w);
+    static __m256 sub_partial(const uint8_t* p, int64_t n, int s) {
+        alignas(16) uint8_t t[16] = {};
+        std::memcpy(t, p + 16 * s, static_cast<size_t>(min_i64(8, n - 8 * s)) * 2);
+        return sub(t, 0, {});
     }
 };
 
+// The block's f16 scale in every lane (broadcast first: one conversion).
 inline __m256 block_scale(const uint8_t* p) {
-    uint16_t d;
+    int16_t d;
     std::memcpy(&d, p, 2);
-    return _mm256_set1_ps(_cvtsh_ss(d));
+    return _mm256_cvtph_ps(_mm_set1_epi16(d));
 }
 
 template <>
 struct Weights<DType::Q8_0> {
     static constexpr bool kPlain = false;
     static constexpr int64_t kBlockBytes = 34;
-    // The integer values as floats; the caller applies the returned scale.
-    static __m256 block_unscaled(const uint8_t* p, __m256 w[4]) {
-        for (int j = 0; j < 4; ++j) {
-            const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 2 + 8 * j));
-            w[j] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
-        }
-        return block_scale(p);
+    static __m256 scale(const uint8_t* p) { return block_scale(p); }
+    static __m256 sub(const uint8_t* p, int s, __m256 d) {
+        const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 2 + 8 * s));
+        return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), d);
     }
-    static void block(const uint8_t* p, __m256 w[4]) {
-        const __m256 d = block_unscaled(p, w);
-        for (int j = 0; j < 4; ++j) w[j] = _mm256_mul_ps(w[j], d);
-    }
-    static void partial(const uint8_t*, int64_t, __m256*) {}
 };
 
 template <>
 struct Weights<DType::Q4_0> {
     static constexpr bool kPlain = false;
     static constexpr int64_t kBlockBytes = 18;
-    // The integer values (nibble - 8) as floats; the caller applies the
-    // returned scale. Low nibbles are elements 0..15, high nibbles 16..31.
-    static __m256 block_unscaled(const uint8_t* p, __m256 w[4]) {
-        const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
-        const __m256i b0 = _mm256_cvtepu8_epi32(q);                     // bytes 0..7
-        const __m256i b1 = _mm256_cvtepu8_epi32(_mm_srli_si128(q, 8));  // bytes 8..15
-        const __m256i m4 = _mm256_set1_epi32(0x0f), e8 = _mm256_set1_epi32(8);
-        const __m256i parts[4] = {_mm256_and_si256(b0, m4), _mm256_and_si256(b1, m4),
-                                  _mm256_srli_epi32(b0, 4), _mm256_srli_epi32(b1, 4)};
-        for (int j = 0; j < 4; ++j) w[j] = _mm256_cvtepi32_ps(_mm256_sub_epi32(parts[j], e8));
-        return block_scale(p);
+    struct Scale {
+        __m256 d, minus_8d;
+    };
+    static Scale scale(const uint8_t* p) {
+        const __m256 d = block_scale(p);
+        return {d, _mm256_mul_ps(d, _mm256_set1_ps(-8.0f))};
     }
-    static void block(const uint8_t* p, __m256 w[4]) {
-        const __m256 d = block_unscaled(p, w);
-        for (int j = 0; j < 4; ++j) w[j] = _mm256_mul_ps(w[j], d);
+    // Low nibbles of bytes 0..15 are elements 0..15, high nibbles 16..31.
+    // fma(q, d, -8d) is (q - 8) * d rounded once, as dequantize_row computes
+    // it (8d is exact; only a zero's sign may differ, which no sum sees),
+    // and saves the integer subtraction.
+    static __m256 sub(const uint8_t* p, int s, const Scale& sc) {
+        const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 2 + 8 * (s & 1)));
+        const __m256i b = _mm256_cvtepu8_epi32(q);
+        const __m256i v =
+            s < 2 ? _mm256_and_si256(b, _mm256_set1_epi32(0x0f)) : _mm256_srli_epi32(b, 4);
+        return _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), sc.d, sc.minus_8d);
     }
-    static void partial(const uint8_t*, int64_t, __m256*) {}
 };
 
-// One quant block against RM X rows: sum(q * x) per row, then one FMA by the
-// block scale into accumulator S. d * (q . x) is as accurate as (d * q) . x
-// and saves three multiplies per block.
-template <class Wt, int RM, int A, int S>
-inline void quant_block(const uint8_t* wb, const float* x, int64_t ldx, __m256 (&acc)[RM][A]) {
-    __m256 wv[4];
-    const __m256 d = Wt::block_unscaled(wb, wv);
-    for (int m = 0; m < RM; ++m) {
-        const float* xm = x + m * ldx;
-        __m256 t0 = _mm256_mul_ps(wv[0], _mm256_loadu_ps(xm));
-        __m256 t1 = _mm256_mul_ps(wv[1], _mm256_loadu_ps(xm + 8));
-        t0 = _mm256_fmadd_ps(wv[2], _mm256_loadu_ps(xm + 16), t0);
-        t1 = _mm256_fmadd_ps(wv[3], _mm256_loadu_ps(xm + 24), t1);
-        acc[m][S] = _mm256_fmadd_ps(d, _mm256_add_ps(t0, t1), acc[m][S]);
+// Decode path (M <= 4): one weight row at a time, so the matrix streams
+// from memory in order, against MR X rows, blocks converted in registers.
+// NS of an output's kAcc accumulators are live at once (NS * MR registers);
+// with NS < kAcc the chunk is covered in kAcc / NS passes, the later ones
+// reading it from L1.
+template <DType T, int MR, int NS>
+void direct_row(const uint8_t* w, const float* X, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+    using Wt = Weights<T>;
+    float total[MR] = {};  // set by the first chunk; zeroed for -Wmaybe-uninitialized
+    for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
+        const int64_t kc = min_i64(kTileK, K - k0);
+        const int64_t nb = kc / kBlock, rem = kc - nb * kBlock;
+        const uint8_t* wc = w + (k0 / kBlock) * Wt::kBlockBytes;
+        const float* xc = X + k0;
+        __m256 part[kAcc][MR];
+        for (int s0 = 0; s0 < kAcc; s0 += NS) {
+            __m256 acc[NS][MR];
+            for (int s = 0; s < NS; ++s)
+                for (int j = 0; j < MR; ++j) acc[s][j] = _mm256_setzero_ps();
+            const auto block = [&](int64_t b) __attribute__((always_inline)) {
+                const uint8_t* p = wc + b * Wt::kBlockBytes;
+                const float* x = xc + b * kBlock;
+                const auto sc = Wt::scale(p);
+                for (int s = 0; s < NS; ++s) {
+                    const __m256 wv = Wt::sub(p, s0 + s, sc);
+                    for (int j = 0; j < MR; ++j)
+                        acc[s][j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + j * ldx + 8 * (s0 + s)),
+                                                    acc[s][j]);
+                }
+            };
+            if (nb == kTileK / kBlock) {
+                // Whole chunks unrolled: a short loop's exit, once per chunk,
+                // is mispredicted often enough to cost up to ~10% at M = 1 (Zen 3).
+#pragma GCC unroll 16
+                for (int64_t b = 0; b < kTileK / kBlock; ++b) block(b);
+            } else {
+                for (int64_t b = 0; b < nb; ++b) block(b);
+            }
+            if constexpr (Wt::kPlain) {
+                const uint8_t* p = wc + nb * Wt::kBlockBytes;
+                const float* x = xc + nb * kBlock;
+                for (int s = 0; s < NS; ++s) {
+                    const int64_t e = 8 * (s0 + s);
+                    if (e >= rem) continue;  // no such step; X is not read past kc
+                    const __m256 wv = Wt::sub_partial(p, rem, s0 + s);
+                    const __m256i mask = lane_mask(rem - e);
+                    for (int j = 0; j < MR; ++j)
+                        acc[s][j] = _mm256_fmadd_ps(wv, _mm256_maskload_ps(x + j * ldx + e, mask),
+                                                    acc[s][j]);
+                }
+            }
+            for (int s = 0; s < NS; ++s)
+                for (int j = 0; j < MR; ++j) part[s0 + s][j] = acc[s][j];
+        }
+        for (int j = 0; j < MR; ++j) {
+            const float c = hsum(_mm256_add_ps(_mm256_add_ps(part[0][j], part[1][j]),
+                                               _mm256_add_ps(part[2][j], part[3][j])));
+            total[j] = k0 == 0 ? c : total[j] + c;
+        }
     }
+    for (int j = 0; j < MR; ++j) y[j * ldy] = total[j];
 }
 
-// Decode path (M <= 4): one weight row against RM X rows, each block converted
-// once in registers, so the row streams from memory exactly once.
-template <DType T, int RM>
-void dot_row(const uint8_t* w, const float* X, int64_t ldx, int64_t K, float* out) {
-    using Wt = Weights<T>;
-    constexpr int A = RM == 1 ? 4 : 2;  // independent FMA chains per X row
-    __m256 acc[RM][A];
-    for (int m = 0; m < RM; ++m)
-        for (int a = 0; a < A; ++a) acc[m][a] = _mm256_setzero_ps();
-    const int64_t nb = K / kBlock;
-    __m256 wv[4];
-    if constexpr (Wt::kPlain) {
-        for (int64_t b = 0; b < nb; ++b) {
-            Wt::block(w + b * Wt::kBlockBytes, wv);
-            const float* x = X + b * kBlock;
-            for (int m = 0; m < RM; ++m)
-                for (int j = 0; j < 4; ++j)
-                    acc[m][j % A] =
-                        _mm256_fmadd_ps(wv[j], _mm256_loadu_ps(x + m * ldx + 8 * j), acc[m][j % A]);
-        }
-    } else {
-        int64_t b = 0;
-        for (; b + 2 <= nb; b += 2) {
-            quant_block<Wt, RM, A, 0>(w + b * Wt::kBlockBytes, X + b * kBlock, ldx, acc);
-            quant_block<Wt, RM, A, 1>(w + (b + 1) * Wt::kBlockBytes, X + (b + 1) * kBlock, ldx,
-                                      acc);
-        }
-        if (b < nb) quant_block<Wt, RM, A, 0>(w + b * Wt::kBlockBytes, X + b * kBlock, ldx, acc);
-    }
-    if constexpr (Wt::kPlain) {
-        const int64_t rem = K - nb * kBlock;
-        if (rem > 0) {
-            Wt::partial(w + nb * Wt::kBlockBytes, rem, wv);
-            const float* x = X + nb * kBlock;
-            for (int m = 0; m < RM; ++m)
-                for (int j = 0; j < 4; ++j)
-                    if (rem > 8 * j) {
-                        const __m256 xv =
-                            _mm256_maskload_ps(x + m * ldx + 8 * j, lane_mask(rem - 8 * j));
-                        acc[m][j % A] = _mm256_fmadd_ps(wv[j], xv, acc[m][j % A]);
-                    }
-        }
-    }
-    for (int m = 0; m < RM; ++m) {
-        __m256 s = acc[m][0];
-        for (int a = 1; a < A; ++a) s = _mm256_add_ps(s, acc[m][a]);
-        out[m] = hsum(s);
-    }
+template <DType T, int MR, int NS>
+void direct_rows(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y,
+                 int64_t ldy, int64_t K, int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n)
+        direct_row<T, MR, NS>(W + static_cast<size_t>(n) * w_stride, X, ldx, K, Y + n, ldy);
 }
 
 // Prefill path (M > 4): kTileN weight rows have a kTileK chunk converted into
@@ -274,7 +284,6 @@ void dot_row(const uint8_t* w, const float* X, int64_t ldx, int64_t K, float* ou
 // re-read once per kTileN rows instead of once per row.
 constexpr int kTileN = 4;
 constexpr int kTileM = 2;  // kTileN * kTileM = 8 accumulators hide FMA latency
-constexpr int64_t kTileK = 512;
 
 // Converts elements [k0, k0 + kc) of a row into out, zero-padded to a
 // multiple of 32 (k0 is a multiple of kTileK).
@@ -283,48 +292,65 @@ void convert_chunk(const uint8_t* row, int64_t k0, int64_t kc, float* out) {
     using Wt = Weights<T>;
     const uint8_t* p = row + (k0 / kBlock) * Wt::kBlockBytes;
     const int64_t nb = kc / kBlock;
-    __m256 wv[4];
     for (int64_t b = 0; b < nb; ++b) {
-        Wt::block(p + b * Wt::kBlockBytes, wv);
-        for (int j = 0; j < 4; ++j) _mm256_store_ps(out + b * kBlock + 8 * j, wv[j]);
+        const uint8_t* pb = p + b * Wt::kBlockBytes;
+        const auto sc = Wt::scale(pb);
+        for (int s = 0; s < kAcc; ++s)
+            _mm256_store_ps(out + b * kBlock + 8 * s, Wt::sub(pb, s, sc));
     }
     if constexpr (Wt::kPlain) {
-        if (kc > nb * kBlock) {
-            Wt::partial(p + nb * Wt::kBlockBytes, kc - nb * kBlock, wv);
-            for (int j = 0; j < 4; ++j) _mm256_store_ps(out + nb * kBlock + 8 * j, wv[j]);
+        const int64_t rem = kc - nb * kBlock;
+        if (rem > 0) {
+            const uint8_t* pb = p + nb * Wt::kBlockBytes;
+            for (int s = 0; s < kAcc; ++s)
+                _mm256_store_ps(out + nb * kBlock + 8 * s,
+                                8 * s < rem ? Wt::sub_partial(pb, rem, s) : _mm256_setzero_ps());
         }
     }
 }
 
+// NR buffered rows against MR X rows over one chunk, in kAcc passes: pass s
+// takes steps s, s + kAcc, ... into its own accumulators, so that each
+// output is reduced as in direct_row.
 template <int NR, int MR>
 void tile(const float* buf, const float* x, int64_t ldx, int64_t kc, float* y, int64_t ldy,
           bool first) {
-    __m256 acc[NR][MR];
-    for (int i = 0; i < NR; ++i)
-        for (int j = 0; j < MR; ++j) acc[i][j] = _mm256_setzero_ps();
-    int64_t k = 0;
-    for (; k + 8 <= kc; k += 8) {
-        __m256 xv[MR];
-        for (int j = 0; j < MR; ++j) xv[j] = _mm256_loadu_ps(x + j * ldx + k);
-        for (int i = 0; i < NR; ++i) {
-            const __m256 wv = _mm256_load_ps(buf + i * kTileK + k);
-            for (int j = 0; j < MR; ++j) acc[i][j] = _mm256_fmadd_ps(wv, xv[j], acc[i][j]);
+    const int64_t full = kc / 8;       // whole steps
+    const bool partial = kc % 8 != 0;  // then step `full` is a partial one
+    __m256 part[kAcc][NR][MR];
+    for (int s = 0; s < kAcc; ++s) {
+        __m256 acc[NR][MR];
+        for (int i = 0; i < NR; ++i)
+            for (int j = 0; j < MR; ++j) acc[i][j] = _mm256_setzero_ps();
+        int64_t t = s;
+        for (; t < full; t += kAcc) {
+            const int64_t k = 8 * t;
+            __m256 xv[MR];
+            for (int j = 0; j < MR; ++j) xv[j] = _mm256_loadu_ps(x + j * ldx + k);
+            for (int i = 0; i < NR; ++i) {
+                const __m256 wv = _mm256_load_ps(buf + i * kTileK + k);
+                for (int j = 0; j < MR; ++j) acc[i][j] = _mm256_fmadd_ps(wv, xv[j], acc[i][j]);
+            }
         }
-    }
-    if (k < kc) {  // the buffer is zero-padded; X must not be read past kc
-        const __m256i mask = lane_mask(kc - k);
-        __m256 xv[MR];
-        for (int j = 0; j < MR; ++j) xv[j] = _mm256_maskload_ps(x + j * ldx + k, mask);
-        for (int i = 0; i < NR; ++i) {
-            const __m256 wv = _mm256_load_ps(buf + i * kTileK + k);
-            for (int j = 0; j < MR; ++j) acc[i][j] = _mm256_fmadd_ps(wv, xv[j], acc[i][j]);
+        if (partial && t == full) {  // the buffer is zero-padded; X must not be read past kc
+            const int64_t k = 8 * t;
+            const __m256i mask = lane_mask(kc - k);
+            __m256 xv[MR];
+            for (int j = 0; j < MR; ++j) xv[j] = _mm256_maskload_ps(x + j * ldx + k, mask);
+            for (int i = 0; i < NR; ++i) {
+                const __m256 wv = _mm256_load_ps(buf + i * kTileK + k);
+                for (int j = 0; j < MR; ++j) acc[i][j] = _mm256_fmadd_ps(wv, xv[j], acc[i][j]);
+            }
         }
+        for (int i = 0; i < NR; ++i)
+            for (int j = 0; j < MR; ++j) part[s][i][j] = acc[i][j];
     }
     for (int i = 0; i < NR; ++i)
         for (int j = 0; j < MR; ++j) {
-            const float s = hsum(acc[i][j]);
+            const float c = hsum(_mm256_add_ps(_mm256_add_ps(part[0][i][j], part[1][i][j]),
+                                               _mm256_add_ps(part[2][i][j], part[3][i][j])));
             float& d = y[j * ldy + i];
-            d = first ? s : d + s;
+            d = first ? c : d + c;
         }
 }
 
@@ -339,27 +365,18 @@ constexpr TileFn kTiles[kTileN][kTileM] = {
 template <DType T>
 void matmul_t(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y, int64_t ldy,
               int64_t M, int64_t K, int64_t n0, int64_t n1) {
-    if (M <= 4) {
-        float out[4];
-        for (int64_t n = n0; n < n1; ++n) {
-            const uint8_t* row = W + static_cast<size_t>(n) * w_stride;
-            switch (M) {
-                case 1:
-                    dot_row<T, 1>(row, X, ldx, K, out);
-                    break;
-                case 2:
-                    dot_row<T, 2>(row, X, ldx, K, out);
-                    break;
-                case 3:
-                    dot_row<T, 3>(row, X, ldx, K, out);
-                    break;
-                default:
-                    dot_row<T, 4>(row, X, ldx, K, out);
-                    break;
-            }
-            for (int64_t m = 0; m < M; ++m) Y[m * ldy + n] = out[m];
-        }
-        return;
+    // NS * M accumulators (at most 12) leave registers for weights and scales.
+    switch (M) {
+        case 1:
+            return direct_rows<T, 1, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+        case 2:
+            return direct_rows<T, 2, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+        case 3:
+            return direct_rows<T, 3, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+        case 4:
+            return direct_rows<T, 4, 2>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+        default:
+            break;
     }
     alignas(32) float buf[kTileN * kTileK];
     for (int64_t n = n0; n < n1; n += kTileN) {

@@ -87,10 +87,23 @@ inline __m512 exp_ps(__m512 x) {
 }
 
 // ---------------------------------------------------------------------------
-// matmul: the same structure as the AVX2 file, 16 lanes wide.
+// matmul: the same structure and canonical reduction order as the AVX2 file
+// (see there for why), 16 lanes wide. Over a kTileK chunk, step t is elements
+// [16t, 16t + 16) (the last one possibly partial, its missing lanes 0 * 0)
+// and goes into accumulator t % 4, so a block of 32 weights is two steps and
+// two blocks feed all four; the chunk's sum is hsum((a0 + a1) + (a2 + a3)),
+// and chunk sums are added in order. Every path follows it, so Y[m][n] does
+// not depend on M, on m's place among the X rows, or on [n0, n1).
 
 constexpr int64_t kBlock = 32;
+constexpr int64_t kTileK = 512;  // K chunk: one hsum per output and chunk
+constexpr int kAcc = 4;          // accumulators per output
 
+struct NoScale {};
+
+// Weights<T>::sub converts half h (elements 16h .. 16h + 15) of a block of 32
+// weights into 16 floats equal to dequantize_row's; sub_partial reads a
+// block of plain type that holds only n elements (16h < n < 32), zero past n.
 template <DType T>
 struct Weights;
 
@@ -98,15 +111,13 @@ template <>
 struct Weights<DType::F32> {
     static constexpr bool kPlain = true;
     static constexpr int64_t kBlockBytes = kBlock * 4;
-    static void block(const uint8_t* p, __m512 w[2]) {
-        const auto* f = reinterpret_cast<const float*>(p);
-        w[0] = _mm512_loadu_ps(f);
-        w[1] = _mm512_loadu_ps(f + 16);
+    static NoScale scale(const uint8_t*) { return {}; }
+    static __m512 sub(const uint8_t* p, int h, NoScale) {
+        return _mm512_loadu_ps(reinterpret_cast<const float*>(p) + 16 * h);
     }
-    static void partial(const uint8_t* p, int64_t n, __m512 w[2]) {
-        const auto* f = reinterpret_cast<const float*>(p);
-        w[0] = _mm512_maskz_loadu_ps(lane_mask(n), f);
-        w[1] = _mm512_maskz_loadu_ps(lane_mask(n - 16), f + 16);
+    static __m512 sub_partial(const uint8_t* p, int64_t n, int h) {
+        return _mm512_maskz_loadu_ps(lane_mask(n - 16 * h),
+                                     reinterpret_cast<const float*>(p) + 16 * h);
     }
 };
 
@@ -114,13 +125,10 @@ template <>
 struct Weights<DType::F16> {
     static constexpr bool kPlain = true;
     static constexpr int64_t kBlockBytes = kBlock * 2;
-    static void block(const uint8_t* p, __m512 w[2]) {
-        w[0] = load_f16(p);
-        w[1] = load_f16(p + 32);
-    }
-    static void partial(const uint8_t* p, int64_t n, __m512 w[2]) {
-        w[0] = load_f16(p, lane_mask(n));
-        w[1] = load_f16(p + 32, lane_mask(n - 16));
+    static NoScale scale(const uint8_t*) { return {}; }
+    static __m512 sub(const uint8_t* p, int h, NoScale) { return load_f16(p + 32 * h); }
+    static __m512 sub_partial(const uint8_t* p, int64_t n, int h) {
+        return load_f16(p + 32 * h, lane_mask(n - 16 * h));
     }
 };
 
@@ -128,13 +136,10 @@ template <>
 struct Weights<DType::BF16> {
     static constexpr bool kPlain = true;
     static constexpr int64_t kBlockBytes = kBlock * 2;
-    static void block(const uint8_t* p, __m512 w[2]) {
-        w[0] = load_bf16(p, 0xffff);
-        w[1] = load_bf16(p + 32, 0xffff);
-    }
-    static void partial(const uint8_t* p, int64_t n, __m512 w[2]) {
-        w[0] = load_bf16(p, lane_mask(n));
-        w[1] = load_bf16(p + 32, lane_mask(n - 16));
+    static NoScale scale(const uint8_t*) { return {}; }
+    static __m512 sub(const uint8_t* p, int h, NoScale) { return load_bf16(p + 32 * h, 0xffff); }
+    static __m512 sub_partial(const uint8_t* p, int64_t n, int h) {
+        return load_bf16(p + 32 * h, lane_mask(n - 16 * h));
     }
 };
 
@@ -148,174 +153,182 @@ template <>
 struct Weights<DType::Q8_0> {
     static constexpr bool kPlain = false;
     static constexpr int64_t kBlockBytes = 34;
-    // The integer values as floats; the caller applies the returned scale.
-    static __m512 block_unscaled(const uint8_t* p, __m512 w[2]) {
-        for (int j = 0; j < 2; ++j) {
-            const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 + 16 * j));
-            w[j] = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q));
-        }
-        return block_scale(p);
+    static __m512 scale(const uint8_t* p) { return block_scale(p); }
+    static __m512 sub(const uint8_t* p, int h, __m512 d) {
+        const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 + 16 * h));
+        return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), d);
     }
-    static void block(const uint8_t* p, __m512 w[2]) {
-        const __m512 d = block_unscaled(p, w);
-        w[0] = _mm512_mul_ps(w[0], d);
-        w[1] = _mm512_mul_ps(w[1], d);
-    }
-    static void partial(const uint8_t*, int64_t, __m512*) {}
 };
 
 template <>
 struct Weights<DType::Q4_0> {
     static constexpr bool kPlain = false;
     static constexpr int64_t kBlockBytes = 18;
-    // The integer values (nibble - 8) as floats; the caller applies the
-    // returned scale. Low nibbles are elements 0..15, high nibbles 16..31.
-    static __m512 block_unscaled(const uint8_t* p, __m512 w[2]) {
+    struct Scale {
+        __m512 d, minus_8d;
+    };
+    static Scale scale(const uint8_t* p) {
+        const __m512 d = block_scale(p);
+        return {d, _mm512_mul_ps(d, _mm512_set1_ps(-8.0f))};
+    }
+    // Low nibbles are elements 0..15, high nibbles 16..31. fma(q, d, -8d) is
+    // (q - 8) * d rounded once, as in the AVX2 file.
+    static __m512 sub(const uint8_t* p, int h, const Scale& sc) {
         const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
-        const __m128i m4 = _mm_set1_epi8(0x0f), e8 = _mm_set1_epi8(8);
-        const __m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), e8);
-        const __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), e8);
-        w[0] = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo));
-        w[1] = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi));
-        return block_scale(p);
+        const __m128i nib = _mm_and_si128(h == 0 ? q : _mm_srli_epi16(q, 4), _mm_set1_epi8(0x0f));
+        return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(nib)), sc.d, sc.minus_8d);
     }
-    static void block(const uint8_t* p, __m512 w[2]) {
-        const __m512 d = block_unscaled(p, w);
-        w[0] = _mm512_mul_ps(w[0], d);
-        w[1] = _mm512_mul_ps(w[1], d);
-    }
-    static void partial(const uint8_t*, int64_t, __m512*) {}
 };
 
-// One quant block against RM X rows: sum(q * x) per row, then one FMA by the
-// block scale into accumulator S (see the AVX2 file).
-template <class Wt, int RM, int A, int S>
-inline void quant_block(const uint8_t* wb, const float* x, int64_t ldx, __m512 (&acc)[RM][A]) {
-    __m512 wv[2];
-    const __m512 d = Wt::block_unscaled(wb, wv);
-    for (int m = 0; m < RM; ++m) {
-        const float* xm = x + m * ldx;
-        const __m512 t = _mm512_fmadd_ps(wv[1], _mm512_loadu_ps(xm + 16),
-                                         _mm512_mul_ps(wv[0], _mm512_loadu_ps(xm)));
-        acc[m][S] = _mm512_fmadd_ps(d, t, acc[m][S]);
-    }
-}
+template <int A>
+struct AccIndex {
+    static constexpr int value = A;
+};
 
-// Decode path (M <= 4): one weight row against RM X rows, each block converted
-// once in registers. With one X row, two blocks per step give 4 FMA chains.
-template <DType T, int RM>
-void dot_row(const uint8_t* w, const float* X, int64_t ldx, int64_t K, float* out) {
+// Decode path (M <= 4): one weight row at a time, so the matrix streams from
+// memory in order, against MR X rows, blocks converted in registers; the
+// 4 * MR accumulators fit the 32 registers.
+template <DType T, int MR>
+void direct_row(const uint8_t* w, const float* X, int64_t ldx, int64_t K, float* y, int64_t ldy) {
     using Wt = Weights<T>;
-    constexpr int G = RM == 1 ? 2 : 1;  // blocks per step
-    __m512 acc[RM][2 * G];
-    for (int m = 0; m < RM; ++m)
-        for (int a = 0; a < 2 * G; ++a) acc[m][a] = _mm512_setzero_ps();
-    const int64_t nb = K / kBlock;
-    __m512 wv[2];
-    if constexpr (Wt::kPlain) {
+    float total[MR] = {};  // set by the first chunk; zeroed for -Wmaybe-uninitialized
+    for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
+        const int64_t kc = min_i64(kTileK, K - k0);
+        const int64_t nb = kc / kBlock, rem = kc - nb * kBlock;
+        const uint8_t* wc = w + (k0 / kBlock) * Wt::kBlockBytes;
+        const float* xc = X + k0;
+        __m512 acc[kAcc][MR];
+        for (int a = 0; a < kAcc; ++a)
+            for (int j = 0; j < MR; ++j) acc[a][j] = _mm512_setzero_ps();
+        // Block b is steps 2b and 2b + 1: accumulators A and A + 1.
+        const auto block = [&](int64_t b, auto first_acc) __attribute__((always_inline)) {
+            constexpr int A = decltype(first_acc)::value;
+            const uint8_t* p = wc + b * Wt::kBlockBytes;
+            const float* x = xc + b * kBlock;
+            const auto sc = Wt::scale(p);
+            for (int h = 0; h < 2; ++h) {
+                const __m512 wv = Wt::sub(p, h, sc);
+                for (int j = 0; j < MR; ++j)
+                    acc[A + h][j] =
+                        _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + j * ldx + 16 * h), acc[A + h][j]);
+            }
+        };
         int64_t b = 0;
-        for (; b + G <= nb; b += G) {
-            for (int g = 0; g < G; ++g) {
-                Wt::block(w + (b + g) * Wt::kBlockBytes, wv);
-                const float* x = X + (b + g) * kBlock;
-                for (int m = 0; m < RM; ++m)
-                    for (int j = 0; j < 2; ++j)
-                        acc[m][2 * g + j] = _mm512_fmadd_ps(
-                            wv[j], _mm512_loadu_ps(x + m * ldx + 16 * j), acc[m][2 * g + j]);
+        if (nb == kTileK / kBlock) {
+            // Whole chunks unrolled: a short loop's exit, once per chunk, is
+            // mispredicted often enough to matter at M = 1.
+#pragma GCC unroll 8
+            for (; b < kTileK / kBlock; b += 2) {
+                block(b, AccIndex<0>{});
+                block(b + 1, AccIndex<2>{});
+            }
+        } else {
+            for (; b + 2 <= nb; b += 2) {
+                block(b, AccIndex<0>{});
+                block(b + 1, AccIndex<2>{});
+            }
+            if (b < nb) block(b++, AccIndex<0>{});
+        }
+        if constexpr (Wt::kPlain) {
+            if (rem > 0) {  // block nb, partial: steps past rem are skipped
+                const uint8_t* p = wc + nb * Wt::kBlockBytes;
+                const float* x = xc + nb * kBlock;
+                const int a0 = nb % 2 == 0 ? 0 : 2;
+                for (int h = 0; h < 2 && 16 * h < rem; ++h) {
+                    const __m512 wv = Wt::sub_partial(p, rem, h);
+                    const __mmask16 mask = lane_mask(rem - 16 * h);
+                    for (int j = 0; j < MR; ++j) {
+                        __m512& a = acc[a0 + h][j];
+                        a = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(mask, x + j * ldx + 16 * h),
+                                            a);
+                    }
+                }
             }
         }
-        for (; b < nb; ++b) {
-            Wt::block(w + b * Wt::kBlockBytes, wv);
-            const float* x = X + b * kBlock;
-            for (int m = 0; m < RM; ++m)
-                for (int j = 0; j < 2; ++j)
-                    acc[m][j] =
-                        _mm512_fmadd_ps(wv[j], _mm512_loadu_ps(x + m * ldx + 16 * j), acc[m][j]);
-        }
-    } else {
-        int64_t b = 0;
-        for (; b + 2 <= nb; b += 2) {
-            quant_block<Wt, RM, 2 * G, 0>(w + b * Wt::kBlockBytes, X + b * kBlock, ldx, acc);
-            quant_block<Wt, RM, 2 * G, 1>(w + (b + 1) * Wt::kBlockBytes, X + (b + 1) * kBlock, ldx,
-                                          acc);
-        }
-        if (b < nb)
-            quant_block<Wt, RM, 2 * G, 0>(w + b * Wt::kBlockBytes, X + b * kBlock, ldx, acc);
-    }
-    if constexpr (Wt::kPlain) {
-        const int64_t rem = K - nb * kBlock;
-        if (rem > 0) {
-            Wt::partial(w + nb * Wt::kBlockBytes, rem, wv);
-            const float* x = X + nb * kBlock;
-            for (int m = 0; m < RM; ++m)
-                for (int j = 0; j < 2; ++j) {
-                    const __m512 xv =
-                        _mm512_maskz_loadu_ps(lane_mask(rem - 16 * j), x + m * ldx + 16 * j);
-                    acc[m][j] = _mm512_fmadd_ps(wv[j], xv, acc[m][j]);
-                }
+        for (int j = 0; j < MR; ++j) {
+            const float c = hsum(_mm512_add_ps(_mm512_add_ps(acc[0][j], acc[1][j]),
+                                               _mm512_add_ps(acc[2][j], acc[3][j])));
+            total[j] = k0 == 0 ? c : total[j] + c;
         }
     }
-    for (int m = 0; m < RM; ++m) {
-        __m512 s = acc[m][0];
-        for (int a = 1; a < 2 * G; ++a) s = _mm512_add_ps(s, acc[m][a]);
-        out[m] = hsum(s);
-    }
+    for (int j = 0; j < MR; ++j) y[j * ldy] = total[j];
+}
+
+template <DType T, int MR>
+void direct_rows(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y,
+                 int64_t ldy, int64_t K, int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n)
+        direct_row<T, MR>(W + static_cast<size_t>(n) * w_stride, X, ldx, K, Y + n, ldy);
 }
 
 // Prefill path (M > 4): see the AVX2 file. 4 x 4 tiles = 16 accumulators.
 constexpr int kTileN = 4;
 constexpr int kTileM = 4;
-constexpr int64_t kTileK = 512;
 
 template <DType T>
 void convert_chunk(const uint8_t* row, int64_t k0, int64_t kc, float* out) {
     using Wt = Weights<T>;
     const uint8_t* p = row + (k0 / kBlock) * Wt::kBlockBytes;
     const int64_t nb = kc / kBlock;
-    __m512 wv[2];
     for (int64_t b = 0; b < nb; ++b) {
-        Wt::block(p + b * Wt::kBlockBytes, wv);
-        _mm512_store_ps(out + b * kBlock, wv[0]);
-        _mm512_store_ps(out + b * kBlock + 16, wv[1]);
+        const uint8_t* pb = p + b * Wt::kBlockBytes;
+        const auto sc = Wt::scale(pb);
+        _mm512_store_ps(out + b * kBlock, Wt::sub(pb, 0, sc));
+        _mm512_store_ps(out + b * kBlock + 16, Wt::sub(pb, 1, sc));
     }
     if constexpr (Wt::kPlain) {
-        if (kc > nb * kBlock) {
-            Wt::partial(p + nb * Wt::kBlockBytes, kc - nb * kBlock, wv);
-            _mm512_store_ps(out + nb * kBlock, wv[0]);
-            _mm512_store_ps(out + nb * kBlock + 16, wv[1]);
+        const int64_t rem = kc - nb * kBlock;
+        if (rem > 0) {
+            const uint8_t* pb = p + nb * Wt::kBlockBytes;
+            _mm512_store_ps(out + nb * kBlock, Wt::sub_partial(pb, rem, 0));
+            _mm512_store_ps(out + nb * kBlock + 16,
+                            rem > 16 ? Wt::sub_partial(pb, rem, 1) : _mm512_setzero_ps());
         }
     }
 }
 
+// NR buffered rows against MR X rows over one chunk, in kAcc passes: pass s
+// takes steps s, s + kAcc, ... into its own accumulators, so that each
+// output is reduced as in direct_row.
 template <int NR, int MR>
 void tile(const float* buf, const float* x, int64_t ldx, int64_t kc, float* y, int64_t ldy,
           bool first) {
-    __m512 acc[NR][MR];
-    for (int i = 0; i < NR; ++i)
-        for (int j = 0; j < MR; ++j) acc[i][j] = _mm512_setzero_ps();
-    int64_t k = 0;
-    for (; k + 16 <= kc; k += 16) {
-        __m512 xv[MR];
-        for (int j = 0; j < MR; ++j) xv[j] = _mm512_loadu_ps(x + j * ldx + k);
-        for (int i = 0; i < NR; ++i) {
-            const __m512 wv = _mm512_load_ps(buf + i * kTileK + k);
-            for (int j = 0; j < MR; ++j) acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);
+    const int64_t full = kc / 16;       // whole steps
+    const bool partial = kc % 16 != 0;  // then step `full` is a partial one
+    __m512 part[kAcc][NR][MR];
+    for (int s = 0; s < kAcc; ++s) {
+        __m512 acc[NR][MR];
+        for (int i = 0; i < NR; ++i)
+            for (int j = 0; j < MR; ++j) acc[i][j] = _mm512_setzero_ps();
+        int64_t t = s;
+        for (; t < full; t += kAcc) {
+            const int64_t k = 16 * t;
+            __m512 xv[MR];
+            for (int j = 0; j < MR; ++j) xv[j] = _mm512_loadu_ps(x + j * ldx + k);
+            for (int i = 0; i < NR; ++i) {
+                const __m512 wv = _mm512_load_ps(buf + i * kTileK + k);
+                for (int j = 0; j < MR; ++j) acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);
+            }
         }
-    }
-    if (k < kc) {  // the buffer is zero-padded; X must not be read past kc
-        const __mmask16 mask = lane_mask(kc - k);
-        __m512 xv[MR];
-        for (int j = 0; j < MR; ++j) xv[j] = _mm512_maskz_loadu_ps(mask, x + j * ldx + k);
-        for (int i = 0; i < NR; ++i) {
-            const __m512 wv = _mm512_load_ps(buf + i * kTileK + k);
-            for (int j = 0; j < MR; ++j) acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);
+        if (partial && t == full) {  // the buffer is zero-padded; X must not be read past kc
+            const int64_t k = 16 * t;
+            const __mmask16 mask = lane_mask(kc - k);
+            __m512 xv[MR];
+            for (int j = 0; j < MR; ++j) xv[j] = _mm512_maskz_loadu_ps(mask, x + j * ldx + k);
+            for (int i = 0; i < NR; ++i) {
+                const __m512 wv = _mm512_load_ps(buf + i * kTileK + k);
+                for (int j = 0; j < MR; ++j) acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);
+            }
         }
+        for (int i = 0; i < NR; ++i)
+            for (int j = 0; j < MR; ++j) part[s][i][j] = acc[i][j];
     }
     for (int i = 0; i < NR; ++i)
         for (int j = 0; j < MR; ++j) {
-            const float s = hsum(acc[i][j]);
+            const float c = hsum(_mm512_add_ps(_mm512_add_ps(part[0][i][j], part[1][i][j]),
+                                               _mm512_add_ps(part[2][i][j], part[3][i][j])));
             float& d = y[j * ldy + i];
-            d = first ? s : d + s;
+            d = first ? c : d + c;
         }
 }
 
@@ -330,27 +343,17 @@ constexpr TileFn kTiles[kTileN][kTileM] = {
 template <DType T>
 void matmul_t(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y, int64_t ldy,
               int64_t M, int64_t K, int64_t n0, int64_t n1) {
-    if (M <= 4) {
-        float out[4];
-        for (int64_t n = n0; n < n1; ++n) {
-            const uint8_t* row = W + static_cast<size_t>(n) * w_stride;
-            switch (M) {
-                case 1:
-                    dot_row<T, 1>(row, X, ldx, K, out);
-                    break;
-                case 2:
-                    dot_row<T, 2>(row, X, ldx, K, out);
-                    break;
-                case 3:
-                    dot_row<T, 3>(row, X, ldx, K, out);
-                    break;
-                default:
-                    dot_row<T, 4>(row, X, ldx, K, out);
-                    break;
-            }
-            for (int64_t m = 0; m < M; ++m) Y[m * ldy + n] = out[m];
-        }
-        return;
+    switch (M) {
+        case 1:
+            return direct_rows<T, 1>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+        case 2:
+            return direct_rows<T, 2>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+        case 3:
+            return direct_rows<T, 3>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+        case 4:
+            return direct_rows<T, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+        default:
+            break;
     }
     alignas(64) float buf[kTileN * kTileK];
     for (int64_t n = n0; n < n1; n += kTileN) {

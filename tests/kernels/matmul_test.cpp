@@ -1,10 +1,13 @@
 // matmul: every ISA against a double-precision product of dequantize_row
 // weights, and every vector ISA against the scalar reference, over odd sizes,
-// tails, strides and partial row ranges.
+// tails, strides and partial row ranges; and every ISA bit for bit against
+// itself with the same rows computed alone, split or ranged differently.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
+#include <random>
 #include <vector>
 
 #include "kernels/kernel_test_util.h"
@@ -215,6 +218,94 @@ TEST_P(MatmulVsScalar, EmptyInputs) {
 INSTANTIATE_TEST_SUITE_P(Isas, MatmulVsScalar, ::testing::ValuesIn(test::supported_isas(false)),
                          isa_param_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(MatmulVsScalar);  // a CPU without AVX2
+
+// Batch invariance: Y[m][n] may depend only on weight row n and X row m, bit
+// for bit, never on how many X rows share the call, where row m sits among
+// them, or which [n0, n1) range the call covers. The model relies on this
+// for "same seed + same prompt = same output" whatever else is batched.
+class MatmulBatchInvariance : public ::testing::TestWithParam<Isa> {};
+
+// Index of the first float whose bits differ, or -1.
+int64_t first_bit_difference(const std::vector<float>& a, const std::vector<float>& b) {
+    for (size_t i = 0; i < a.size(); ++i)
+        if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) return static_cast<int64_t>(i);
+    return -1;
+}
+
+void expect_same_bits(const Problem& p, const std::vector<float>& got,
+                      const std::vector<float>& want, const char* how) {
+    const int64_t i = first_bit_difference(got, want);
+    if (i >= 0)
+        ADD_FAILURE() << how << ": first difference at m=" << i / p.ldy << " n=" << i % p.ldy
+                      << ": " << std::hexfloat << got[static_cast<size_t>(i)] << " vs "
+                      << want[static_cast<size_t>(i)];
+}
+
+// Calls matmul on X rows [m0, m1) and weight rows [n0, n1) of p, into y.
+void run_part(const KernelTable& kt, const Problem& p, int64_t m0, int64_t m1, int64_t n0,
+              int64_t n1, std::vector<float>& y) {
+    kt.matmul(p.t, p.w.data(), p.w_stride, p.x.data() + m0 * p.ldx, p.ldx, y.data() + m0 * p.ldy,
+              p.ldy, m1 - m0, p.K, n0, n1);
+}
+
+TEST_P(MatmulBatchInvariance, BitIdenticalAloneSplitOrRanged) {
+    IG_REQUIRE_ISA(GetParam());
+    const KernelTable& kt = kernel_table(GetParam());
+    // 13 rows: tiles of 4 leave a remainder; the odd range sizes below cut
+    // through every tile position.
+    constexpr int64_t kRowsN = 13;
+    const std::vector<int64_t> n_pieces[] = {{3, 5, 1, 3, 1}, {1, 7, 5}};
+    std::vector<Shape> cases;
+    for (DType t : {DType::F32, DType::F16, DType::BF16})
+        for (int64_t K : {3, 17, 100, 513, 1031, 2053}) cases.push_back({t, K});
+    for (DType t : {DType::Q8_0, DType::Q4_0})
+        for (int64_t K : {32, 96, 544, 1056, 4128}) cases.push_back({t, K});
+    std::mt19937 rng(4242);
+    uint32_t seed = 5000;
+    for (const Shape& s : cases) {
+        for (int64_t M : {1, 2, 3, 4, 5, 7, 8, 17, 33}) {
+            SCOPED_TRACE(testing::Message() << dtype_name(s.t) << " K=" << s.K << " M=" << M);
+            const Problem p = make_problem(s.t, M, s.K, kRowsN, seed++);
+            const std::vector<float> all = run(kt, p, 0, kRowsN);
+
+            // (a) every X row alone (M = 1).
+            std::vector<float> y(all.size(), kSentinel);
+            for (int64_t m = 0; m < M; ++m) run_part(kt, p, m, m + 1, 0, kRowsN, y);
+            expect_same_bits(p, y, all, "rows one at a time");
+
+            // (b) the X rows in 2 and in 3 calls, cut at random points.
+            for (int parts : {2, 3}) {
+                if (M < parts) continue;
+                std::vector<int64_t> cuts = {0, M};
+                while (static_cast<int>(cuts.size()) < parts + 1) {
+                    const int64_t c = std::uniform_int_distribution<int64_t>(1, M - 1)(rng);
+                    if (std::find(cuts.begin(), cuts.end(), c) == cuts.end()) cuts.push_back(c);
+                }
+                std::sort(cuts.begin(), cuts.end());
+                y.assign(all.size(), kSentinel);
+                for (size_t i = 0; i + 1 < cuts.size(); ++i)
+                    run_part(kt, p, cuts[i], cuts[i + 1], 0, kRowsN, y);
+                expect_same_bits(p, y, all, parts == 2 ? "X rows in 2 calls" : "X rows in 3 calls");
+            }
+
+            // (c) the weight rows in ranges of odd sizes.
+            for (const std::vector<int64_t>& sizes : n_pieces) {
+                y.assign(all.size(), kSentinel);
+                int64_t n = 0;
+                for (int64_t len : sizes) {
+                    run_part(kt, p, 0, M, n, n + len, y);
+                    n += len;
+                }
+                EXPECT_EQ(n, kRowsN);
+                expect_same_bits(p, y, all, "weight rows in odd ranges");
+            }
+            if (HasFailure()) return;
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, MatmulBatchInvariance,
+                         ::testing::ValuesIn(test::supported_isas(true)), isa_param_name);
 
 // Hand-made blocks whose products are exact, so every ISA must agree bit for
 // bit: checks nibble order, the -8 offset and the f16 scale.
