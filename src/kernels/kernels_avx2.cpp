@@ -114,8 +114,11 @@ inline __m256 exp_ps(__m256 x) {
 // which sub_partial reads without going past it.
 
 constexpr int64_t kBlock = 32;
-constexpr int64_t kTileK = 512;  // K chunk: one hsum per output and chunk
-constexpr int kAcc = 4;          // accumulators per output; kAcc * 8 = kBlock
+// K chunk: one hsum per output and chunk. Long enough that the per-chunk
+// work is a few percent of decode; the prefill buffer of 4 rows (16 KiB) and
+// two X rows (8 KiB) still fit L1.
+constexpr int64_t kTileK = 1024;
+constexpr int kAcc = 4;  // accumulators per output; kAcc * 8 = kBlock
 
 struct NoScale {};
 
@@ -239,8 +242,9 @@ void direct_row(const uint8_t* w, const float* X, int64_t ldx, int64_t K, float*
                 }
             };
             if (nb == kTileK / kBlock) {
-                // Whole chunks unrolled: a short loop's exit, once per chunk,
-                // is mispredicted often enough to cost up to ~10% at M = 1 (Zen 3).
+                // Whole chunks unrolled by 16: a short loop's exit, once per
+                // chunk, is mispredicted often enough to cost up to ~10% at
+                // M = 1 (Zen 3).
 #pragma GCC unroll 16
                 for (int64_t b = 0; b < kTileK / kBlock; ++b) block(b);
             } else {

@@ -87,17 +87,20 @@ inline __m512 exp_ps(__m512 x) {
 }
 
 // ---------------------------------------------------------------------------
-// matmul: the same structure and canonical reduction order as the AVX2 file
-// (see there for why), 16 lanes wide. Over a kTileK chunk, step t is elements
-// [16t, 16t + 16) (the last one possibly partial, its missing lanes 0 * 0)
-// and goes into accumulator t % 4, so a block of 32 weights is two steps and
-// two blocks feed all four; the chunk's sum is hsum((a0 + a1) + (a2 + a3)),
-// and chunk sums are added in order. Every path follows it, so Y[m][n] does
-// not depend on M, on m's place among the X rows, or on [n0, n1).
+// matmul: the same structure and kind of canonical reduction order as the
+// AVX2 file (see there for why), 16 lanes wide. Over a kTileK chunk, step t
+// is elements [16t, 16t + 16) (the last one possibly partial, its missing
+// lanes 0 * 0) and goes into accumulator t % 4, so a block of 32 weights is
+// two steps and two blocks feed all four; the chunk's sum is
+// hsum((a0 + a1) + (a2 + a3)), and chunk sums are added in order. Every path
+// follows it, so Y[m][n] does not depend on M, on m's place among the X
+// rows, or on [n0, n1).
 
 constexpr int64_t kBlock = 32;
-constexpr int64_t kTileK = 512;  // K chunk: one hsum per output and chunk
-constexpr int kAcc = 4;          // accumulators per output
+// K chunk: one hsum per output and chunk. 512 (not AVX2's 1024) leaves L1
+// room for the 4 x 4 prefill tile's X rows next to the 8 KiB buffer.
+constexpr int64_t kTileK = 512;
+constexpr int kAcc = 4;  // accumulators per output
 
 struct NoScale {};
 
@@ -230,20 +233,23 @@ void direct_row(const uint8_t* w, const float* X, int64_t ldx, int64_t K, float*
             if (b < nb) block(b++, AccIndex<0>{});
         }
         if constexpr (Wt::kPlain) {
-            if (rem > 0) {  // block nb, partial: steps past rem are skipped
+            // A partial block nb: steps past rem are skipped, and X is not
+            // read past kc. Constant accumulator indices keep acc in registers.
+            const auto partial = [&](auto first_acc) __attribute__((always_inline)) {
+                constexpr int A = decltype(first_acc)::value;
                 const uint8_t* p = wc + nb * Wt::kBlockBytes;
                 const float* x = xc + nb * kBlock;
-                const int a0 = nb % 2 == 0 ? 0 : 2;
-                for (int h = 0; h < 2 && 16 * h < rem; ++h) {
+                for (int h = 0; h < 2; ++h) {
+                    if (16 * h >= rem) break;
                     const __m512 wv = Wt::sub_partial(p, rem, h);
                     const __mmask16 mask = lane_mask(rem - 16 * h);
-                    for (int j = 0; j < MR; ++j) {
-                        __m512& a = acc[a0 + h][j];
-                        a = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(mask, x + j * ldx + 16 * h),
-                                            a);
-                    }
+                    for (int j = 0; j < MR; ++j)
+                        acc[A + h][j] = _mm512_fmadd_ps(
+                            wv, _mm512_maskz_loadu_ps(mask, x + j * ldx + 16 * h), acc[A + h][j]);
                 }
-            }
+            };
+            if (rem > 0 && nb % 2 == 0) partial(AccIndex<0>{});
+            if (rem > 0 && nb % 2 == 1) partial(AccIndex<2>{});
         }
         for (int j = 0; j < MR; ++j) {
             const float c = hsum(_mm512_add_ps(_mm512_add_ps(acc[0][j], acc[1][j]),

@@ -104,7 +104,8 @@ struct Shape {
 };
 
 // Plain types take any K; block types multiples of 32. 513/1031/4128 cross
-// the 512-element chunks of the prefill path with every kind of tail.
+// the K chunks (512 elements for AVX-512, 1024 for AVX2) with every kind of
+// tail.
 std::vector<Shape> shapes() {
     std::vector<Shape> s;
     for (DType t : {DType::F32, DType::F16, DType::BF16})
@@ -252,7 +253,9 @@ TEST_P(MatmulBatchInvariance, BitIdenticalAloneSplitOrRanged) {
     IG_REQUIRE_ISA(GetParam());
     const KernelTable& kt = kernel_table(GetParam());
     // 13 rows: tiles of 4 leave a remainder; the odd range sizes below cut
-    // through every tile position.
+    // through every tile position. The K below end inside or just past the
+    // kernels' K chunks (512 or 1024 elements), and M covers the decode path
+    // (M <= 4), the prefill tiles and their remainders.
     constexpr int64_t kRowsN = 13;
     const std::vector<int64_t> n_pieces[] = {{3, 5, 1, 3, 1}, {1, 7, 5}};
     std::vector<Shape> cases;
