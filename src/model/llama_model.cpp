@@ -68,37 +68,30 @@ Expected<std::unique_ptr<LlamaModel>> LlamaModel::from_gguf(std::shared_ptr<cons
 Status LlamaModel::bind_weights() {
     const GgufFile& f = *file_;
     const ModelConfig& c = cfg_;
-#define IG_BIND(dst, expr)               \
-    do {                                 \
-        auto r_ = (expr);                \
-        if (!r_.ok()) return r_.error(); \
-        dst = std::move(r_).value();     \
-    } while (0)
-
-    IG_BIND(tok_embd_, matrix(f, "token_embd.weight", c.n_embd, c.n_vocab));
+    IG_ASSIGN_OR_RETURN(tok_embd_, matrix(f, "token_embd.weight", c.n_embd, c.n_vocab));
     if (c.tied_output) {
         output_ = tok_embd_;
     } else {
-        IG_BIND(output_, matrix(f, "output.weight", c.n_embd, c.n_vocab));
+        IG_ASSIGN_OR_RETURN(output_, matrix(f, "output.weight", c.n_embd, c.n_vocab));
     }
-    IG_BIND(output_norm_, vector_f32(f, "output_norm.weight", c.n_embd));
+    IG_ASSIGN_OR_RETURN(output_norm_, vector_f32(f, "output_norm.weight", c.n_embd));
     layers_.resize(static_cast<size_t>(c.n_layer));
     for (int64_t l = 0; l < c.n_layer; ++l) {
         LayerWeights& L = layers_[static_cast<size_t>(l)];
         const std::string p = "blk." + std::to_string(l) + ".";
-        IG_BIND(L.attn_norm, vector_f32(f, p + "attn_norm.weight", c.n_embd));
-        IG_BIND(L.ffn_norm, vector_f32(f, p + "ffn_norm.weight", c.n_embd));
-        IG_BIND(L.wq, matrix(f, p + "attn_q.weight", c.n_embd, c.q_dim()));
-        IG_BIND(L.wk, matrix(f, p + "attn_k.weight", c.n_embd, c.kv_dim()));
-        IG_BIND(L.wv, matrix(f, p + "attn_v.weight", c.n_embd, c.kv_dim()));
-        IG_BIND(L.wo, matrix(f, p + "attn_output.weight", c.q_dim(), c.n_embd));
-        IG_BIND(L.gate, matrix(f, p + "ffn_gate.weight", c.n_embd, c.n_ff));
-        IG_BIND(L.up, matrix(f, p + "ffn_up.weight", c.n_embd, c.n_ff));
-        IG_BIND(L.down, matrix(f, p + "ffn_down.weight", c.n_ff, c.n_embd));
+        IG_ASSIGN_OR_RETURN(L.attn_norm, vector_f32(f, p + "attn_norm.weight", c.n_embd));
+        IG_ASSIGN_OR_RETURN(L.ffn_norm, vector_f32(f, p + "ffn_norm.weight", c.n_embd));
+        IG_ASSIGN_OR_RETURN(L.wq, matrix(f, p + "attn_q.weight", c.n_embd, c.q_dim()));
+        IG_ASSIGN_OR_RETURN(L.wk, matrix(f, p + "attn_k.weight", c.n_embd, c.kv_dim()));
+        IG_ASSIGN_OR_RETURN(L.wv, matrix(f, p + "attn_v.weight", c.n_embd, c.kv_dim()));
+        IG_ASSIGN_OR_RETURN(L.wo, matrix(f, p + "attn_output.weight", c.q_dim(), c.n_embd));
+        IG_ASSIGN_OR_RETURN(L.gate, matrix(f, p + "ffn_gate.weight", c.n_embd, c.n_ff));
+        IG_ASSIGN_OR_RETURN(L.up, matrix(f, p + "ffn_up.weight", c.n_embd, c.n_ff));
+        IG_ASSIGN_OR_RETURN(L.down, matrix(f, p + "ffn_down.weight", c.n_ff, c.n_embd));
         if (c.qkv_bias) {
-            IG_BIND(L.bq, vector_f32(f, p + "attn_q.bias", c.q_dim()));
-            IG_BIND(L.bk, vector_f32(f, p + "attn_k.bias", c.kv_dim()));
-            IG_BIND(L.bv, vector_f32(f, p + "attn_v.bias", c.kv_dim()));
+            IG_ASSIGN_OR_RETURN(L.bq, vector_f32(f, p + "attn_q.bias", c.q_dim()));
+            IG_ASSIGN_OR_RETURN(L.bk, vector_f32(f, p + "attn_k.bias", c.kv_dim()));
+            IG_ASSIGN_OR_RETURN(L.bv, vector_f32(f, p + "attn_v.bias", c.kv_dim()));
         }
     }
 
@@ -107,8 +100,7 @@ Status LlamaModel::bind_weights() {
     const int64_t half = c.rope_dim / 2;
     std::vector<float> factors(static_cast<size_t>(half), 1.0f);
     if (f.find_tensor("rope_freqs.weight") != nullptr)
-        IG_BIND(factors, vector_f32(f, "rope_freqs.weight", half));
-#undef IG_BIND
+        IG_ASSIGN_OR_RETURN(factors, vector_f32(f, "rope_freqs.weight", half));
     inv_freq_.resize(static_cast<size_t>(half));
     for (int64_t i = 0; i < half; ++i) {
         if (factors[static_cast<size_t>(i)] <= 0)

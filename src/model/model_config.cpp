@@ -53,51 +53,47 @@ Expected<ModelConfig> ModelConfig::from_gguf(const GgufFile& f) {
     if (auto n = f.get_string("general.name")) c.name = std::string(*n);
     const std::string p = c.arch_name + ".";
 
-#define IG_ASSIGN(dst, expr)             \
-    do {                                 \
-        auto r_ = (expr);                \
-        if (!r_.ok()) return r_.error(); \
-        dst = *r_;                       \
-    } while (0)
-
-    IG_ASSIGN(c.n_embd, require_int(f, p + "embedding_length", 1, kMaxDim));
-    IG_ASSIGN(c.n_layer, require_int(f, p + "block_count", 1, kMaxLayers));
-    IG_ASSIGN(c.n_ff, require_int(f, p + "feed_forward_length", 1, kMaxDim));
-    IG_ASSIGN(c.n_head, require_int(f, p + "attention.head_count", 1, kMaxDim));
-    IG_ASSIGN(c.n_head_kv, optional_int(f, p + "attention.head_count_kv", c.n_head, 1, c.n_head));
-    IG_ASSIGN(c.n_ctx_train, optional_int(f, p + "context_length", 2048, 1, int64_t{1} << 26));
+    IG_ASSIGN_OR_RETURN(c.n_embd, require_int(f, p + "embedding_length", 1, kMaxDim));
+    IG_ASSIGN_OR_RETURN(c.n_layer, require_int(f, p + "block_count", 1, kMaxLayers));
+    IG_ASSIGN_OR_RETURN(c.n_ff, require_int(f, p + "feed_forward_length", 1, kMaxDim));
+    IG_ASSIGN_OR_RETURN(c.n_head, require_int(f, p + "attention.head_count", 1, kMaxDim));
+    IG_ASSIGN_OR_RETURN(c.n_head_kv,
+                        optional_int(f, p + "attention.head_count_kv", c.n_head, 1, c.n_head));
+    IG_ASSIGN_OR_RETURN(c.n_ctx_train,
+                        optional_int(f, p + "context_length", 2048, 1, int64_t{1} << 26));
     if (c.n_head % c.n_head_kv != 0)
         return make_error("attention.head_count {} is not a multiple of head_count_kv {}", c.n_head,
                           c.n_head_kv);
     if (c.n_embd % c.n_head != 0 && f.find(p + "attention.key_length") == nullptr)
         return make_error("embedding_length {} is not a multiple of head_count {}", c.n_embd,
                           c.n_head);
-    IG_ASSIGN(c.head_dim,
-              optional_int(f, p + "attention.key_length", c.n_embd / c.n_head, 2, kMaxDim));
+    IG_ASSIGN_OR_RETURN(
+        c.head_dim, optional_int(f, p + "attention.key_length", c.n_embd / c.n_head, 2, kMaxDim));
     int64_t v_len = 0;
-    IG_ASSIGN(v_len, optional_int(f, p + "attention.value_length", c.head_dim, 1, kMaxDim));
+    IG_ASSIGN_OR_RETURN(v_len,
+                        optional_int(f, p + "attention.value_length", c.head_dim, 1, kMaxDim));
     if (v_len != c.head_dim)
         return make_error("attention.value_length {} != key_length {} is not supported", v_len,
                           c.head_dim);
     double eps = 0, base = 0, scale = 0;
-    IG_ASSIGN(eps, optional_float(f, p + "attention.layer_norm_rms_epsilon", 1e-5));
-    IG_ASSIGN(base, optional_float(f, p + "rope.freq_base", 10000.0));
+    IG_ASSIGN_OR_RETURN(eps, optional_float(f, p + "attention.layer_norm_rms_epsilon", 1e-5));
+    IG_ASSIGN_OR_RETURN(base, optional_float(f, p + "rope.freq_base", 10000.0));
     if (eps <= 0 || eps > 1) return make_error("layer_norm_rms_epsilon {} is out of range", eps);
     if (base <= 1) return make_error("rope.freq_base {} must be > 1", base);
     c.rms_eps = static_cast<float>(eps);
     c.rope_freq_base = static_cast<float>(base);
-    IG_ASSIGN(c.rope_dim, optional_int(f, p + "rope.dimension_count", c.head_dim, 0, c.head_dim));
+    IG_ASSIGN_OR_RETURN(c.rope_dim,
+                        optional_int(f, p + "rope.dimension_count", c.head_dim, 0, c.head_dim));
     if (c.rope_dim % 2 != 0) return make_error("rope.dimension_count {} is odd", c.rope_dim);
     if (auto type = f.get_string(p + "rope.scaling.type")) {
         if (*type == "linear") {
-            IG_ASSIGN(scale, optional_float(f, p + "rope.scaling.factor", 1.0));
+            IG_ASSIGN_OR_RETURN(scale, optional_float(f, p + "rope.scaling.factor", 1.0));
             if (scale <= 0) return make_error("rope.scaling.factor {} must be > 0", scale);
             c.rope_linear_scale = static_cast<float>(scale);
         } else if (*type != "none") {
             return make_error("unsupported rope.scaling.type '{}'", *type);
         }
     }
-#undef IG_ASSIGN
 
     const GgufTensorInfo* embd = f.find_tensor("token_embd.weight");
     if (embd == nullptr) return make_error("missing tensor 'token_embd.weight'");

@@ -82,3 +82,11 @@ using Status = Expected<void>;
         auto ig_try_result_ = (expr);                            \
         if (!ig_try_result_.ok()) return ig_try_result_.error(); \
     } while (0)
+
+// Assign the value of an Expected-returning expression, or propagate its error.
+#define IG_ASSIGN_OR_RETURN(dst, expr)                                 \
+    do {                                                               \
+        auto ig_assign_result_ = (expr);                               \
+        if (!ig_assign_result_.ok()) return ig_assign_result_.error(); \
+        dst = std::move(ig_assign_result_).value();                    \
+    } while (0)
