@@ -55,9 +55,9 @@ int32_t SpmTokenizer::find(std::string_view s) const {
     return it == ids_.end() ? -1 : it->second;
 }
 
-std::vector<int32_t> SpmTokenizer::encode(std::string_view text, bool add_bos) const {
+std::vector<int32_t> SpmTokenizer::encode(std::string_view text, const EncodeOptions& opt) const {
     std::vector<int32_t> out;
-    if (add_bos && vocab_.bos_id >= 0) out.push_back(vocab_.bos_id);
+    if (opt.add_special && vocab_.add_bos && vocab_.bos_id >= 0) out.push_back(vocab_.bos_id);
     if (text.empty()) return out;
 
     std::string norm;
@@ -119,13 +119,15 @@ std::vector<int32_t> SpmTokenizer::encode(std::string_view text, bool add_bos) c
             out.push_back(b >= 0 ? b : vocab_.unk_id >= 0 ? vocab_.unk_id : 0);
         }
     }
+    if (opt.add_special && vocab_.add_eos && vocab_.eos_id >= 0) out.push_back(vocab_.eos_id);
     return out;
 }
 
-std::string SpmTokenizer::piece(int32_t id) const {
+std::string SpmTokenizer::token_to_piece(int32_t id, bool render_special) const {
     if (id < 0 || id >= vocab_.size()) return {};
     const TokenType type = vocab_.type(id);
-    if (type == TokenType::Control || type == TokenType::Unused) return {};
+    if (type == TokenType::Control || type == TokenType::Unused)
+        return render_special ? vocab_.tokens[static_cast<size_t>(id)] : std::string();
     const std::string& s = vocab_.tokens[static_cast<size_t>(id)];
     if (type == TokenType::Byte && s.size() == 6 && s.starts_with("<0x")) {
         unsigned v = 0;
@@ -145,11 +147,11 @@ std::string SpmTokenizer::piece(int32_t id) const {
 }
 
 std::string IncrementalDecoder::push(int32_t id) {
-    std::string p = tok_.piece(id);
+    std::string p = tok_.token_to_piece(id);
     // SentencePiece marks word starts with a space; the first one of the
     // output stands for the prefix added at encode time.
     if (first_ && !p.empty()) {
-        if (tok_.vocab().add_space_prefix && p[0] == ' ') p.erase(0, 1);
+        if (tok_.strips_leading_space() && p[0] == ' ') p.erase(0, 1);
         first_ = false;
     }
     pending_ += p;

@@ -9,21 +9,22 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tokenizer/tokenizer.h"
 #include "tokenizer/vocab.h"
 #include "util/expected.h"
 
 namespace ig {
 
-class SpmTokenizer {
+class SpmTokenizer final : public Tokenizer {
   public:
     static Expected<SpmTokenizer> create(Vocab vocab);
 
-    const Vocab& vocab() const { return vocab_; }
-    std::vector<int32_t> encode(std::string_view text, bool add_bos) const;
+    const Vocab& vocab() const override { return vocab_; }
+    std::vector<int32_t> encode(std::string_view text,
+                                const EncodeOptions& opt = {}) const override;
     // Bytes of one token as it appears in text ("▁" -> " ", <0xNN> -> byte).
-    // Control tokens give "".
-    std::string piece(int32_t id) const;
-    bool is_eos(int32_t id) const { return id == vocab_.eos_id; }
+    std::string token_to_piece(int32_t id, bool render_special = false) const override;
+    bool strips_leading_space() const override { return vocab_.add_space_prefix; }
 
   private:
     int32_t find(std::string_view s) const;
@@ -39,14 +40,14 @@ class IncrementalDecoder {
   public:
     // at_start: the stream begins a text, so the space SentencePiece puts
     // before the first word is dropped (false when continuing a prompt).
-    explicit IncrementalDecoder(const SpmTokenizer& tok, bool at_start = true)
+    explicit IncrementalDecoder(const Tokenizer& tok, bool at_start = true)
         : tok_(tok), first_(at_start) {}
     // Returns the text that became complete with this token.
     std::string push(int32_t id);
     std::string flush();  // whatever is held, invalid bytes as U+FFFD
 
   private:
-    const SpmTokenizer& tok_;
+    const Tokenizer& tok_;
     std::string pending_;
     bool first_;
 };

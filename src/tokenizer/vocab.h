@@ -26,6 +26,7 @@ struct Vocab {
     int32_t bos_id = -1;
     int32_t eos_id = -1;
     int32_t unk_id = -1;
+    std::vector<int32_t> eog_ids;  // end-of-generation tokens besides eos_id
     bool add_bos = true;
     bool add_eos = false;
     bool add_space_prefix = true;

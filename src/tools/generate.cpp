@@ -9,6 +9,7 @@
 
 #include "model/llama_model.h"
 #include "tokenizer/spm_tokenizer.h"
+#include "tokenizer/tokenizer.h"
 #include "tools/gguf_vocab.h"
 
 namespace ig {
@@ -69,16 +70,13 @@ Expected<GenerateResult> run_generate(const GenerateOptions& o, std::ostream& ou
     const ModelConfig& cfg = m.config();
     auto vocab = vocab_from_gguf(m.gguf());
     if (!vocab.ok()) return vocab.error();
-    if (vocab->model != "llama")
-        return make_error("tokenizer '{}' is not supported yet (only SentencePiece 'llama')",
-                          vocab->model);
     if (vocab->size() != cfg.n_vocab)
         return make_error("tokenizer has {} tokens, model has {}", vocab->size(), cfg.n_vocab);
-    auto tok = SpmTokenizer::create(std::move(vocab).value());
-    if (!tok.ok()) return tok.error();
+    std::unique_ptr<Tokenizer> tok;
+    IG_ASSIGN_OR_RETURN(tok, make_tokenizer(std::move(vocab).value()));
 
     GenerateResult res;
-    res.prompt_ids = tok->encode(o.prompt, tok->vocab().add_bos);
+    res.prompt_ids = tok->encode(o.prompt);
     if (res.prompt_ids.empty()) return make_error("the prompt is empty and the model has no BOS");
     const auto n_prompt = static_cast<int64_t>(res.prompt_ids.size());
     const int64_t total = n_prompt + o.n_predict;
@@ -117,7 +115,7 @@ Expected<GenerateResult> run_generate(const GenerateOptions& o, std::ostream& ou
     for (int64_t i = 0; i < o.n_predict; ++i) {
         next = sample(logits.data(), cfg.n_vocab, o, rng, cand);
         res.ids.push_back(next);
-        if (tok->is_eos(next) && !o.ignore_eos) break;
+        if (tok->is_eog(next) && !o.ignore_eos) break;
         const std::string piece = dec.push(next);
         res.text += piece;
         out << piece << std::flush;

@@ -49,7 +49,7 @@ TEST(SpmTokenizer, LlamaSpmVectors) {
         std::vector<int32_t> want;
         std::istringstream ls(line);
         for (int32_t id; ls >> id;) want.push_back(id);
-        EXPECT_EQ(tok->encode(text, false), want) << "text: [" << text << "]";
+        EXPECT_EQ(tok->encode(text, {.add_special = false}), want) << "text: [" << text << "]";
         ++checked;
     }
     EXPECT_GT(checked, 20u);
@@ -60,7 +60,7 @@ TEST(SpmTokenizer, StoriesPromptAndRoundTrip) {
     if (!test::exists(path)) GTEST_SKIP() << "shared data not present";
     auto tok = load(path);
     ASSERT_TRUE(tok.ok()) << tok.error().message;
-    const auto ids = tok->encode("Once upon a time", true);
+    const auto ids = tok->encode("Once upon a time");
     ASSERT_FALSE(ids.empty());
     EXPECT_EQ(ids[0], 1);  // BOS
     // Decoding gives the text back (the first piece's space is the added prefix).
@@ -79,7 +79,7 @@ TEST(SpmTokenizer, ByteFallbackAndStreamingUtf8) {
     // A 512-token vocabulary has no "é" or emoji: they must fall back to bytes
     // and decode back whole, never as half a character.
     const std::string s = "caf\xC3\xA9 \xF0\x9F\xA6\x99!";
-    const auto ids = tok->encode(s, false);
+    const auto ids = tok->encode(s, {.add_special = false});
     IncrementalDecoder dec(*tok);
     std::string text;
     for (int32_t id : ids) {

@@ -80,7 +80,7 @@ TEST(Synth, TokenizerWorks) {
     auto tok = SpmTokenizer::create(std::move(v).value());
     ASSERT_TRUE(tok.ok());
     const std::string text = "hello world, Zebra 42 \xC3\xA9t\xC3\xA9";
-    auto ids = tok->encode(text, true);
+    auto ids = tok->encode(text);
     EXPECT_EQ(ids[0], 1);
     EXPECT_LT(ids.size(), text.size());  // merges happened
     IncrementalDecoder dec(*tok);

@@ -1,0 +1,24 @@
+#pragma once
+// Subcommands of the infergrid binary: each file cmd_<name>.cpp registers one
+// on the CLI and returns how to run it, so main() stays a list.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+#include "util/expected.h"
+
+namespace ig::app {
+
+struct Command {
+    CLI::App* sub = nullptr;
+    std::function<int()> run;  // called when `sub` was parsed; returns the exit code
+};
+
+// Prints "error: ..." to stderr and returns exit code 1.
+int fail(const Error& e);
+
+Command add_generate(CLI::App& app);
+Command add_synth(CLI::App& app);
+Command add_inspect(CLI::App& app);
+
+}  // namespace ig::app
