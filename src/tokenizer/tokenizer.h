@@ -21,7 +21,7 @@ struct EncodeOptions {
     // covers is allowed (non-zero). Empty: allowed everywhere; otherwise one
     // entry per byte of the text. Chat templates use this so that message
     // content cannot inject <|im_start|> and the like.
-    std::span<const uint8_t> special_allowed;
+    std::span<const uint8_t> special_allowed = {};
 };
 
 class Tokenizer {

@@ -10,13 +10,32 @@
 
 namespace ig {
 
+// What kind of failure, for edges that map errors to protocol codes (HTTP
+// status, exit codes). Most errors are Invalid input or Internal.
+enum class ErrorCode {
+    Invalid,      // the caller's input is wrong (HTTP 400)
+    NotFound,     // 404
+    Unsupported,  // valid but not supported (400, naming the construct)
+    QueueFull,    // overloaded, retry later (429/503)
+    Unavailable,  // shutting down / not ready (503)
+    Cancelled,    // the request was cancelled
+    Io,           // file system or network failure
+    Internal,     // a bug or broken invariant (500)
+};
+
 struct Error {
     std::string message;
+    ErrorCode code = ErrorCode::Invalid;
 };
 
 template <class... Args>
 Error make_error(fmt::format_string<Args...> f, Args&&... args) {
     return Error{fmt::format(f, std::forward<Args>(args)...)};
+}
+
+template <class... Args>
+Error make_error(ErrorCode code, fmt::format_string<Args...> f, Args&&... args) {
+    return Error{fmt::format(f, std::forward<Args>(args)...), code};
 }
 
 template <class T>
