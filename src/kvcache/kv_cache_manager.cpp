@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdint>
 
 namespace ig {
 
@@ -41,9 +42,11 @@ int64_t KvCacheManager::match_prefix(SeqBlocks& seq, const BlockHash& root,
 }
 
 int32_t KvCacheManager::blocks_needed(const SeqBlocks& seq, int64_t n_tokens) const {
-    const int64_t blocks = (std::max<int64_t>(n_tokens, 0) + block_tokens_ - 1) / block_tokens_;
-    return static_cast<int32_t>(
-        std::max<int64_t>(blocks - static_cast<int64_t>(seq.table.size()), 0));
+    const int64_t n = std::max<int64_t>(n_tokens, 0);
+    const int64_t blocks = n / block_tokens_ + (n % block_tokens_ != 0);
+    const int64_t extra = blocks - static_cast<int64_t>(seq.table.size());
+    // Saturates: no pool holds more than INT32_MAX blocks, so ensure() still fails.
+    return static_cast<int32_t>(std::clamp<int64_t>(extra, 0, INT32_MAX));
 }
 
 bool KvCacheManager::ensure(SeqBlocks& seq, int64_t n_tokens) {

@@ -42,6 +42,9 @@ TEST_F(ManagerTest, BlocksNeededAndEnsureAreAllOrNothing) {
     EXPECT_EQ(m.blocks_needed(s, 1), 1);
     EXPECT_EQ(m.blocks_needed(s, 4), 1);
     EXPECT_EQ(m.blocks_needed(s, 5), 2);
+    EXPECT_EQ(m.blocks_needed(s, -3), 0);
+    EXPECT_EQ(m.blocks_needed(s, INT64_MAX), INT32_MAX);  // saturates, no overflow
+    EXPECT_FALSE(m.ensure(s, INT64_MAX));
     ASSERT_TRUE(m.ensure(s, 5));
     EXPECT_EQ(s.table.size(), 2u);
     EXPECT_EQ(m.blocks_needed(s, 8), 0);
