@@ -27,7 +27,8 @@ int64_t KvCacheManager::match_prefix(SeqBlocks& seq, const BlockHash& root,
     const size_t max_blocks = (tokens.size() - 1) / block_tokens_;
     const BlockHash* parent = &root;
     for (size_t b = 0; b < max_blocks; ++b) {
-        const BlockHash h = chain_hash(*parent, tokens.subspan(b * block_tokens_, block_tokens_));
+        const BlockHash h =
+            hasher_.chain(*parent, tokens.subspan(b * block_tokens_, block_tokens_));
         const auto id = pool_.lookup(h);
         if (!id) break;
         // Shared as is, whether a running sequence holds it or it waits in the LRU.
@@ -69,7 +70,8 @@ void KvCacheManager::publish_full(SeqBlocks& seq, const BlockHash& root,
     seq.hashes.reserve(n_full);
     for (size_t b = seq.hashes.size(); b < n_full; ++b) {
         const BlockHash& parent = b == 0 ? root : seq.hashes[b - 1];
-        seq.hashes.push_back(chain_hash(parent, tokens.subspan(b * block_tokens_, block_tokens_)));
+        seq.hashes.push_back(
+            hasher_.chain(parent, tokens.subspan(b * block_tokens_, block_tokens_)));
         // false: another block already holds this content (computed concurrently);
         // ours stays private and is freed normally. The chain still continues:
         // later blocks hash the content, not the block that holds it.

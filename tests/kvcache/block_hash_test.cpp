@@ -78,6 +78,19 @@ TEST(BlockHash, EveryInputChangesTheHash) {
     EXPECT_NE(chain_hash(r, std::span(a).first(3)), h);
 }
 
+TEST(BlockHash, ReusedHasherMatchesTheFreeFunctions) {
+    BlockHasher h;
+    const std::vector<int32_t> toks = {5, 6, 7, 8};
+    for (int i = 0; i < 3; ++i) {  // the context is reset between digests
+        EXPECT_EQ(h.root("m", "s"), root_hash("m", "s"));
+        EXPECT_EQ(h.chain(root_hash("m", "s"), toks), chain_hash(root_hash("m", "s"), toks));
+        EXPECT_EQ(h.sha256({}), sha_of(""));
+    }
+    BlockHasher moved = std::move(h);
+    EXPECT_EQ(moved.root("m", "s"), root_hash("m", "s"));
+    EXPECT_EQ(h.root("m", "s"), root_hash("m", "s"));  // a moved-from hasher still works
+}
+
 TEST(BlockHash, HasherUsesTheFirstEightBytes) {
     BlockHash a{}, b{};
     a[0] = 1;
