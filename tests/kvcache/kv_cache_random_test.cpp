@@ -178,6 +178,24 @@ class RandomRun {
         for (BlockId id = 0; id < kBlocks; ++id)
             ASSERT_EQ(pool_.refcount(id), holders[id]) << "op " << op << " block " << id;
         ASSERT_EQ(pool_.num_free() + pool_.num_used(), kBlocks);
+        if (op % 16 == 0) verify_chains(op);
+    }
+
+    // Each sequence's hashes are the chain of its own tokens, and whatever
+    // block the index holds for such a hash has exactly that content.
+    void verify_chains(int op) {
+        for (const auto& s : live_) {
+            BlockHash parent = roots_[s.root];
+            for (size_t b = 0; b < s.blocks.hashes.size(); ++b) {
+                const auto blk = std::span(s.tokens).subspan(b * bt_, bt_);
+                parent = chain_hash(parent, blk);
+                ASSERT_EQ(s.blocks.hashes[b], parent) << "op " << op << " block " << b;
+                if (const auto id = pool_.lookup(parent)) {
+                    ASSERT_EQ(content_[*id], key(s, static_cast<int64_t>(b + 1) * bt_))
+                        << "op " << op << ": index maps a hash to a block of other content";
+                }
+            }
+        }
     }
 
     int32_t bt_;
