@@ -47,22 +47,41 @@ Expected<SpmTokenizer> SpmTokenizer::create(Vocab vocab) {
         std::snprintf(name, sizeof name, "<0x%02X>", b);
         t.byte_ids_[b] = t.find(name);
     }
+    t.specials_ = SpecialTokenMatcher(t.vocab_);
     return t;
 }
 
 int32_t SpmTokenizer::find(std::string_view s) const {
-    auto it = ids_.find(std::string(s));
+    auto it = ids_.find(s);
     return it == ids_.end() ? -1 : it->second;
 }
 
 std::vector<int32_t> SpmTokenizer::encode(std::string_view text, const EncodeOptions& opt) const {
     std::vector<int32_t> out;
     if (opt.add_special && vocab_.add_bos && vocab_.bos_id >= 0) out.push_back(vocab_.bos_id);
-    if (text.empty()) return out;
+    // The space prefix goes before the text's first word and before the
+    // first word after each special token, as SentencePiece sees each run
+    // of plain text as its own sentence.
+    bool after_special = true;
+    for (const Fragment& f : specials_.split(vocab_, text, opt)) {
+        if (f.token >= 0) {
+            out.push_back(f.token);
+            after_special = true;
+        } else {
+            encode_text(text.substr(f.begin, f.len), after_special && vocab_.add_space_prefix, out);
+            after_special = false;
+        }
+    }
+    if (opt.add_special && vocab_.add_eos && vocab_.eos_id >= 0) out.push_back(vocab_.eos_id);
+    return out;
+}
 
+void SpmTokenizer::encode_text(std::string_view text, bool space_prefix,
+                               std::vector<int32_t>& out) const {
+    if (text.empty()) return;
     std::string norm;
     norm.reserve(text.size() + 8);
-    if (vocab_.add_space_prefix) norm += kSpace;
+    if (space_prefix) norm += kSpace;
     for (char ch : text) {
         if (ch == ' ')
             norm += kSpace;
@@ -119,8 +138,6 @@ std::vector<int32_t> SpmTokenizer::encode(std::string_view text, const EncodeOpt
             out.push_back(b >= 0 ? b : vocab_.unk_id >= 0 ? vocab_.unk_id : 0);
         }
     }
-    if (opt.add_special && vocab_.add_eos && vocab_.eos_id >= 0) out.push_back(vocab_.eos_id);
-    return out;
 }
 
 std::string SpmTokenizer::token_to_piece(int32_t id, bool render_special) const {
@@ -143,28 +160,6 @@ std::string SpmTokenizer::token_to_piece(int32_t id, bool render_special) const 
             out += s[i++];
         }
     }
-    return out;
-}
-
-std::string IncrementalDecoder::push(int32_t id) {
-    std::string p = tok_.token_to_piece(id);
-    // SentencePiece marks word starts with a space; the first one of the
-    // output stands for the prefix added at encode time.
-    if (first_ && !p.empty()) {
-        if (tok_.strips_leading_space() && p[0] == ' ') p.erase(0, 1);
-        first_ = false;
-    }
-    pending_ += p;
-    const size_t keep = utf8::incomplete_tail(pending_);
-    std::string ready =
-        utf8::sanitize(std::string_view(pending_).substr(0, pending_.size() - keep));
-    pending_.erase(0, pending_.size() - keep);
-    return ready;
-}
-
-std::string IncrementalDecoder::flush() {
-    std::string out = utf8::sanitize(pending_);
-    pending_.clear();
     return out;
 }
 

@@ -21,7 +21,7 @@ struct EncodeOptions {
     // covers is allowed (non-zero). Empty: allowed everywhere; otherwise one
     // entry per byte of the text. Chat templates use this so that message
     // content cannot inject <|im_start|> and the like.
-    std::span<const uint8_t> special_allowed;
+    std::span<const uint8_t> special_allowed = {};
 };
 
 class Tokenizer {
@@ -46,7 +46,8 @@ class Tokenizer {
     std::string decode(std::span<const int32_t> ids, bool render_special = false) const;
 };
 
-// Picks the algorithm from vocab.model ("llama": SentencePiece-style).
+// Picks the algorithm from vocab.model: "llama" SentencePiece-style, "gpt2"
+// byte-level BPE, "bpe" BPE with SentencePiece-style spaces and byte fallback.
 Expected<std::unique_ptr<Tokenizer>> make_tokenizer(Vocab vocab);
 
 }  // namespace ig
