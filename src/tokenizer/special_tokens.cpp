@@ -13,6 +13,7 @@ SpecialTokenMatcher::SpecialTokenMatcher(const Vocab& v) {
         const std::string& s = v.tokens[static_cast<size_t>(id)];
         if (s.empty()) continue;
         by_first_[static_cast<unsigned char>(s[0])].push_back(id);
+        if (t == TokenType::UserDefined) has_user_defined_ = true;
     }
     for (auto& ids : by_first_)
         std::stable_sort(ids.begin(), ids.end(), [&](int32_t a, int32_t b) {
@@ -24,12 +25,17 @@ std::vector<Fragment> SpecialTokenMatcher::split(const Vocab& v, std::string_vie
                                                  const EncodeOptions& opt) const {
     std::vector<Fragment> out;
     if (text.empty()) return out;
-    if (!opt.parse_special) {
+    if (!opt.parse_special && !has_user_defined_) {
         out.push_back({0, text.size()});
         return out;
     }
     const auto& allowed = opt.special_allowed;
-    auto permitted = [&](size_t b, size_t n) {
+    auto permitted = [&](int32_t id, size_t b, size_t n) {
+        // User-defined tokens are vocabulary entries for ordinary text (runs
+        // of spaces, single characters): always matched, as the reference
+        // tokenizers do. Control tokens need parse_special and permission.
+        if (v.type(id) == TokenType::UserDefined) return true;
+        if (!opt.parse_special) return false;
         if (allowed.empty()) return true;
         if (b + n > allowed.size()) return false;
         for (size_t i = b; i < b + n; ++i)
@@ -41,7 +47,7 @@ std::vector<Fragment> SpecialTokenMatcher::split(const Vocab& v, std::string_vie
         int32_t hit = -1;
         for (int32_t id : by_first_[static_cast<unsigned char>(text[i])]) {
             const std::string& s = v.tokens[static_cast<size_t>(id)];
-            if (text.compare(i, s.size(), s) == 0 && permitted(i, s.size())) {
+            if (text.compare(i, s.size(), s) == 0 && permitted(id, i, s.size())) {
                 hit = id;
                 break;
             }

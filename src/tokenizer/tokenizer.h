@@ -16,7 +16,10 @@ namespace ig {
 
 struct EncodeOptions {
     bool add_special = true;     // BOS/EOS as the vocabulary asks (add_bos/add_eos)
-    bool parse_special = false;  // match the text of control/user-defined tokens
+    // Match the text of control tokens (<|im_start|>, <s>). User-defined
+    // tokens (non-special added tokens) are matched either way, as the
+    // reference tokenizers do.
+    bool parse_special = false;
     // With parse_special: a special token is matched only where every byte it
     // covers is allowed (non-zero). Empty: allowed everywhere; otherwise one
     // entry per byte of the text. Chat templates use this so that message

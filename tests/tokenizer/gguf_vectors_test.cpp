@@ -21,16 +21,20 @@ TEST_P(GgufVectors, EncodeExactlyAndDecodeBack) {
     ASSERT_TRUE(f.ok()) << f.error().message;
     auto tok = load_tokenizer(*f);
     ASSERT_TRUE(tok.ok()) << tok.error().message;
-    const auto cases = test::read_vectors(base + ".inp", base + ".out");
+    // baichuan and gpt-neox come without vectors: they are checked on the
+    // same strings for the round trip only.
+    const bool has_vectors = test::exists(base + ".out");
+    const std::string vec = has_vectors ? base : test::shared_file("tokenizers/gguf/ggml-vocab-gpt-2.gguf");
+    const auto cases = test::read_vectors(vec + ".inp", vec + ".out");
     ASSERT_GT(cases.size(), 20u);
     const std::string name = GetParam();
     for (const auto& c : cases) {
         const auto ids = (*tok)->encode(c.text, {.add_special = false});
-        EXPECT_EQ(ids, c.ids) << name << " text: [" << c.text << "]";
-        // Lossless except where the vocabulary cannot represent the text:
-        // SentencePiece-style vocabularies drop the leading space of a text
-        // that starts with spaces? No: they keep it (only the added prefix is
-        // stripped), so every case must come back.
+        if (has_vectors) {
+            EXPECT_EQ(ids, c.ids) << name << " text: [" << c.text << "]";
+        }
+        // Every vocabulary here represents every test string (byte fallback
+        // or byte-level), so decoding is lossless.
         std::string text;
         IncrementalDecoder dec(**tok);
         for (int32_t id : ids) text += dec.push(id);
@@ -41,7 +45,7 @@ TEST_P(GgufVectors, EncodeExactlyAndDecodeBack) {
 
 INSTANTIATE_TEST_SUITE_P(All, GgufVectors,
                          ::testing::Values("llama-spm", "phi-3", "baichuan", "gpt-2", "deepseek-coder",
-                                           "deepseek-llm", "falcon", "mpt", "refact", "starcoder"),
+                                           "deepseek-llm", "falcon", "mpt", "refact", "starcoder", "gpt-neox"),
                          [](const auto& info) {
                              std::string s = info.param;
                              for (char& c : s)
