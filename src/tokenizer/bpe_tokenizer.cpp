@@ -84,7 +84,7 @@ Expected<std::unique_ptr<BpeTokenizer>> BpeTokenizer::create(Vocab vocab) {
     std::unique_ptr<BpeTokenizer> t(new BpeTokenizer());
     t->byte_level_ = vocab.model == "gpt2";
     std::vector<std::string> regexes = vocab.pre_regexes;
-    if (regexes.empty() && t->byte_level_) {
+    if (regexes.empty() && t->byte_level_ && vocab.pre != "none") {
         auto r = split_regexes_for_pre(vocab.pre);
         if (!r) {
             // Not silent: the split differs from the model's in corner cases
@@ -233,10 +233,14 @@ void BpeTokenizer::encode_word(std::string_view word, std::vector<int32_t>& out,
         for (size_t i = 0; i < word.size();) {
             const size_t len = std::min(utf8::seq_len(static_cast<unsigned char>(word[i])), word.size() - i);
             const int32_t id = find_piece(word.substr(i, len));
+            bool bytes_known = true;
+            for (size_t k = 0; k < len; ++k) bytes_known &= byte_ids_[static_cast<unsigned char>(word[i + k])] >= 0;
             if (id >= 0) {
                 s.sym.push_back(id);
-            } else {
-                for (size_t k = 0; k < len; ++k) fallback(static_cast<unsigned char>(word[i + k]));
+            } else if (bytes_known) {
+                for (size_t k = 0; k < len; ++k) s.sym.push_back(byte_ids_[static_cast<unsigned char>(word[i + k])]);
+            } else if (vocab_.unk_id >= 0 && !(vocab_.fuse_unk && !s.sym.empty() && s.sym.back() == vocab_.unk_id)) {
+                s.sym.push_back(vocab_.unk_id);  // one <unk> per character, or per run when fused
             }
             i += len;
         }

@@ -29,12 +29,13 @@ struct Vocab {
     // BPE merges, best first, each "left right" (pieces as stored in tokens).
     std::vector<std::string> merges;
     // Pre-tokenizer name (tokenizer.ggml.pre: "llama-bpe", "qwen2", ...);
-    // empty means the GPT-2 split.
+    // empty means the GPT-2 split; "none" means exactly pre_regexes.
     std::string pre;
     // Split regexes applied in order (Hugging Face "Split ... Isolated");
     // when non-empty they replace the ones `pre` would choose.
     std::vector<std::string> pre_regexes;
     bool ignore_merges = false;  // a word that is itself a token is not split
+    bool fuse_unk = false;       // consecutive unknown characters give one <unk>
     int32_t bos_id = -1;
     int32_t eos_id = -1;
     int32_t unk_id = -1;
