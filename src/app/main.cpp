@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
         add_generate(app),
         add_synth(app),
         add_inspect(app),
+        add_tokenize(app),
+        add_detokenize(app),
     };
 
     CLI11_PARSE(app, argc, argv);
