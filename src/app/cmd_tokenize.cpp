@@ -14,7 +14,8 @@ Command add_tokenize(CLI::App& app) {
                   "Hugging Face tokenizer.json (tokenizer_config.json beside it is read too)");
     t->add_flag("--no-bos", o->no_bos, "Do not add BOS/EOS");
     t->add_flag("--parse-special", o->parse_special, "Text of control tokens becomes those tokens");
-    t->add_flag("--jsonl", o->jsonl, "Read one JSON string per stdin line, print one line of ids each");
+    t->add_flag("--jsonl", o->jsonl,
+                "Read one JSON string per stdin line, print one line of ids each");
     t->add_option("text", o->text, "Text (stdin when absent)");
     return {t, [o] {
                 auto st = run_tokenize(*o, std::cin, std::cout);

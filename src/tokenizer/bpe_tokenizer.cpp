@@ -69,7 +69,8 @@ BpeTokenizer::Merge BpeTokenizer::MergeTable::find(int32_t a, int32_t b) const {
 Expected<std::unique_ptr<BpeTokenizer>> BpeTokenizer::create(Vocab vocab) {
     if (vocab.tokens.empty()) return make_error("tokenizer vocabulary is empty");
     const size_t n = vocab.tokens.size();
-    if (n > static_cast<size_t>(INT32_MAX) - 1) return make_error("tokenizer vocabulary is too large");
+    if (n > static_cast<size_t>(INT32_MAX) - 1)
+        return make_error("tokenizer vocabulary is too large");
     if (!vocab.scores.empty() && vocab.scores.size() != n)
         return make_error("tokenizer has {} tokens but {} scores", n, vocab.scores.size());
     if (!vocab.types.empty() && vocab.types.size() != n)
@@ -79,7 +80,8 @@ Expected<std::unique_ptr<BpeTokenizer>> BpeTokenizer::create(Vocab vocab) {
             return make_error("special token id {} is outside the vocabulary ({})", id, n);
     for (int32_t id : vocab.eog_ids)
         if (id < 0 || id >= static_cast<int32_t>(n))
-            return make_error("end-of-generation token id {} is outside the vocabulary ({})", id, n);
+            return make_error("end-of-generation token id {} is outside the vocabulary ({})", id,
+                              n);
 
     std::unique_ptr<BpeTokenizer> t(new BpeTokenizer());
     t->byte_level_ = vocab.model == "gpt2";
@@ -107,7 +109,8 @@ Expected<std::unique_ptr<BpeTokenizer>> BpeTokenizer::create(Vocab vocab) {
         const TokenType type = v.type(id);
         const std::string& s = v.tokens[i];
         std::string& piece = t->pieces_[i];
-        if (type == TokenType::Control || type == TokenType::UserDefined || type == TokenType::Unused) {
+        if (type == TokenType::Control || type == TokenType::UserDefined ||
+            type == TokenType::Unused) {
             piece = s;  // added tokens are stored as plain text
             continue;
         }
@@ -115,7 +118,9 @@ Expected<std::unique_ptr<BpeTokenizer>> BpeTokenizer::create(Vocab vocab) {
             piece = byte_level::decode(s);
         } else if (type == TokenType::Byte && s.size() == 6 && s.starts_with("<0x")) {
             unsigned b = 0;
-            piece = std::sscanf(s.c_str() + 3, "%2x", &b) == 1 ? std::string(1, static_cast<char>(b)) : s;
+            piece = std::sscanf(s.c_str() + 3, "%2x", &b) == 1
+                        ? std::string(1, static_cast<char>(b))
+                        : s;
         } else {
             for (size_t k = 0; k < s.size();) {
                 if (std::string_view(s).substr(k, 3) == kSpace) {
@@ -160,7 +165,8 @@ Expected<std::unique_ptr<BpeTokenizer>> BpeTokenizer::create(Vocab vocab) {
             joined.append(m, sp + 1);
             auto c = stored.find(joined);
             if (c == stored.end()) continue;
-            entries.push_back({pair_key(a->second, b->second), Merge{static_cast<int32_t>(r), c->second}});
+            entries.push_back(
+                {pair_key(a->second, b->second), Merge{static_cast<int32_t>(r), c->second}});
             ok = true;
         }
         if (!ok) ++t->skipped_merges_;
@@ -231,15 +237,19 @@ void BpeTokenizer::encode_word(std::string_view word, std::vector<int32_t>& out,
         for (char ch : word) fallback(static_cast<unsigned char>(ch));
     } else {
         for (size_t i = 0; i < word.size();) {
-            const size_t len = std::min(utf8::seq_len(static_cast<unsigned char>(word[i])), word.size() - i);
+            const size_t len =
+                std::min(utf8::seq_len(static_cast<unsigned char>(word[i])), word.size() - i);
             const int32_t id = find_piece(word.substr(i, len));
             bool bytes_known = true;
-            for (size_t k = 0; k < len; ++k) bytes_known &= byte_ids_[static_cast<unsigned char>(word[i + k])] >= 0;
+            for (size_t k = 0; k < len; ++k)
+                bytes_known &= byte_ids_[static_cast<unsigned char>(word[i + k])] >= 0;
             if (id >= 0) {
                 s.sym.push_back(id);
             } else if (bytes_known) {
-                for (size_t k = 0; k < len; ++k) s.sym.push_back(byte_ids_[static_cast<unsigned char>(word[i + k])]);
-            } else if (vocab_.unk_id >= 0 && !(vocab_.fuse_unk && !s.sym.empty() && s.sym.back() == vocab_.unk_id)) {
+                for (size_t k = 0; k < len; ++k)
+                    s.sym.push_back(byte_ids_[static_cast<unsigned char>(word[i + k])]);
+            } else if (vocab_.unk_id >= 0 &&
+                       !(vocab_.fuse_unk && !s.sym.empty() && s.sym.back() == vocab_.unk_id)) {
                 s.sym.push_back(vocab_.unk_id);  // one <unk> per character, or per run when fused
             }
             i += len;
@@ -286,7 +296,9 @@ void BpeTokenizer::merge_large(Scratch& s) const {
         int32_t rank;
         int left;
         int32_t lid, rid, id;
-        bool operator>(const Cand& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
+        bool operator>(const Cand& o) const {
+            return rank != o.rank ? rank > o.rank : left > o.left;
+        }
     };
     std::priority_queue<Cand, std::vector<Cand>, std::greater<Cand>> heap;
     auto push = [&](int left) {
@@ -308,12 +320,14 @@ void BpeTokenizer::merge_large(Scratch& s) const {
         sym[static_cast<size_t>(c.left)] = c.id;
         sym[static_cast<size_t>(right)] = -1;
         next[static_cast<size_t>(c.left)] = next[static_cast<size_t>(right)];
-        if (next[static_cast<size_t>(right)] >= 0) prev[static_cast<size_t>(next[static_cast<size_t>(right)])] = c.left;
+        if (next[static_cast<size_t>(right)] >= 0)
+            prev[static_cast<size_t>(next[static_cast<size_t>(right)])] = c.left;
         push(prev[static_cast<size_t>(c.left)]);
         push(c.left);
     }
     size_t w = 0;
-    for (int i = 0; i >= 0 && i < n; i = next[static_cast<size_t>(i)]) sym[w++] = sym[static_cast<size_t>(i)];
+    for (int i = 0; i >= 0 && i < n; i = next[static_cast<size_t>(i)])
+        sym[w++] = sym[static_cast<size_t>(i)];
     sym.resize(w);
 }
 

@@ -16,7 +16,8 @@ struct Tables {
         from_cp.fill(-1);
         uint32_t next = 256;
         for (uint32_t b = 0; b < 256; ++b) {
-            const bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+            const bool printable =
+                (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
             to_cp[b] = printable ? b : next++;
             from_cp[to_cp[b]] = static_cast<int16_t>(b);
         }

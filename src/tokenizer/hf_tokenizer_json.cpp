@@ -47,8 +47,9 @@ Status read_pre_tokenizer(const json& p, PreTok& out) {
     }
     if (type == "Split") {
         if (p.value("behavior", "") != "Isolated" || p.value("invert", false))
-            return make_error("tokenizer.json: Split pre-tokenizer with behavior '{}' is not supported",
-                              p.value("behavior", ""));
+            return make_error(
+                "tokenizer.json: Split pre-tokenizer with behavior '{}' is not supported",
+                p.value("behavior", ""));
         const json& pat = p.at("pattern");
         if (pat.contains("Regex"))
             out.regexes.push_back(pat["Regex"].get<std::string>());
@@ -117,7 +118,8 @@ std::string template_special(const json& post, bool first) {
 Expected<Vocab> parse(const json& j, const json& cfg) {
     const json& model = j.at("model");
     const std::string mtype = model.value("type", "BPE");
-    if (mtype != "BPE") return make_error("tokenizer.json: model type '{}' is not supported", mtype);
+    if (mtype != "BPE")
+        return make_error("tokenizer.json: model type '{}' is not supported", mtype);
     const json& vocab = model.at("vocab");
     if (!vocab.is_object()) return make_error("tokenizer.json: model.vocab is not an object");
 
@@ -125,7 +127,8 @@ Expected<Vocab> parse(const json& j, const json& cfg) {
     std::unordered_map<std::string, int32_t> ids;
     int64_t n = 0;
     auto place = [&](const std::string& text, int64_t id) -> Status {
-        if (id < 0 || id >= kMaxTokens) return make_error("tokenizer.json: token id {} is out of range", id);
+        if (id < 0 || id >= kMaxTokens)
+            return make_error("tokenizer.json: token id {} is out of range", id);
         if (id >= n) {
             n = id + 1;
             v.tokens.resize(static_cast<size_t>(n));
@@ -137,7 +140,8 @@ Expected<Vocab> parse(const json& j, const json& cfg) {
         return {};
     };
     for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-        if (!it.value().is_number_integer()) return make_error("tokenizer.json: vocab id of '{}' is not an integer", it.key());
+        if (!it.value().is_number_integer())
+            return make_error("tokenizer.json: vocab id of '{}' is not an integer", it.key());
         IG_TRY(place(it.key(), it.value().get<int64_t>()));
     }
     for (const json& m : model.value("merges", json::array())) {
@@ -165,11 +169,13 @@ Expected<Vocab> parse(const json& j, const json& cfg) {
         if (byte_fallback)
             for (size_t i = 0; i < v.tokens.size(); ++i) {
                 const std::string& s = v.tokens[i];
-                if (s.size() == 6 && s.starts_with("<0x") && s.back() == '>') v.types[i] = TokenType::Byte;
+                if (s.size() == 6 && s.starts_with("<0x") && s.back() == '>')
+                    v.types[i] = TokenType::Byte;
             }
     } else {
-        return make_error("tokenizer.json: BPE without a ByteLevel pre-tokenizer or a "
-                          "SentencePiece-style normalizer is not supported");
+        return make_error(
+            "tokenizer.json: BPE without a ByteLevel pre-tokenizer or a "
+            "SentencePiece-style normalizer is not supported");
     }
     v.pre = "none";  // the regexes below are the whole split
     v.pre_regexes = std::move(pre.regexes);
@@ -186,7 +192,8 @@ Expected<Vocab> parse(const json& j, const json& cfg) {
         auto it = ids.find(s);
         return it == ids.end() ? -1 : it->second;
     };
-    if (model.contains("unk_token") && model["unk_token"].is_string()) v.unk_id = find(model["unk_token"]);
+    if (model.contains("unk_token") && model["unk_token"].is_string())
+        v.unk_id = find(model["unk_token"]);
     const json post = j.value("post_processor", json());
     std::string bos = cfg.is_object() ? token_text(cfg.value("bos_token", json())) : "";
     std::string eos = cfg.is_object() ? token_text(cfg.value("eos_token", json())) : "";
@@ -196,12 +203,14 @@ Expected<Vocab> parse(const json& j, const json& cfg) {
     v.bos_id = bos.empty() ? -1 : find(bos);
     v.eos_id = eos.empty() ? -1 : find(eos);
     // add_bos_token/add_eos_token when given, else what the template adds.
-    v.add_bos = cfg.is_object() && cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean()
-                    ? cfg["add_bos_token"].get<bool>()
-                    : (!tmpl_bos.empty() && tmpl_bos == bos);
-    v.add_eos = cfg.is_object() && cfg.contains("add_eos_token") && cfg["add_eos_token"].is_boolean()
-                    ? cfg["add_eos_token"].get<bool>()
-                    : (!tmpl_eos.empty() && tmpl_eos == eos && tmpl_eos != tmpl_bos);
+    v.add_bos =
+        cfg.is_object() && cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean()
+            ? cfg["add_bos_token"].get<bool>()
+            : (!tmpl_bos.empty() && tmpl_bos == bos);
+    v.add_eos =
+        cfg.is_object() && cfg.contains("add_eos_token") && cfg["add_eos_token"].is_boolean()
+            ? cfg["add_eos_token"].get<bool>()
+            : (!tmpl_eos.empty() && tmpl_eos == eos && tmpl_eos != tmpl_bos);
     if (v.add_bos && v.bos_id < 0) v.add_bos = false;
     if (v.unk_id < 0 && cfg.is_object()) {
         const std::string unk = token_text(cfg.value("unk_token", json()));
@@ -216,7 +225,8 @@ Expected<Vocab> parse(const json& j, const json& cfg) {
 Expected<Vocab> vocab_from_hf_json(std::string_view tokenizer_json,
                                    std::string_view tokenizer_config_json) {
     const json j = json::parse(tokenizer_json, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return make_error("tokenizer.json is not a JSON object");
+    if (j.is_discarded() || !j.is_object())
+        return make_error("tokenizer.json is not a JSON object");
     json cfg;
     if (!tokenizer_config_json.empty()) {
         cfg = json::parse(tokenizer_config_json, nullptr, false);
@@ -231,8 +241,8 @@ Expected<Vocab> vocab_from_hf_json(std::string_view tokenizer_json,
     }
 }
 
-Expected<std::unique_ptr<Tokenizer>> tokenizer_from_hf_json(std::string_view tokenizer_json,
-                                                            std::string_view tokenizer_config_json) {
+Expected<std::unique_ptr<Tokenizer>> tokenizer_from_hf_json(
+    std::string_view tokenizer_json, std::string_view tokenizer_config_json) {
     Vocab v;
     IG_ASSIGN_OR_RETURN(v, vocab_from_hf_json(tokenizer_json, tokenizer_config_json));
     return make_tokenizer(std::move(v));

@@ -14,7 +14,8 @@ std::string IncrementalDecoder::push(int32_t id, bool render_special) {
     }
     pending_ += p;
     const size_t keep = utf8::incomplete_tail(pending_);
-    std::string ready = utf8::sanitize(std::string_view(pending_).substr(0, pending_.size() - keep));
+    std::string ready =
+        utf8::sanitize(std::string_view(pending_).substr(0, pending_.size() - keep));
     pending_.erase(0, pending_.size() - keep);
     return ready;
 }

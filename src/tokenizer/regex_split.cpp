@@ -15,7 +15,8 @@ namespace {
 
 struct MatchData {
     pcre2_match_data* md;
-    explicit MatchData(const pcre2_code* c) : md(pcre2_match_data_create_from_pattern(c, nullptr)) {}
+    explicit MatchData(const pcre2_code* c)
+        : md(pcre2_match_data_create_from_pattern(c, nullptr)) {}
     ~MatchData() { pcre2_match_data_free(md); }
 };
 
@@ -33,11 +34,11 @@ void split_one(const RegexSplitter* /*unused*/, const pcre2_code* code, bool jit
         size_t off = 0, done = 0;
         while (off < p.len) {
             // Each piece is its own subject: lookarounds do not see past it.
-            int rc = pcre2_match(code, base + p.begin, p.len, off, PCRE2_NO_UTF_CHECK, m.md,
-                                 nullptr);
+            int rc =
+                pcre2_match(code, base + p.begin, p.len, off, PCRE2_NO_UTF_CHECK, m.md, nullptr);
             if (rc < 0 && rc != PCRE2_ERROR_NOMATCH && jit)  // e.g. JIT stack exhausted
-                rc = pcre2_match(code, base + p.begin, p.len, off, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT,
-                                 m.md, nullptr);
+                rc = pcre2_match(code, base + p.begin, p.len, off,
+                                 PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, m.md, nullptr);
             if (rc < 0) break;
             const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(m.md);
             const size_t ms = ov[0], me = ov[1];
@@ -108,7 +109,8 @@ std::optional<std::vector<std::string>> split_regexes_for_pre(std::string_view p
     static const char* const kQwen2 =
         "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|"
         "\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-    static const char* const kCjk = "[\xE4\xB8\x80-\xE9\xBE\xA5\xE0\xA0\x80-\xE4\xB8\x80\xEA\xB0\x80-\xED\x9F\xBF]+";
+    static const char* const kCjk =
+        "[\xE4\xB8\x80-\xE9\xBE\xA5\xE0\xA0\x80-\xE4\xB8\x80\xEA\xB0\x80-\xED\x9F\xBF]+";
     using V = std::vector<std::string>;
     if (pre.empty() || pre == "default" || pre == "gpt-2" || pre == "gpt2" || pre == "mpt" ||
         pre == "olmo" || pre == "jais" || pre == "gpt-neox" || pre == "phi-2" ||
@@ -123,14 +125,13 @@ std::optional<std::vector<std::string>> split_regexes_for_pre(std::string_view p
     if (pre == "starcoder" || pre == "refact" || pre == "command-r" || pre == "smollm" ||
         pre == "codeshell" || pre == "exaone" || pre == "minerva-7b")
         return V{"\\p{N}", kGpt2SplitRegex};
-    if (pre == "falcon")
-        return V{"[\\p{P}\\$\\+<=>\\^~\\|`]+", kGpt2SplitRegex, "[0-9][0-9][0-9]"};
-    if (pre == "deepseek-coder")
-        return V{"[\\r\\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", kCjk, "\\p{N}"};
+    if (pre == "falcon") return V{"[\\p{P}\\$\\+<=>\\^~\\|`]+", kGpt2SplitRegex, "[0-9][0-9][0-9]"};
+    if (pre == "deepseek-coder") return V{"[\\r\\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", kCjk, "\\p{N}"};
     if (pre == "deepseek-llm")
         return V{
             "[\\r\\n]",
-            "\\s?[A-Za-z\xC2\xB5\xC3\x80-\xC3\x96\xC3\x98-\xC3\xB6\xC3\xB8-\xC6\xBA\xC6\xBC-\xC6\xBF"
+            "\\s?[A-Za-z\xC2\xB5\xC3\x80-\xC3\x96\xC3\x98-\xC3\xB6\xC3\xB8-\xC6\xBA\xC6\xBC-"
+            "\xC6\xBF"
             "\xC7\x84-\xCA\x93\xCA\x95-\xCA\xAF\xCD\xB0-\xCD\xB3\xCD\xB6\xCD\xB7\xCD\xBB-\xCD\xBD"
             "\xCD\xBF\xCE\x86\xCE\x88-\xCE\x8A\xCE\x8C\xCE\x8E-\xCE\xA1\xCE\xA3-\xCF\xB5\xCF\xB7-"
             "\xD2\x81\xD2\x8A-\xD4\xAF\xD4\xB1-\xD5\x96\xE1\x82\xA0-\xE1\x83\x85\xE1\x8E\xA0-\xE1"
@@ -160,18 +161,19 @@ std::optional<std::vector<std::string>> split_regexes_for_pre(std::string_view p
         };
     if (pre == "tekken")
         return V{
-            "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+|"
-            "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*|"
+            "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{"
+            "M}]+|"
+            "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{"
+            "M}]*|"
             "\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"};
     if (pre == "chameleon")
-        return V{"<sentinel:\\d+>",
-                 "(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z",
-                 "([\\t\\n]|    |  )",
-                 "\\p{N}",
-                 "[\\p{P}!-/:-@\\[-`{-~]",
-                 kGpt2SplitRegex};
+        return V{"<sentinel:\\d+>",        "(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z",
+                 "([\\t\\n]|    |  )",     "\\p{N}",
+                 "[\\p{P}!-/:-@\\[-`{-~]", kGpt2SplitRegex};
     if (pre == "bloom" || pre == "poro-chat" || pre == "gpt3-finnish")
-        return V{" ?[^(\\s|.,!?\xE2\x80\xA6\xE3\x80\x82\xEF\xBC\x8C\xE3\x80\x81\xE0\xA5\xA4\xDB\x94\xD8\x8C)]+"};
+        return V{
+            " ?[^(\\s|.,!?"
+            "\xE2\x80\xA6\xE3\x80\x82\xEF\xBC\x8C\xE3\x80\x81\xE0\xA5\xA4\xDB\x94\xD8\x8C)]+"};
     return std::nullopt;
 }
 

@@ -17,7 +17,8 @@ SpecialTokenMatcher::SpecialTokenMatcher(const Vocab& v) {
     }
     for (auto& ids : by_first_)
         std::stable_sort(ids.begin(), ids.end(), [&](int32_t a, int32_t b) {
-            return v.tokens[static_cast<size_t>(a)].size() > v.tokens[static_cast<size_t>(b)].size();
+            return v.tokens[static_cast<size_t>(a)].size() >
+                   v.tokens[static_cast<size_t>(b)].size();
         });
 }
 

@@ -9,10 +9,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tokenizer/incremental_decoder.h"  // IncrementalDecoder used to live here
 #include "tokenizer/special_tokens.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/vocab.h"
-#include "tokenizer/incremental_decoder.h"  // IncrementalDecoder used to live here
 #include "util/expected.h"
 
 namespace ig {
@@ -34,12 +34,15 @@ class SpmTokenizer final : public Tokenizer {
         size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
     };
     int32_t find(std::string_view s) const;
+    struct Scratch;
     void encode_text(std::string_view text, bool space_prefix, std::vector<int32_t>& out) const;
+    void encode_segment(std::string_view sv, std::vector<int32_t>& out, Scratch& s) const;
 
     Vocab vocab_;
     SpecialTokenMatcher specials_;
     std::unordered_map<std::string, int32_t, StrHash, std::equal_to<>> ids_;
     int32_t byte_ids_[256];
+    bool words_independent_ = false;
 };
 
 }  // namespace ig

@@ -15,7 +15,7 @@
 namespace ig {
 
 struct EncodeOptions {
-    bool add_special = true;     // BOS/EOS as the vocabulary asks (add_bos/add_eos)
+    bool add_special = true;  // BOS/EOS as the vocabulary asks (add_bos/add_eos)
     // Match the text of control tokens (<|im_start|>, <s>). User-defined
     // tokens (non-special added tokens) are matched either way, as the
     // reference tokenizers do.

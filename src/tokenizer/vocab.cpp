@@ -10,10 +10,21 @@ namespace {
 // Texts that end a turn or a message in the chat formats we know of; a model
 // emits one of these instead of (or before) its EOS.
 constexpr std::array<std::string_view, 14> kEogTexts = {
-    "<|eot_id|>",  "<|eom_id|>",         "<|im_end|>",  "<|end|>",
-    "<end_of_turn>", "<|endoftext|>",    "<|end_of_text|>", "<EOT>",
-    "_<EOT>",      "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
-    "<end_of_utterance>", "<|return|>",  "<|call|>",     "<|END_OF_TURN_TOKEN|>",
+    "<|eot_id|>",
+    "<|eom_id|>",
+    "<|im_end|>",
+    "<|end|>",
+    "<end_of_turn>",
+    "<|endoftext|>",
+    "<|end_of_text|>",
+    "<EOT>",
+    "_<EOT>",
+    "<\xEF\xBD\x9C"
+    "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
+    "<end_of_utterance>",
+    "<|return|>",
+    "<|call|>",
+    "<|END_OF_TURN_TOKEN|>",
 };
 
 }  // namespace

@@ -39,8 +39,10 @@ Expected<std::unique_ptr<Tokenizer>> load_cli_tokenizer(const std::string& model
     if (!tokenizer_json.empty()) {
         std::string tj, cfg;
         IG_ASSIGN_OR_RETURN(tj, read_file(tokenizer_json));
-        const auto cfg_path = std::filesystem::path(tokenizer_json).parent_path() / "tokenizer_config.json";
-        if (std::filesystem::exists(cfg_path)) IG_ASSIGN_OR_RETURN(cfg, read_file(cfg_path.string()));
+        const auto cfg_path =
+            std::filesystem::path(tokenizer_json).parent_path() / "tokenizer_config.json";
+        if (std::filesystem::exists(cfg_path))
+            IG_ASSIGN_OR_RETURN(cfg, read_file(cfg_path.string()));
         return tokenizer_from_hf_json(tj, cfg);
     }
     if (model.empty()) return make_error("give --model or --tokenizer-json");
@@ -89,13 +91,15 @@ Status run_detokenize(const TokenizeCliOptions& o, std::istream& in, std::ostrea
     std::string line;
     for (size_t n = 1; std::getline(in, line); ++n) {
         const auto j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_discarded() || !j.is_array()) return make_error("line {}: not a JSON array of ids", n);
+        if (j.is_discarded() || !j.is_array())
+            return make_error("line {}: not a JSON array of ids", n);
         std::vector<int32_t> ids;
         for (const auto& e : j) {
             if (!e.is_number_integer()) return make_error("line {}: not a JSON array of ids", n);
             const auto v = e.get<int64_t>();
             if (v < 0 || v >= tok->n_vocab())
-                return make_error("line {}: token id {} is outside the vocabulary ({})", n, v, tok->n_vocab());
+                return make_error("line {}: token id {} is outside the vocabulary ({})", n, v,
+                                  tok->n_vocab());
             ids.push_back(static_cast<int32_t>(v));
         }
         out << nlohmann::json(tok->decode(ids, o.render_special)).dump() << '\n';

@@ -12,14 +12,14 @@
 namespace ig {
 
 struct TokenizeCliOptions {
-    std::string model;           // GGUF file (vocab-only files work)
-    std::string tokenizer_json;  // tokenizer.json; tokenizer_config.json beside it is read too
-    bool no_bos = false;         // no BOS/EOS added
-    bool parse_special = false;  // text of control tokens becomes those tokens
-    bool render_special = false; // detokenize: print control tokens' text
-    bool jsonl = false;          // one JSON value per stdin line
-    std::string text;            // tokenize: the text (stdin when empty and not jsonl)
-    std::vector<int32_t> ids;    // detokenize: the ids (unless jsonl)
+    std::string model;            // GGUF file (vocab-only files work)
+    std::string tokenizer_json;   // tokenizer.json; tokenizer_config.json beside it is read too
+    bool no_bos = false;          // no BOS/EOS added
+    bool parse_special = false;   // text of control tokens becomes those tokens
+    bool render_special = false;  // detokenize: print control tokens' text
+    bool jsonl = false;           // one JSON value per stdin line
+    std::string text;             // tokenize: the text (stdin when empty and not jsonl)
+    std::vector<int32_t> ids;     // detokenize: the ids (unless jsonl)
 };
 
 // tokenizer_json wins over model; one of them is required.

@@ -15,7 +15,8 @@ namespace {
 class GgufVectors : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(GgufVectors, EncodeExactlyAndDecodeBack) {
-    const std::string base = test::shared_file(std::string("tokenizers/gguf/ggml-vocab-") + GetParam() + ".gguf");
+    const std::string base =
+        test::shared_file(std::string("tokenizers/gguf/ggml-vocab-") + GetParam() + ".gguf");
     if (!test::exists(base)) GTEST_SKIP() << "shared data not present";
     auto f = GgufFile::open(base);
     ASSERT_TRUE(f.ok()) << f.error().message;
@@ -24,7 +25,8 @@ TEST_P(GgufVectors, EncodeExactlyAndDecodeBack) {
     // baichuan and gpt-neox come without vectors: they are checked on the
     // same strings for the round trip only.
     const bool has_vectors = test::exists(base + ".out");
-    const std::string vec = has_vectors ? base : test::shared_file("tokenizers/gguf/ggml-vocab-gpt-2.gguf");
+    const std::string vec =
+        has_vectors ? base : test::shared_file("tokenizers/gguf/ggml-vocab-gpt-2.gguf");
     const auto cases = test::read_vectors(vec + ".inp", vec + ".out");
     ASSERT_GT(cases.size(), 20u);
     const std::string name = GetParam();
@@ -44,8 +46,9 @@ TEST_P(GgufVectors, EncodeExactlyAndDecodeBack) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, GgufVectors,
-                         ::testing::Values("llama-spm", "phi-3", "baichuan", "gpt-2", "deepseek-coder",
-                                           "deepseek-llm", "falcon", "mpt", "refact", "starcoder", "gpt-neox"),
+                         ::testing::Values("llama-spm", "phi-3", "baichuan", "gpt-2",
+                                           "deepseek-coder", "deepseek-llm", "falcon", "mpt",
+                                           "refact", "starcoder", "gpt-neox"),
                          [](const auto& info) {
                              std::string s = info.param;
                              for (char& c : s)

@@ -38,7 +38,7 @@ TEST(HfJson, Llama3MatchesLlamaBpeVectors) {
     EXPECT_EQ(t.n_vocab(), 128256);
     EXPECT_EQ(t.bos_id(), 128000);
     EXPECT_EQ(t.eos_id(), 128001);
-    EXPECT_TRUE(t.is_eog(128009));  // <|eot_id|>
+    EXPECT_TRUE(t.is_eog(128009));   // <|eot_id|>
     EXPECT_FALSE(t.is_eog(128008));  // a reserved token in this (Llama 3.0) file
     EXPECT_FALSE(t.is_eog(128006));
 }
@@ -95,19 +95,29 @@ TEST(HfJson, MalformedInputsAreErrors) {
     EXPECT_FALSE(tokenizer_from_hf_json("[]", "").ok());
     EXPECT_FALSE(tokenizer_from_hf_json(R"({"model":{"type":"Unigram","vocab":[]}})", "").ok());
     EXPECT_FALSE(tokenizer_from_hf_json(R"({"model":{"type":"BPE","vocab":{"a":-1}},
-        "pre_tokenizer":{"type":"ByteLevel"}})", "").ok());
+        "pre_tokenizer":{"type":"ByteLevel"}})",
+                                        "")
+                     .ok());
     EXPECT_FALSE(tokenizer_from_hf_json(R"({"model":{"type":"BPE","vocab":{"a":"x"}},
-        "pre_tokenizer":{"type":"ByteLevel"}})", "").ok());
+        "pre_tokenizer":{"type":"ByteLevel"}})",
+                                        "")
+                     .ok());
     EXPECT_FALSE(tokenizer_from_hf_json(R"({"model":{"type":"BPE","vocab":{"a":0},"merges":[1]},
-        "pre_tokenizer":{"type":"ByteLevel"}})", "").ok());
+        "pre_tokenizer":{"type":"ByteLevel"}})",
+                                        "")
+                     .ok());
     EXPECT_FALSE(tokenizer_from_hf_json(R"({"model":{"type":"BPE","vocab":{"a":0}},
-        "pre_tokenizer":{"type":"Split","pattern":{"Regex":"(unclosed"},"behavior":"Isolated"}})", "").ok());
+        "pre_tokenizer":{"type":"Split","pattern":{"Regex":"(unclosed"},"behavior":"Isolated"}})",
+                                        "")
+                     .ok());
     // Merges naming unknown tokens are skipped, not fatal.
     auto t = tokenizer_from_hf_json(R"({"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":2},
-        "merges":["a b","x y","a"]},"pre_tokenizer":{"type":"ByteLevel","use_regex":false}})", "");
+        "merges":["a b","x y","a"]},"pre_tokenizer":{"type":"ByteLevel","use_regex":false}})",
+                                    "");
     ASSERT_TRUE(t.ok()) << t.error().message;
     EXPECT_EQ((*t)->encode("abab", {.add_special = false}), (std::vector<int32_t>{2, 2}));
-    EXPECT_EQ((*t)->encode("zz", {.add_special = false}), (std::vector<int32_t>{}));  // no byte tokens, no unk
+    EXPECT_EQ((*t)->encode("zz", {.add_special = false}),
+              (std::vector<int32_t>{}));  // no byte tokens, no unk
 }
 
 }  // namespace

@@ -49,10 +49,16 @@ TEST(TokenizeCli, JsonlMatchesVectors) {
     }
     ASSERT_EQ(test::run(test::binary() + " detokenize --model " + base + " 15496 995", &out), 0);
     EXPECT_EQ(out, "Hello world\n");
-    ASSERT_EQ(test::run("echo '[15496, 995]' | " + test::binary() + " detokenize --jsonl --model " + base, &out), 0);
+    ASSERT_EQ(
+        test::run("echo '[15496, 995]' | " + test::binary() + " detokenize --jsonl --model " + base,
+                  &out),
+        0);
     EXPECT_EQ(out, "\"Hello world\"\n");
-    EXPECT_NE(test::run(test::binary() + " detokenize --model " + base + " 99999999 2>/dev/null", &out), 0);
-    EXPECT_NE(test::run(test::binary() + " tokenize 2>/dev/null x", &out), 0);  // no tokenizer given
+    EXPECT_NE(
+        test::run(test::binary() + " detokenize --model " + base + " 99999999 2>/dev/null", &out),
+        0);
+    EXPECT_NE(test::run(test::binary() + " tokenize 2>/dev/null x", &out),
+              0);  // no tokenizer given
 }
 
 TEST(TokenizeCli, TokenizerJsonWithoutModel) {

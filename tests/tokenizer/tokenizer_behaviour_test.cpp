@@ -13,7 +13,8 @@ namespace ig {
 namespace {
 
 std::unique_ptr<Tokenizer> load_vocab(const char* name) {
-    const std::string path = test::shared_file(std::string("tokenizers/gguf/ggml-vocab-") + name + ".gguf");
+    const std::string path =
+        test::shared_file(std::string("tokenizers/gguf/ggml-vocab-") + name + ".gguf");
     if (!test::exists(path)) return nullptr;
     auto f = GgufFile::open(path);
     if (!f.ok()) return nullptr;
@@ -26,8 +27,8 @@ std::string stream_decode(const Tokenizer& t, const std::vector<int32_t>& ids) {
     std::string text;
     for (int32_t id : ids) {
         const std::string piece = dec.push(id);
-        EXPECT_EQ(utf8::incomplete_tail(piece), 0u);   // never half a character
-        EXPECT_EQ(utf8::sanitize(piece), piece);        // always valid UTF-8
+        EXPECT_EQ(utf8::incomplete_tail(piece), 0u);  // never half a character
+        EXPECT_EQ(utf8::sanitize(piece), piece);      // always valid UTF-8
         text += piece;
     }
     return text + dec.flush();
@@ -71,7 +72,8 @@ TEST(Tokenizers, StreamingNeverSplitsCharacters) {
     auto spm = load_vocab("llama-spm");
     if (!gpt2 || !spm) GTEST_SKIP() << "shared data not present";
     // Emoji and CJK that the vocabularies only have as byte pieces.
-    const std::string text = "llama \xF0\x9F\xA6\x99 \xE6\x88\x91\xE6\x83\xB3 caf\xC3\xA9 \xF0\x9F\x98\xB6\xE2\x80\x8D";
+    const std::string text =
+        "llama \xF0\x9F\xA6\x99 \xE6\x88\x91\xE6\x83\xB3 caf\xC3\xA9 \xF0\x9F\x98\xB6\xE2\x80\x8D";
     for (const Tokenizer* t : {gpt2.get(), spm.get()}) {
         const auto ids = t->encode(text, {.add_special = false});
         bool partial_piece = false;

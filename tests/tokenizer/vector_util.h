@@ -22,7 +22,8 @@ struct VectorCase {
 
 // `.inp` holds strings each followed by "\n__ggml_vocab_test__\n"; `.out`
 // one line of ids per string.
-inline std::vector<VectorCase> read_vectors(const std::string& inp_path, const std::string& out_path) {
+inline std::vector<VectorCase> read_vectors(const std::string& inp_path,
+                                            const std::string& out_path) {
     std::vector<VectorCase> cases;
     const std::string inp = slurp(inp_path);
     std::istringstream out(slurp(out_path));
