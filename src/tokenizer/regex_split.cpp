@@ -21,9 +21,8 @@ struct MatchData {
 };
 
 // Splits the pieces in `in` by one regex into `out`.
-void split_one(const RegexSplitter* /*unused*/, const pcre2_code* code, bool jit,
-               std::string_view text, const std::vector<TextPiece>& in,
-               std::vector<TextPiece>& out) {
+void split_one(const pcre2_code* code, bool jit, std::string_view text,
+               const std::vector<TextPiece>& in, std::vector<TextPiece>& out) {
     MatchData m(code);
     if (m.md == nullptr) {
         out.insert(out.end(), in.begin(), in.end());
@@ -90,9 +89,7 @@ void RegexSplitter::split(std::string_view text, std::vector<TextPiece>& out) co
     std::vector<TextPiece> cur{{0, text.size()}}, next;
     for (size_t i = 0; i < codes_.size(); ++i) {
         std::vector<TextPiece>& dst = (i + 1 == codes_.size()) ? out : next;
-        const size_t before = dst.size();
-        (void)before;
-        split_one(this, codes_[i]->code, codes_[i]->jit, text, cur, dst);
+        split_one(codes_[i]->code, codes_[i]->jit, text, cur, dst);
         if (&dst == &next) {
             cur.swap(next);
             next.clear();

@@ -67,6 +67,23 @@ TEST(Tokenizers, ControlTokensOnlyWithParseSpecialAndWhereAllowed) {
     EXPECT_EQ(std::count(sp.begin(), sp.end(), spm->eos_id()), 0);
 }
 
+TEST(Tokenizers, EndOfGenerationTokensByText) {
+    auto phi3 = load_vocab("phi-3");
+    if (!phi3) GTEST_SKIP() << "shared data not present";
+    const Vocab& v = phi3->vocab();
+    auto id_of = [&](std::string_view s) {
+        for (int32_t i = 0; i < v.size(); ++i)
+            if (v.tokens[static_cast<size_t>(i)] == s) return i;
+        return -1;
+    };
+    ASSERT_GE(id_of("<|end|>"), 0);
+    EXPECT_TRUE(phi3->is_eog(id_of("<|end|>")));
+    EXPECT_TRUE(phi3->is_eog(phi3->eos_id()));
+    EXPECT_FALSE(phi3->is_eog(id_of("<|user|>")));
+    EXPECT_FALSE(phi3->is_eog(id_of("hello")));
+    EXPECT_FALSE(phi3->is_eog(-1));
+}
+
 TEST(Tokenizers, StreamingNeverSplitsCharacters) {
     auto gpt2 = load_vocab("gpt-2");
     auto spm = load_vocab("llama-spm");
