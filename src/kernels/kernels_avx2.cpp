@@ -212,7 +212,7 @@ struct Weights<DType::Q4_0> {
 };
 
 // K-quants (Q4_K, Q5_K, Q6_K): super-blocks of 256 elements whose 32- or
-// 16-element sub-blocks have their own scales. Super<T>::dequant converts a
+// 16-element sub-blocks have their own scales. dequant_super<T> converts a
 // whole super-block into 256 floats with exactly dequantize_row's float
 // operations ((d * scale) * q, then - dmin * min, each rounded), so the
 // results equal it bit for bit; the matmul then reduces them from an L1
@@ -242,104 +242,114 @@ inline float f16_scalar(const uint8_t* p) {
     return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
 }
 
-// out[0..32) = ds * q - dm for the 32 unsigned bytes in q.
-inline void store_affine32(__m256i q, float ds, float dm, float* out) {
+// The 32 unsigned bytes in q as ds * q - dm, in 4 vectors of 8.
+inline void affine32(__m256i q, float ds, float dm, __m256 out[4]) {
     const __m256 d = _mm256_set1_ps(ds), m = _mm256_set1_ps(dm);
     const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
     const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
     for (int i = 0; i < 4; ++i) {
         const __m256 v = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(parts[i]));
-        _mm256_store_ps(out + 8 * i, _mm256_sub_ps(_mm256_mul_ps(d, v), m));
+        out[i] = _mm256_sub_ps(_mm256_mul_ps(d, v), m);
     }
 }
 
-// out[0..16) = ds * q for the 16 signed bytes in q.
-inline void store_scaled16(__m128i q, float ds, float* out) {
+// The 16 signed bytes in q as ds * q, in 2 vectors of 8.
+inline void scaled16(__m128i q, float ds, __m256* out) {
     const __m256 d = _mm256_set1_ps(ds);
-    _mm256_store_ps(out, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q))));
-    _mm256_store_ps(
-        out + 8, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q, 8)))));
+    out[0] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)));
+    out[1] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q, 8))));
 }
 
+// Super<T>: scales(p, sc) decodes a super-block's scales once; sub32(p, j,
+// sc, out) gives its elements [32j, 32j + 32) as 4 vectors of 8.
 template <DType T>
 struct Super;
+
+// Q4_K/Q5_K: per sub-block d * scale and dmin * min.
+struct AffineScales {
+    float ds[8], dm[8];
+};
+
+inline void affine_scales(const uint8_t* p, AffineScales& sc) {
+    const float d = f16_scalar(p), dmin = f16_scalar(p + 2);
+    for (int j = 0; j < 8; ++j) k_scale_min(j, p + 4, d, dmin, &sc.ds[j], &sc.dm[j]);
+}
 
 template <>
 struct Super<DType::Q4_K> {
     static constexpr int64_t kBytes = 144;
-    static void dequant(const uint8_t* p, float* out) {
-        const float d = f16_scalar(p), dmin = f16_scalar(p + 2);
-        const uint8_t* scales = p + 4;
+    using Scales = AffineScales;
+    static void scales(const uint8_t* p, Scales& sc) { affine_scales(p, sc); }
+    static void sub32(const uint8_t* p, int j, const Scales& sc, __m256 out[4]) {
+        const __m256i q =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16 + 32 * (j / 2)));
         const __m256i m4 = _mm256_set1_epi8(0x0f);
-        for (int g = 0; g < 4; ++g) {
-            const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16 + 32 * g));
-            float ds, dm;
-            k_scale_min(2 * g, scales, d, dmin, &ds, &dm);
-            store_affine32(_mm256_and_si256(q, m4), ds, dm, out + 64 * g);
-            k_scale_min(2 * g + 1, scales, d, dmin, &ds, &dm);
-            store_affine32(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), ds, dm,
-                           out + 64 * g + 32);
-        }
+        const __m256i nib =
+            j % 2 ? _mm256_and_si256(_mm256_srli_epi16(q, 4), m4) : _mm256_and_si256(q, m4);
+        affine32(nib, sc.ds[j], sc.dm[j], out);
     }
 };
 
 template <>
 struct Super<DType::Q5_K> {
     static constexpr int64_t kBytes = 176;
-    static void dequant(const uint8_t* p, float* out) {
-        const float d = f16_scalar(p), dmin = f16_scalar(p + 2);
-        const uint8_t* scales = p + 4;
+    using Scales = AffineScales;
+    static void scales(const uint8_t* p, Scales& sc) { affine_scales(p, sc); }
+    static void sub32(const uint8_t* p, int j, const Scales& sc, __m256 out[4]) {
+        const __m256i q =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 48 + 32 * (j / 2)));
         const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16));
-        const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
-        for (int g = 0; g < 4; ++g) {
-            const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 48 + 32 * g));
-            // Bit 2g (first 32) or 2g + 1 (second 32) of each qh byte, as bit 4.
-            const __m128i s0 = _mm_cvtsi32_si128(2 * g), s1 = _mm_cvtsi32_si128(2 * g + 1);
-            const __m256i h0 =
-                _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(qh, s0), one), 4);
-            const __m256i h1 =
-                _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(qh, s1), one), 4);
-            float ds, dm;
-            k_scale_min(2 * g, scales, d, dmin, &ds, &dm);
-            store_affine32(_mm256_or_si256(_mm256_and_si256(q, m4), h0), ds, dm, out + 64 * g);
-            k_scale_min(2 * g + 1, scales, d, dmin, &ds, &dm);
-            store_affine32(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1), ds,
-                           dm, out + 64 * g + 32);
-        }
+        const __m256i m4 = _mm256_set1_epi8(0x0f);
+        const __m256i nib =
+            j % 2 ? _mm256_and_si256(_mm256_srli_epi16(q, 4), m4) : _mm256_and_si256(q, m4);
+        // Bit j of each qh byte becomes bit 4 (the shift is per 16 bits; the
+        // mask keeps each byte's own bit).
+        const __m256i hb = _mm256_slli_epi16(
+            _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(j)), _mm256_set1_epi8(1)), 4);
+        affine32(_mm256_or_si256(nib, hb), sc.ds[j], sc.dm[j], out);
     }
 };
 
 template <>
 struct Super<DType::Q6_K> {
     static constexpr int64_t kBytes = 210;
-    static void dequant(const uint8_t* p, float* out) {
+    struct Scales {
+        float ds[16];  // d * scale per 16 elements
+    };
+    static void scales(const uint8_t* p, Scales& sc) {
         const float d = f16_scalar(p + 208);
-        const auto* sc = reinterpret_cast<const int8_t*>(p + 192);
-        const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3),
-                      off = _mm256_set1_epi8(32);
-        for (int h = 0; h < 2; ++h) {
-            const uint8_t* ql = p + 64 * h;
-            const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
-            const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
-            const __m256i qh =
-                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 128 + 32 * h));
-            const __m256i lows[4] = {_mm256_and_si256(l0, m4), _mm256_and_si256(l1, m4),
-                                     _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                     _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4)};
-            for (int r = 0; r < 4; ++r) {
-                const __m256i hb =
-                    _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * r)), m2);
-                const __m256i q =
-                    _mm256_sub_epi8(_mm256_or_si256(lows[r], _mm256_slli_epi16(hb, 4)), off);
-                float* o = out + 128 * h + 32 * r;
-                store_scaled16(_mm256_castsi256_si128(q), d * static_cast<float>(sc[8 * h + 2 * r]),
-                               o);
-                store_scaled16(_mm256_extracti128_si256(q, 1),
-                               d * static_cast<float>(sc[8 * h + 2 * r + 1]), o + 16);
-            }
-        }
+        const auto* s = reinterpret_cast<const int8_t*>(p + 192);
+        for (int i = 0; i < 16; ++i) sc.ds[i] = d * static_cast<float>(s[i]);
+    }
+    // Sub-block j is quarter r = j % 4 of half h = j / 4 (see quantize.h).
+    static void sub32(const uint8_t* p, int j, const Scales& sc, __m256 out[4]) {
+        const int h = j / 4, r = j % 4;
+        const __m256i ql =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 64 * h + 32 * (r % 2)));
+        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 128 + 32 * h));
+        const __m256i m4 = _mm256_set1_epi8(0x0f);
+        const __m256i low =
+            r < 2 ? _mm256_and_si256(ql, m4) : _mm256_and_si256(_mm256_srli_epi16(ql, 4), m4);
+        const __m256i hb =
+            _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * r)), _mm256_set1_epi8(3));
+        const __m256i q =
+            _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(hb, 4)), _mm256_set1_epi8(32));
+        scaled16(_mm256_castsi256_si128(q), sc.ds[2 * j], out);
+        scaled16(_mm256_extracti128_si256(q, 1), sc.ds[2 * j + 1], out + 2);
     }
 };
+
+// A whole super-block into 256 floats.
+template <DType T>
+void dequant_super(const uint8_t* p, float* out) {
+    typename Super<T>::Scales sc;
+    Super<T>::scales(p, sc);
+    for (int j = 0; j < 8; ++j) {
+        __m256 v[4];
+        Super<T>::sub32(p, j, sc, v);
+        for (int i = 0; i < 4; ++i) _mm256_store_ps(out + 32 * j + 8 * i, v[i]);
+    }
+}
 
 // Decode path (M <= 4): one weight row at a time, so the matrix streams
 // from memory in order, against MR X rows, blocks converted in registers.
@@ -448,7 +458,7 @@ void convert_chunk(const uint8_t* row, int64_t k0, int64_t kc, float* out) {
     if constexpr (kIsKQuant<T>) {  // k0 and kc are multiples of kSuper
         const uint8_t* p = row + (k0 / kSuper) * Super<T>::kBytes;
         for (int64_t b = 0; b < kc / kSuper; ++b)
-            Super<T>::dequant(p + b * Super<T>::kBytes, out + b * kSuper);
+            dequant_super<T>(p + b * Super<T>::kBytes, out + b * kSuper);
     } else {
         convert_blocks<T>(row, k0, kc, out);
     }
@@ -510,9 +520,52 @@ constexpr TileFn kTiles[kTileN][kTileM] = {
     {tile<4, 1>, tile<4, 2>},
 };
 
-// Decode path for the K-quants: each kTileK chunk of the row is dequantized
-// into an L1 buffer and reduced by direct_row<F32> as one chunk; chunk sums
-// are added in order, so the result is the canonical one.
+// Decode path for the K-quants, M <= 3: sub-blocks converted in registers
+// (no buffer), sub-vector i of each 32-element sub-block into accumulator i,
+// chunk sums added in order: the canonical reduction of the same weights.
+template <DType T, int MR>
+void direct_row_k(const uint8_t* w, const float* X, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+    using S = Super<T>;
+    float total[MR] = {};
+    for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
+        const int64_t kc = min_i64(kTileK, K - k0);
+        __m256 acc[kAcc][MR];
+        for (int s = 0; s < kAcc; ++s)
+            for (int j = 0; j < MR; ++j) acc[s][j] = _mm256_setzero_ps();
+        for (int64_t sb = 0; sb < kc / kSuper; ++sb) {
+            const uint8_t* p = w + (k0 / kSuper + sb) * S::kBytes;
+            const float* xs = X + k0 + sb * kSuper;
+            typename S::Scales sc;
+            S::scales(p, sc);
+#pragma GCC unroll 8
+            for (int b = 0; b < 8; ++b) {
+                __m256 wv[4];
+                S::sub32(p, b, sc, wv);
+                for (int s = 0; s < kAcc; ++s)
+                    for (int j = 0; j < MR; ++j)
+                        acc[s][j] = _mm256_fmadd_ps(
+                            wv[s], _mm256_loadu_ps(xs + j * ldx + 32 * b + 8 * s), acc[s][j]);
+            }
+        }
+        for (int j = 0; j < MR; ++j) {
+            const float c = hsum(_mm256_add_ps(_mm256_add_ps(acc[0][j], acc[1][j]),
+                                               _mm256_add_ps(acc[2][j], acc[3][j])));
+            total[j] = k0 == 0 ? c : total[j] + c;
+        }
+    }
+    for (int j = 0; j < MR; ++j) y[j * ldy] = total[j];
+}
+
+template <DType T, int MR>
+void direct_rows_kf(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y,
+                    int64_t ldy, int64_t K, int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n)
+        direct_row_k<T, MR>(W + static_cast<size_t>(n) * w_stride, X, ldx, K, Y + n, ldy);
+}
+
+// Decode path for the K-quants, M = 4: each kTileK chunk of the row is
+// dequantized into an L1 buffer and reduced by direct_row<F32> as one chunk;
+// chunk sums are added in order, so the result is the canonical one.
 template <DType T, int MR, int NS>
 void direct_rows_k(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y,
                    int64_t ldy, int64_t K, int64_t n0, int64_t n1) {
@@ -537,11 +590,11 @@ void matmul_t(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, fl
     if constexpr (kIsKQuant<T>) {
         switch (M) {
             case 1:
-                return direct_rows_k<T, 1, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+                return direct_rows_kf<T, 1>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
             case 2:
-                return direct_rows_k<T, 2, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+                return direct_rows_kf<T, 2>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
             case 3:
-                return direct_rows_k<T, 3, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+                return direct_rows_kf<T, 3>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
             case 4:
                 return direct_rows_k<T, 4, 2>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
             default:
