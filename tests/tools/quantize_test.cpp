@@ -19,10 +19,10 @@ namespace {
 
 // 8 layers so that use_more_bits picks layers {0, 3, 6, 7}; rows of 256 so
 // that K-quants apply; ffn 320 puts ffn_down's rows (320) off the 256 grid.
-SynthSpec spec(int64_t n_ff) {
+SynthSpec spec(int64_t n_ff, int64_t n_layer = 8) {
     SynthSpec s = *synth_preset("tiny-llama");
     s.n_embd = 256;
-    s.n_layer = 8;
+    s.n_layer = n_layer;
     s.n_ff = n_ff;
     return s;
 }
@@ -152,6 +152,24 @@ TEST(Quantize, FallbackForRowsOffTheBlockGridAndQuantizedInput) {
         }
     }
     EXPECT_FALSE(last_logits(out).empty());
+}
+
+// `infergrid synth --type q4_k|q5_k|q6_k` goes through the same quantize_row;
+// shapes off the 256 grid are refused with a clear message.
+TEST(Quantize, SynthWritesKQuants) {
+    test::TempDir dir;
+    ThreadPool pool(2);
+    for (DType t : {DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+        const std::string p = dir.file(std::string(dtype_name(t)) + ".gguf");
+        ASSERT_TRUE(synth_model(spec(512, 1), t, 5, p, pool).ok()) << dtype_name(t);
+        auto f = GgufFile::open(p);
+        ASSERT_TRUE(f.ok());
+        EXPECT_EQ(f->find_tensor("blk.0.ffn_down.weight")->type, t);
+        EXPECT_FALSE(last_logits(p).empty());
+    }
+    auto st = synth_model(spec(320, 1), DType::Q4_K, 5, dir.file("bad.gguf"), pool);
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.error().message.find("block size"), std::string::npos) << st.error().message;
 }
 
 TEST(Quantize, CliErrorsLeaveNoFile) {
