@@ -222,34 +222,23 @@ constexpr int64_t kSuper = 256;
 template <DType T>
 constexpr bool kIsKQuant = T == DType::Q4_K || T == DType::Q5_K || T == DType::Q6_K;
 
-// Q4_K/Q5_K's packed 6-bit scale and min of sub-block j (see quantize.h).
-inline void k_scale_min(int j, const uint8_t* q, float d, float dmin, float* ds, float* dm) {
-    int sc, mn;
-    if (j < 4) {
-        sc = q[j] & 63;
-        mn = q[j + 4] & 63;
-    } else {
-        sc = (q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4);
-        mn = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-    }
-    *ds = d * static_cast<float>(sc);
-    *dm = dmin * static_cast<float>(mn);
-}
-
 inline float f16_scalar(const uint8_t* p) {
     uint16_t h;
     std::memcpy(&h, p, 2);
     return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
 }
 
-// The 32 unsigned bytes in q as ds * q - dm, in 4 vectors of 8.
+// The 32 unsigned bytes in q (each < 32) as ds * q - dm, in 4 vectors of 8.
+// ds = d * scale has at most 11 + 6 significant bits and q at most 5, so
+// ds * q is exact in float and fma(ds, q, -dm) rounds exactly as
+// dequantize_row's (ds * q) - dm does.
 inline void affine32(__m256i q, float ds, float dm, __m256 out[4]) {
-    const __m256 d = _mm256_set1_ps(ds), m = _mm256_set1_ps(dm);
+    const __m256 d = _mm256_set1_ps(ds), m = _mm256_set1_ps(-dm);
     const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
     const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
     for (int i = 0; i < 4; ++i) {
         const __m256 v = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(parts[i]));
-        out[i] = _mm256_sub_ps(_mm256_mul_ps(d, v), m);
+        out[i] = _mm256_fmadd_ps(d, v, m);
     }
 }
 
@@ -270,9 +259,24 @@ struct AffineScales {
     float ds[8], dm[8];
 };
 
+// All 8 at once: with the 12 bytes read as 3 little-endian words u0..u2,
+// scales 0-3 are the low 6 bits of u0's bytes, scales 4-7 the low nibbles of
+// u2's bytes with bits 6-7 of u0's bytes above them; the mins likewise from
+// u1 and u2's high nibbles (see kquant_scale_min in quantize.h). Then
+// d * float(scale), as dequantize_row computes it.
 inline void affine_scales(const uint8_t* p, AffineScales& sc) {
     const float d = f16_scalar(p), dmin = f16_scalar(p + 2);
-    for (int j = 0; j < 8; ++j) k_scale_min(j, p + 4, d, dmin, &sc.ds[j], &sc.dm[j]);
+    uint32_t u[3];
+    std::memcpy(u, p + 4, 12);
+    const uint32_t sc_lo = u[0] & 0x3f3f3f3fu, mn_lo = u[1] & 0x3f3f3f3fu;
+    const uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | ((u[0] >> 2) & 0x30303030u);
+    const uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | ((u[1] >> 2) & 0x30303030u);
+    const __m128i s8 = _mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi),
+                                      static_cast<int>(mn_lo), static_cast<int>(mn_hi));
+    const __m256 sf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(s8));
+    const __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(s8, 8)));
+    _mm256_storeu_ps(sc.ds, _mm256_mul_ps(_mm256_set1_ps(d), sf));
+    _mm256_storeu_ps(sc.dm, _mm256_mul_ps(_mm256_set1_ps(dmin), mf));
 }
 
 template <>
