@@ -169,9 +169,12 @@ void register_all() {
         ->UseRealTime()
         ->ThreadRange(1, 2);
     const std::pair<int64_t, int64_t> shapes[] = {{2048, 5632}, {5632, 2048}};  // K, N
-    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
+    const std::vector<int64_t> plain_ms = {1, 4, 32}, kquant_ms = {1, 4, 16};
+    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K,
+                    DType::Q5_K, DType::Q6_K}) {
+        const bool kquant = t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K;
         for (auto [K, N] : shapes) {
-            for (int64_t M : {1, 4, 32}) {
+            for (int64_t M : kquant ? kquant_ms : plain_ms) {
                 for (Isa isa : isas()) {
                     const std::string name = "matmul/" + std::string(isa_name(isa)) + "/" +
                                              std::string(dtype_name(t)) +

@@ -48,7 +48,7 @@ Command add_synth(CLI::App& app) {
     auto* s = app.add_subcommand("synth", "Write a GGUF model with random weights");
     s->add_option("--preset", a->preset, "Shape preset")
         ->check(CLI::IsMember(synth_preset_names()));
-    s->add_option("--type", a->type, "Weight type: f32, f16, bf16, q8_0, q4_0");
+    s->add_option("--type", a->type, "Weight type: f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k");
     s->add_option("-o,--out", a->out, "Output file")->required();
     s->add_option("--seed", a->seed, "Random seed");
     s->add_option("-t,--threads", a->threads, "Threads (0: all cores)");

@@ -22,5 +22,6 @@ Command add_synth(CLI::App& app);
 Command add_inspect(CLI::App& app);
 Command add_tokenize(CLI::App& app);
 Command add_detokenize(CLI::App& app);
+Command add_quantize(CLI::App& app);
 
 }  // namespace ig::app

@@ -31,9 +31,11 @@ struct KernelTable {
     Isa isa;
 
     // Y[m * ldy + n] = sum_k W[n][k] * X[m * ldx + k]  for m in [0, M), n in [n0, n1).
-    // W: rows of K elements of type wtype (F32, F16, BF16, Q8_0, Q4_0), row n
+    // W: rows of K elements of type wtype (F32, F16, BF16, Q8_0, Q4_0, Q4_K,
+    // Q5_K, Q6_K), row n
     // starting at (const uint8_t*)W + n * w_stride. Each weight row is read
-    // once for all M activation rows. K is a multiple of the type's block size.
+    // once for all M activation rows. K is a multiple of the type's block size
+    // (256 for the K-quants).
     void (*matmul)(DType wtype, const void* W, size_t w_stride, const float* X, int64_t ldx,
                    float* Y, int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1);
 

@@ -211,6 +211,150 @@ struct Weights<DType::Q4_0> {
     }
 };
 
+// K-quants (Q4_K, Q5_K, Q6_K): super-blocks of 256 elements whose 32- or
+// 16-element sub-blocks have their own scales. dequant_super<T> converts a
+// whole super-block into 256 floats with exactly dequantize_row's float
+// operations ((d * scale) * q, then - dmin * min, each rounded), so the
+// results equal it bit for bit; the matmul then reduces them from an L1
+// buffer in the canonical order.
+constexpr int64_t kSuper = 256;
+
+template <DType T>
+constexpr bool kIsKQuant = T == DType::Q4_K || T == DType::Q5_K || T == DType::Q6_K;
+
+inline float f16_scalar(const uint8_t* p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
+}
+
+// The 32 unsigned bytes in q (each < 32) as ds * q - dm, in 4 vectors of 8.
+// ds = d * scale has at most 11 + 6 significant bits and q at most 5, so
+// ds * q is exact in float and fma(ds, q, -dm) rounds exactly as
+// dequantize_row's (ds * q) - dm does.
+inline void affine32(__m256i q, float ds, float dm, __m256 out[4]) {
+    const __m256 d = _mm256_set1_ps(ds), m = _mm256_set1_ps(-dm);
+    const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+    const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+    for (int i = 0; i < 4; ++i) {
+        const __m256 v = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(parts[i]));
+        out[i] = _mm256_fmadd_ps(d, v, m);
+    }
+}
+
+// The 16 signed bytes in q as ds * q, in 2 vectors of 8.
+inline void scaled16(__m128i q, float ds, __m256* out) {
+    const __m256 d = _mm256_set1_ps(ds);
+    out[0] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)));
+    out[1] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q, 8))));
+}
+
+// Super<T>: scales(p, sc) decodes a super-block's scales once; sub32(p, j,
+// sc, out) gives its elements [32j, 32j + 32) as 4 vectors of 8.
+template <DType T>
+struct Super;
+
+// Q4_K/Q5_K: per sub-block d * scale and dmin * min.
+struct AffineScales {
+    float ds[8], dm[8];
+};
+
+// All 8 at once: with the 12 bytes read as 3 little-endian words u0..u2,
+// scales 0-3 are the low 6 bits of u0's bytes, scales 4-7 the low nibbles of
+// u2's bytes with bits 6-7 of u0's bytes above them; the mins likewise from
+// u1 and u2's high nibbles (see kquant_scale_min in quantize.h). Then
+// d * float(scale), as dequantize_row computes it.
+inline void affine_scales(const uint8_t* p, AffineScales& sc) {
+    const float d = f16_scalar(p), dmin = f16_scalar(p + 2);
+    uint32_t u[3];
+    std::memcpy(u, p + 4, 12);
+    const uint32_t sc_lo = u[0] & 0x3f3f3f3fu, mn_lo = u[1] & 0x3f3f3f3fu;
+    const uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | ((u[0] >> 2) & 0x30303030u);
+    const uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | ((u[1] >> 2) & 0x30303030u);
+    const __m128i s8 = _mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi),
+                                      static_cast<int>(mn_lo), static_cast<int>(mn_hi));
+    const __m256 sf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(s8));
+    const __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(s8, 8)));
+    _mm256_storeu_ps(sc.ds, _mm256_mul_ps(_mm256_set1_ps(d), sf));
+    _mm256_storeu_ps(sc.dm, _mm256_mul_ps(_mm256_set1_ps(dmin), mf));
+}
+
+template <>
+struct Super<DType::Q4_K> {
+    static constexpr int64_t kBytes = 144;
+    using Scales = AffineScales;
+    static void scales(const uint8_t* p, Scales& sc) { affine_scales(p, sc); }
+    static void sub32(const uint8_t* p, int j, const Scales& sc, __m256 out[4]) {
+        const __m256i q =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16 + 32 * (j / 2)));
+        const __m256i m4 = _mm256_set1_epi8(0x0f);
+        const __m256i nib =
+            j % 2 ? _mm256_and_si256(_mm256_srli_epi16(q, 4), m4) : _mm256_and_si256(q, m4);
+        affine32(nib, sc.ds[j], sc.dm[j], out);
+    }
+};
+
+template <>
+struct Super<DType::Q5_K> {
+    static constexpr int64_t kBytes = 176;
+    using Scales = AffineScales;
+    static void scales(const uint8_t* p, Scales& sc) { affine_scales(p, sc); }
+    static void sub32(const uint8_t* p, int j, const Scales& sc, __m256 out[4]) {
+        const __m256i q =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 48 + 32 * (j / 2)));
+        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16));
+        const __m256i m4 = _mm256_set1_epi8(0x0f);
+        const __m256i nib =
+            j % 2 ? _mm256_and_si256(_mm256_srli_epi16(q, 4), m4) : _mm256_and_si256(q, m4);
+        // Bit j of each qh byte becomes bit 4 (the shift is per 16 bits; the
+        // mask keeps each byte's own bit).
+        const __m256i hb = _mm256_slli_epi16(
+            _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(j)), _mm256_set1_epi8(1)), 4);
+        affine32(_mm256_or_si256(nib, hb), sc.ds[j], sc.dm[j], out);
+    }
+};
+
+template <>
+struct Super<DType::Q6_K> {
+    static constexpr int64_t kBytes = 210;
+    struct Scales {
+        float ds[16];  // d * scale per 16 elements
+    };
+    static void scales(const uint8_t* p, Scales& sc) {
+        const float d = f16_scalar(p + 208);
+        const auto* s = reinterpret_cast<const int8_t*>(p + 192);
+        for (int i = 0; i < 16; ++i) sc.ds[i] = d * static_cast<float>(s[i]);
+    }
+    // Sub-block j is quarter r = j % 4 of half h = j / 4 (see quantize.h).
+    static void sub32(const uint8_t* p, int j, const Scales& sc, __m256 out[4]) {
+        const int h = j / 4, r = j % 4;
+        const __m256i ql =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 64 * h + 32 * (r % 2)));
+        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 128 + 32 * h));
+        const __m256i m4 = _mm256_set1_epi8(0x0f);
+        const __m256i low =
+            r < 2 ? _mm256_and_si256(ql, m4) : _mm256_and_si256(_mm256_srli_epi16(ql, 4), m4);
+        const __m256i hb =
+            _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * r)), _mm256_set1_epi8(3));
+        const __m256i q =
+            _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(hb, 4)), _mm256_set1_epi8(32));
+        scaled16(_mm256_castsi256_si128(q), sc.ds[2 * j], out);
+        scaled16(_mm256_extracti128_si256(q, 1), sc.ds[2 * j + 1], out + 2);
+    }
+};
+
+// A whole super-block into 256 floats.
+template <DType T>
+void dequant_super(const uint8_t* p, float* out) {
+    typename Super<T>::Scales sc;
+    Super<T>::scales(p, sc);
+    for (int j = 0; j < 8; ++j) {
+        __m256 v[4];
+        Super<T>::sub32(p, j, sc, v);
+        for (int i = 0; i < 4; ++i) _mm256_store_ps(out + 32 * j + 8 * i, v[i]);
+    }
+}
+
 // Decode path (M <= 4): one weight row at a time, so the matrix streams
 // from memory in order, against MR X rows, blocks converted in registers.
 // NS of an output's kAcc accumulators are live at once (NS * MR registers);
@@ -292,7 +436,7 @@ constexpr int kTileM = 2;  // kTileN * kTileM = 8 accumulators hide FMA latency
 // Converts elements [k0, k0 + kc) of a row into out, zero-padded to a
 // multiple of 32 (k0 is a multiple of kTileK).
 template <DType T>
-void convert_chunk(const uint8_t* row, int64_t k0, int64_t kc, float* out) {
+void convert_blocks(const uint8_t* row, int64_t k0, int64_t kc, float* out) {
     using Wt = Weights<T>;
     const uint8_t* p = row + (k0 / kBlock) * Wt::kBlockBytes;
     const int64_t nb = kc / kBlock;
@@ -310,6 +454,17 @@ void convert_chunk(const uint8_t* row, int64_t k0, int64_t kc, float* out) {
                 _mm256_store_ps(out + nb * kBlock + 8 * s,
                                 8 * s < rem ? Wt::sub_partial(pb, rem, s) : _mm256_setzero_ps());
         }
+    }
+}
+
+template <DType T>
+void convert_chunk(const uint8_t* row, int64_t k0, int64_t kc, float* out) {
+    if constexpr (kIsKQuant<T>) {  // k0 and kc are multiples of kSuper
+        const uint8_t* p = row + (k0 / kSuper) * Super<T>::kBytes;
+        for (int64_t b = 0; b < kc / kSuper; ++b)
+            dequant_super<T>(p + b * Super<T>::kBytes, out + b * kSuper);
+    } else {
+        convert_blocks<T>(row, k0, kc, out);
     }
 }
 
@@ -369,21 +524,100 @@ constexpr TileFn kTiles[kTileN][kTileM] = {
     {tile<4, 1>, tile<4, 2>},
 };
 
+// Decode path for the K-quants, M <= 3: sub-blocks converted in registers
+// (no buffer), sub-vector i of each 32-element sub-block into accumulator i,
+// chunk sums added in order: the canonical reduction of the same weights.
+template <DType T, int MR>
+void direct_row_k(const uint8_t* w, const float* X, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+    using S = Super<T>;
+    float total[MR] = {};
+    for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
+        const int64_t kc = min_i64(kTileK, K - k0);
+        __m256 acc[kAcc][MR];
+        for (int s = 0; s < kAcc; ++s)
+            for (int j = 0; j < MR; ++j) acc[s][j] = _mm256_setzero_ps();
+        for (int64_t sb = 0; sb < kc / kSuper; ++sb) {
+            const uint8_t* p = w + (k0 / kSuper + sb) * S::kBytes;
+            const float* xs = X + k0 + sb * kSuper;
+            typename S::Scales sc;
+            S::scales(p, sc);
+#pragma GCC unroll 8
+            for (int b = 0; b < 8; ++b) {
+                __m256 wv[4];
+                S::sub32(p, b, sc, wv);
+                for (int s = 0; s < kAcc; ++s)
+                    for (int j = 0; j < MR; ++j)
+                        acc[s][j] = _mm256_fmadd_ps(
+                            wv[s], _mm256_loadu_ps(xs + j * ldx + 32 * b + 8 * s), acc[s][j]);
+            }
+        }
+        for (int j = 0; j < MR; ++j) {
+            const float c = hsum(_mm256_add_ps(_mm256_add_ps(acc[0][j], acc[1][j]),
+                                               _mm256_add_ps(acc[2][j], acc[3][j])));
+            total[j] = k0 == 0 ? c : total[j] + c;
+        }
+    }
+    for (int j = 0; j < MR; ++j) y[j * ldy] = total[j];
+}
+
+template <DType T, int MR>
+void direct_rows_kf(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y,
+                    int64_t ldy, int64_t K, int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n)
+        direct_row_k<T, MR>(W + static_cast<size_t>(n) * w_stride, X, ldx, K, Y + n, ldy);
+}
+
+// Decode path for the K-quants, M = 4: each kTileK chunk of the row is
+// dequantized into an L1 buffer and reduced by direct_row<F32> as one chunk;
+// chunk sums are added in order, so the result is the canonical one.
+template <DType T, int MR, int NS>
+void direct_rows_k(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y,
+                   int64_t ldy, int64_t K, int64_t n0, int64_t n1) {
+    alignas(32) float buf[kTileK];
+    for (int64_t n = n0; n < n1; ++n) {
+        const uint8_t* row = W + static_cast<size_t>(n) * w_stride;
+        float total[MR] = {}, c[MR];
+        for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
+            const int64_t kc = min_i64(kTileK, K - k0);
+            convert_chunk<T>(row, k0, kc, buf);
+            direct_row<DType::F32, MR, NS>(reinterpret_cast<const uint8_t*>(buf), X + k0, ldx, kc,
+                                           c, 1);
+            for (int j = 0; j < MR; ++j) total[j] = k0 == 0 ? c[j] : total[j] + c[j];
+        }
+        for (int j = 0; j < MR; ++j) Y[j * ldy + n] = total[j];
+    }
+}
+
 template <DType T>
 void matmul_t(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y, int64_t ldy,
               int64_t M, int64_t K, int64_t n0, int64_t n1) {
-    // NS * M accumulators (at most 12) leave registers for weights and scales.
-    switch (M) {
-        case 1:
-            return direct_rows<T, 1, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-        case 2:
-            return direct_rows<T, 2, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-        case 3:
-            return direct_rows<T, 3, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-        case 4:
-            return direct_rows<T, 4, 2>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-        default:
-            break;
+    if constexpr (kIsKQuant<T>) {
+        switch (M) {
+            case 1:
+                return direct_rows_kf<T, 1>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+            case 2:
+                return direct_rows_kf<T, 2>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+            case 3:
+                return direct_rows_kf<T, 3>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+            case 4:
+                return direct_rows_k<T, 4, 2>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+            default:
+                break;
+        }
+    } else {
+        // NS * M accumulators (at most 12) leave registers for weights and scales.
+        switch (M) {
+            case 1:
+                return direct_rows<T, 1, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+            case 2:
+                return direct_rows<T, 2, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+            case 3:
+                return direct_rows<T, 3, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+            case 4:
+                return direct_rows<T, 4, 2>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+            default:
+                break;
+        }
     }
     alignas(32) float buf[kTileN * kTileK];
     for (int64_t n = n0; n < n1; n += kTileN) {
@@ -422,6 +656,12 @@ void matmul(DType wtype, const void* W, size_t w_stride, const float* X, int64_t
             return matmul_t<DType::Q8_0>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
         case DType::Q4_0:
             return matmul_t<DType::Q4_0>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
+        case DType::Q4_K:
+            return matmul_t<DType::Q4_K>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
+        case DType::Q5_K:
+            return matmul_t<DType::Q5_K>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
+        case DType::Q6_K:
+            return matmul_t<DType::Q6_K>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
         default:
             kernel_detail::unsupported_dtype("matmul", wtype);
     }

@@ -183,6 +183,133 @@ struct Weights<DType::Q4_0> {
     }
 };
 
+// K-quants (Q4_K, Q5_K, Q6_K): super-blocks of 256 elements whose 32- or
+// 16-element sub-blocks have their own scales. Super<T>::dequant converts a
+// whole super-block into 256 floats with exactly dequantize_row's float
+// operations ((d * scale) * q, then - dmin * min, each rounded), so the
+// results equal it bit for bit; the matmul then reduces them from an L1
+// buffer in the canonical order.
+constexpr int64_t kSuper = 256;
+
+template <DType T>
+constexpr bool kIsKQuant = T == DType::Q4_K || T == DType::Q5_K || T == DType::Q6_K;
+
+// Q4_K/Q5_K's packed 6-bit scale and min of sub-block j (see quantize.h).
+inline void k_scale_min(int j, const uint8_t* q, float d, float dmin, float* ds, float* dm) {
+    int sc, mn;
+    if (j < 4) {
+        sc = q[j] & 63;
+        mn = q[j + 4] & 63;
+    } else {
+        sc = (q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4);
+        mn = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+    *ds = d * static_cast<float>(sc);
+    *dm = dmin * static_cast<float>(mn);
+}
+
+inline float f16_scalar(const uint8_t* p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
+}
+
+// out[0..32) = ds * q - dm for the 32 unsigned bytes in q.
+inline void store_affine32(__m256i q, float ds, float dm, float* out) {
+    const __m512 d = _mm512_set1_ps(ds), m = _mm512_set1_ps(dm);
+    const __m128i parts[2] = {_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)};
+    for (int i = 0; i < 2; ++i) {
+        const __m512 v = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(parts[i]));
+        _mm512_store_ps(out + 16 * i, _mm512_sub_ps(_mm512_mul_ps(d, v), m));
+    }
+}
+
+// out[0..16) = ds * q for the 16 signed bytes in q.
+inline void store_scaled16(__m128i q, float ds, float* out) {
+    _mm512_store_ps(out,
+                    _mm512_mul_ps(_mm512_set1_ps(ds), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q))));
+}
+
+template <DType T>
+struct Super;
+
+template <>
+struct Super<DType::Q4_K> {
+    static constexpr int64_t kBytes = 144;
+    static void dequant(const uint8_t* p, float* out) {
+        const float d = f16_scalar(p), dmin = f16_scalar(p + 2);
+        const uint8_t* scales = p + 4;
+        const __m256i m4 = _mm256_set1_epi8(0x0f);
+        for (int g = 0; g < 4; ++g) {
+            const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16 + 32 * g));
+            float ds, dm;
+            k_scale_min(2 * g, scales, d, dmin, &ds, &dm);
+            store_affine32(_mm256_and_si256(q, m4), ds, dm, out + 64 * g);
+            k_scale_min(2 * g + 1, scales, d, dmin, &ds, &dm);
+            store_affine32(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), ds, dm,
+                           out + 64 * g + 32);
+        }
+    }
+};
+
+template <>
+struct Super<DType::Q5_K> {
+    static constexpr int64_t kBytes = 176;
+    static void dequant(const uint8_t* p, float* out) {
+        const float d = f16_scalar(p), dmin = f16_scalar(p + 2);
+        const uint8_t* scales = p + 4;
+        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16));
+        const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
+        for (int g = 0; g < 4; ++g) {
+            const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 48 + 32 * g));
+            // Bit 2g (first 32) or 2g + 1 (second 32) of each qh byte, as bit 4.
+            const __m128i s0 = _mm_cvtsi32_si128(2 * g), s1 = _mm_cvtsi32_si128(2 * g + 1);
+            const __m256i h0 =
+                _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(qh, s0), one), 4);
+            const __m256i h1 =
+                _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(qh, s1), one), 4);
+            float ds, dm;
+            k_scale_min(2 * g, scales, d, dmin, &ds, &dm);
+            store_affine32(_mm256_or_si256(_mm256_and_si256(q, m4), h0), ds, dm, out + 64 * g);
+            k_scale_min(2 * g + 1, scales, d, dmin, &ds, &dm);
+            store_affine32(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1), ds,
+                           dm, out + 64 * g + 32);
+        }
+    }
+};
+
+template <>
+struct Super<DType::Q6_K> {
+    static constexpr int64_t kBytes = 210;
+    static void dequant(const uint8_t* p, float* out) {
+        const float d = f16_scalar(p + 208);
+        const auto* sc = reinterpret_cast<const int8_t*>(p + 192);
+        const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3),
+                      off = _mm256_set1_epi8(32);
+        for (int h = 0; h < 2; ++h) {
+            const uint8_t* ql = p + 64 * h;
+            const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+            const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+            const __m256i qh =
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 128 + 32 * h));
+            const __m256i lows[4] = {_mm256_and_si256(l0, m4), _mm256_and_si256(l1, m4),
+                                     _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                     _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4)};
+            for (int r = 0; r < 4; ++r) {
+                const __m256i hb =
+                    _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * r)), m2);
+                const __m256i q =
+                    _mm256_sub_epi8(_mm256_or_si256(lows[r], _mm256_slli_epi16(hb, 4)), off);
+                float* o = out + 128 * h + 32 * r;
+                store_scaled16(_mm256_castsi256_si128(q), d * static_cast<float>(sc[8 * h + 2 * r]),
+                               o);
+                store_scaled16(_mm256_extracti128_si256(q, 1),
+                               d * static_cast<float>(sc[8 * h + 2 * r + 1]), o + 16);
+            }
+        }
+    }
+};
+
 template <int A>
 struct AccIndex {
     static constexpr int value = A;
@@ -272,7 +399,7 @@ constexpr int kTileN = 4;
 constexpr int kTileM = 4;
 
 template <DType T>
-void convert_chunk(const uint8_t* row, int64_t k0, int64_t kc, float* out) {
+void convert_blocks(const uint8_t* row, int64_t k0, int64_t kc, float* out) {
     using Wt = Weights<T>;
     const uint8_t* p = row + (k0 / kBlock) * Wt::kBlockBytes;
     const int64_t nb = kc / kBlock;
@@ -290,6 +417,37 @@ void convert_chunk(const uint8_t* row, int64_t k0, int64_t kc, float* out) {
             _mm512_store_ps(out + nb * kBlock + 16,
                             rem > 16 ? Wt::sub_partial(pb, rem, 1) : _mm512_setzero_ps());
         }
+    }
+}
+
+template <DType T>
+void convert_chunk(const uint8_t* row, int64_t k0, int64_t kc, float* out) {
+    if constexpr (kIsKQuant<T>) {  // k0 and kc are multiples of kSuper
+        const uint8_t* p = row + (k0 / kSuper) * Super<T>::kBytes;
+        for (int64_t b = 0; b < kc / kSuper; ++b)
+            Super<T>::dequant(p + b * Super<T>::kBytes, out + b * kSuper);
+    } else {
+        convert_blocks<T>(row, k0, kc, out);
+    }
+}
+
+// Decode path for the K-quants, as in the AVX2 file: each kTileK chunk is
+// dequantized into an L1 buffer and reduced by direct_row<F32> as one chunk.
+template <DType T, int MR>
+void direct_rows_k(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y,
+                   int64_t ldy, int64_t K, int64_t n0, int64_t n1) {
+    alignas(64) float buf[kTileK];
+    for (int64_t n = n0; n < n1; ++n) {
+        const uint8_t* row = W + static_cast<size_t>(n) * w_stride;
+        float total[MR] = {}, c[MR];
+        for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
+            const int64_t kc = min_i64(kTileK, K - k0);
+            convert_chunk<T>(row, k0, kc, buf);
+            direct_row<DType::F32, MR>(reinterpret_cast<const uint8_t*>(buf), X + k0, ldx, kc, c,
+                                       1);
+            for (int j = 0; j < MR; ++j) total[j] = k0 == 0 ? c[j] : total[j] + c[j];
+        }
+        for (int j = 0; j < MR; ++j) Y[j * ldy + n] = total[j];
     }
 }
 
@@ -349,17 +507,32 @@ constexpr TileFn kTiles[kTileN][kTileM] = {
 template <DType T>
 void matmul_t(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y, int64_t ldy,
               int64_t M, int64_t K, int64_t n0, int64_t n1) {
-    switch (M) {
-        case 1:
-            return direct_rows<T, 1>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-        case 2:
-            return direct_rows<T, 2>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-        case 3:
-            return direct_rows<T, 3>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-        case 4:
-            return direct_rows<T, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-        default:
-            break;
+    if constexpr (kIsKQuant<T>) {
+        switch (M) {
+            case 1:
+                return direct_rows_k<T, 1>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+            case 2:
+                return direct_rows_k<T, 2>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+            case 3:
+                return direct_rows_k<T, 3>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+            case 4:
+                return direct_rows_k<T, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+            default:
+                break;
+        }
+    } else {
+        switch (M) {
+            case 1:
+                return direct_rows<T, 1>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+            case 2:
+                return direct_rows<T, 2>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+            case 3:
+                return direct_rows<T, 3>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+            case 4:
+                return direct_rows<T, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
+            default:
+                break;
+        }
     }
     alignas(64) float buf[kTileN * kTileK];
     for (int64_t n = n0; n < n1; n += kTileN) {
@@ -398,6 +571,12 @@ void matmul(DType wtype, const void* W, size_t w_stride, const float* X, int64_t
             return matmul_t<DType::Q8_0>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
         case DType::Q4_0:
             return matmul_t<DType::Q4_0>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
+        case DType::Q4_K:
+            return matmul_t<DType::Q4_K>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
+        case DType::Q5_K:
+            return matmul_t<DType::Q5_K>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
+        case DType::Q6_K:
+            return matmul_t<DType::Q6_K>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
         default:
             kernel_detail::unsupported_dtype("matmul", wtype);
     }

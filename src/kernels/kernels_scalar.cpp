@@ -42,7 +42,8 @@ namespace {
 
 using kernel_detail::kRopeChunk;
 
-// Weight elements dequantized at a time: a multiple of every block size, and
+// Weight elements dequantized at a time: a multiple of every block size (256
+// for the K-quants), and
 // small enough to stay in L1 while all X rows of a tile use it.
 constexpr int64_t kChunk = 256;
 // X rows sharing one pass over a weight row.
@@ -60,6 +61,12 @@ size_t elem_offset(DType t, int64_t k) {
             return static_cast<size_t>(k / kQ8_0Block) * sizeof(BlockQ8_0);
         case DType::Q4_0:
             return static_cast<size_t>(k / kQ4_0Block) * sizeof(BlockQ4_0);
+        case DType::Q4_K:
+            return static_cast<size_t>(k / kQK_K) * sizeof(BlockQ4_K);
+        case DType::Q5_K:
+            return static_cast<size_t>(k / kQK_K) * sizeof(BlockQ5_K);
+        case DType::Q6_K:
+            return static_cast<size_t>(k / kQK_K) * sizeof(BlockQ6_K);
         default:
             kernel_detail::unsupported_dtype("matmul", t);
     }

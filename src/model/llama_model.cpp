@@ -26,12 +26,18 @@ Expected<const GgufTensorInfo*> find_shaped(const GgufFile& f, const std::string
 Expected<WeightView> matrix(const GgufFile& f, const std::string& name, int64_t in, int64_t out) {
     auto t = find_shaped(f, name, {static_cast<uint64_t>(in), static_cast<uint64_t>(out)});
     if (!t.ok()) return t.error();
+    // Block types need whole blocks per row (K-quants: 256 elements).
+    const auto stride = row_bytes((*t)->type, static_cast<uint64_t>(in));
+    if (!stride)
+        return make_error("tensor '{}' of type {} has rows of {} elements, not a multiple of {}",
+                          name, dtype_name((*t)->type), in,
+                          dtype_info(static_cast<uint32_t>((*t)->type))->block_elems);
     WeightView w;
     w.data = (*t)->data;
     w.type = (*t)->type;
     w.ne0 = in;
     w.ne1 = out;
-    w.row_stride = static_cast<size_t>(*row_bytes(w.type, static_cast<uint64_t>(in)));
+    w.row_stride = static_cast<size_t>(*stride);
     return w;
 }
 

@@ -59,6 +59,9 @@ bool dtype_is_computable(DType t) {
         case DType::BF16:
         case DType::Q8_0:
         case DType::Q4_0:
+        case DType::Q4_K:
+        case DType::Q5_K:
+        case DType::Q6_K:
             return true;
         default:
             return false;

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "tensor/half.h"
+#include "tensor/kquants.h"
 
 namespace ig {
 namespace {
@@ -86,6 +87,22 @@ bool quantize_row(DType t, const float* src, void* dst, int64_t n) {
             if (n % kQ4_0Block) return false;
             quantize_q4_0(src, static_cast<BlockQ4_0*>(dst), n);
             return true;
+        case DType::Q4_K:
+            if (n % kQK_K) return false;
+            quantize_q4_k(src, static_cast<BlockQ4_K*>(dst), n);
+            return true;
+        case DType::Q5_K:
+            if (n % kQK_K) return false;
+            quantize_q5_k(src, static_cast<BlockQ5_K*>(dst), n);
+            return true;
+        case DType::Q6_K:
+            if (n % kQK_K) return false;
+            quantize_q6_k(src, static_cast<BlockQ6_K*>(dst), n);
+            return true;
+        case DType::Q8_K:
+            if (n % kQK_K) return false;
+            quantize_q8_k(src, static_cast<BlockQ8_K*>(dst), n);
+            return true;
         default:
             return false;
     }
@@ -113,6 +130,22 @@ bool dequantize_row(DType t, const void* src, float* dst, int64_t n) {
         case DType::Q4_0:
             if (n % kQ4_0Block) return false;
             dequantize_q4_0(static_cast<const BlockQ4_0*>(src), dst, n);
+            return true;
+        case DType::Q4_K:
+            if (n % kQK_K) return false;
+            dequantize_q4_k(static_cast<const BlockQ4_K*>(src), dst, n);
+            return true;
+        case DType::Q5_K:
+            if (n % kQK_K) return false;
+            dequantize_q5_k(static_cast<const BlockQ5_K*>(src), dst, n);
+            return true;
+        case DType::Q6_K:
+            if (n % kQK_K) return false;
+            dequantize_q6_k(static_cast<const BlockQ6_K*>(src), dst, n);
+            return true;
+        case DType::Q8_K:
+            if (n % kQK_K) return false;
+            dequantize_q8_k(static_cast<const BlockQ8_K*>(src), dst, n);
             return true;
         default:
             return false;

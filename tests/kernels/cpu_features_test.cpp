@@ -146,8 +146,8 @@ TEST(CpuFeaturesDeathTest, UnsupportedTypeAborts) {
         const KernelTable& kt = kernel_table(isa);
         float x[32] = {}, y[1] = {};
         uint8_t w[256] = {};
-        EXPECT_DEATH(kt.matmul(DType::Q4_K, w, 144, x, 32, y, 1, 1, 256, 0, 1),
-                     "matmul does not support type q4_k");
+        EXPECT_DEATH(kt.matmul(DType::Q3_K, w, 110, x, 32, y, 1, 1, 256, 0, 1),
+                     "matmul does not support type q3_k");
         EXPECT_DEATH(kt.dot_kv(x, w, DType::BF16, 4), "dot_kv does not support");
         EXPECT_DEATH(kt.store_kv(x, w, DType::Q8_0, 32), "store_kv does not support");
     }

@@ -103,6 +103,8 @@ struct Shape {
     int64_t K;
 };
 
+constexpr DType kKQuants[] = {DType::Q4_K, DType::Q5_K, DType::Q6_K};
+
 // Plain types take any K; block types multiples of 32. 513/1031/4128 cross
 // the K chunks (512 elements for AVX-512, 1024 for AVX2) with every kind of
 // tail.
@@ -112,6 +114,9 @@ std::vector<Shape> shapes() {
         for (int64_t K : {1, 3, 17, 31, 32, 33, 63, 100, 257, 513, 1031, 4096}) s.push_back({t, K});
     for (DType t : {DType::Q8_0, DType::Q4_0})
         for (int64_t K : {32, 64, 96, 544, 4096 + 32}) s.push_back({t, K});
+    // K-quants: whole super-blocks; 768 and 1280 end inside a K chunk.
+    for (DType t : kKQuants)
+        for (int64_t K : {256, 768, 1280}) s.push_back({t, K});
     return s;
 }
 
@@ -181,7 +186,8 @@ TEST_P(MatmulVsScalar, MatchesScalarKernel) {
 TEST_P(MatmulVsScalar, LongRowsWithCancellation) {
     IG_REQUIRE_ISA(GetParam());
     const KernelTable& kt = kernel_table(GetParam());
-    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
+    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K,
+                    DType::Q5_K, DType::Q6_K}) {
         for (int64_t M : {1, 6}) {
             SCOPED_TRACE(testing::Message() << dtype_name(t) << " M=" << M);
             Problem p = make_problem(t, M, 14336, 5, 77 + static_cast<uint32_t>(M));
@@ -197,8 +203,10 @@ TEST_P(MatmulVsScalar, LongRowsWithCancellation) {
 TEST_P(MatmulVsScalar, EmptyInputs) {
     IG_REQUIRE_ISA(GetParam());
     const KernelTable& kt = kernel_table(GetParam());
-    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
-        const Problem p = make_problem(t, 6, 32, 4, 5);
+    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K,
+                    DType::Q5_K, DType::Q6_K}) {
+        const int64_t block = dtype_info(static_cast<uint32_t>(t))->block_elems;
+        const Problem p = make_problem(t, 6, std::max<int64_t>(32, block), 4, 5);
         // No rows, no X rows: Y untouched.
         std::vector<float> y = run(kt, p, 2, 2);
         for (float v : y) EXPECT_EQ(v, kSentinel);
@@ -263,6 +271,8 @@ TEST_P(MatmulBatchInvariance, BitIdenticalAloneSplitOrRanged) {
         for (int64_t K : {3, 17, 100, 513, 1031, 2053}) cases.push_back({t, K});
     for (DType t : {DType::Q8_0, DType::Q4_0})
         for (int64_t K : {32, 96, 544, 1056, 4128}) cases.push_back({t, K});
+    for (DType t : kKQuants)
+        for (int64_t K : {256, 1280, 2304}) cases.push_back({t, K});
     std::mt19937 rng(4242);
     uint32_t seed = 5000;
     for (const Shape& s : cases) {
@@ -338,6 +348,35 @@ TEST(MatmulKnownValues, QuantBlocksDecodeAsSpecified) {
         EXPECT_EQ(y, want4);
         kernel_table(isa).matmul(DType::Q8_0, q8, sizeof(q8), x, 64, &y, 1, 1, 64, 0, 1);
         EXPECT_EQ(y, want8);
+    }
+}
+
+// K-quants: with X a unit vector e_k, every ISA must return exactly weight
+// element k as dequantize_row gives it (the other terms are exact zeros),
+// for every k of a two-super-block row and both the decode and prefill paths.
+TEST(MatmulKnownValues, KQuantsEqualDequantizeRowBitForBit) {
+    constexpr int64_t K = 512, N = 3;
+    for (DType t : kKQuants) {
+        const Problem p = make_problem(t, 1, K, N, 99);
+        for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+            if (!isa_supported(isa)) continue;
+            SCOPED_TRACE(testing::Message() << dtype_name(t) << " " << isa_name(isa));
+            for (int64_t M : {1, 5}) {
+                int failures = 0;
+                for (int64_t k = 0; k < K; ++k) {
+                    std::vector<float> x(static_cast<size_t>(M * K), 0.0f);
+                    for (int64_t m = 0; m < M; ++m) x[m * K + k] = 1.0f;
+                    std::vector<float> y(static_cast<size_t>(M * N), kSentinel);
+                    kernel_table(isa).matmul(t, p.w.data(), p.w_stride, x.data(), K, y.data(), N, M,
+                                             K, 0, N);
+                    for (int64_t m = 0; m < M; ++m)
+                        for (int64_t n = 0; n < N; ++n)
+                            if (y[m * N + n] != p.wf[n * K + k] && ++failures <= 3)
+                                ADD_FAILURE() << "M=" << M << " n=" << n << " k=" << k << ": "
+                                              << y[m * N + n] << " vs " << p.wf[n * K + k];
+                }
+            }
+        }
     }
 }
 

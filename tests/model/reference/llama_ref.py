@@ -71,12 +71,16 @@ _SCALAR_DTYPES = {
 
 # ggml tensor types this reference can dequantize: type id -> (name, block elems, block bytes).
 GGML_F32, GGML_F16, GGML_Q4_0, GGML_Q8_0, GGML_BF16 = 0, 1, 2, 8, 30
+GGML_Q4_K, GGML_Q5_K, GGML_Q6_K = 12, 13, 14
 GGML_TYPES = {
     GGML_F32: ('F32', 1, 4),
     GGML_F16: ('F16', 1, 2),
     GGML_Q4_0: ('Q4_0', 32, 18),
     GGML_Q8_0: ('Q8_0', 32, 34),
     GGML_BF16: ('BF16', 1, 2),
+    GGML_Q4_K: ('Q4_K', 256, 144),
+    GGML_Q5_K: ('Q5_K', 256, 176),
+    GGML_Q6_K: ('Q6_K', 256, 210),
 }
 
 # Q8_0 block: f16 scale d, then 32 int8 quants; x = d * q.
@@ -85,6 +89,45 @@ _Q8_0_BLOCK = np.dtype([('d', '<f2'), ('qs', 'i1', (32,))])
 # element j+16 in its high nibble; x = d * (nibble - 8).
 _Q4_0_BLOCK = np.dtype([('d', '<f2'), ('qs', 'u1', (16,))])
 assert _Q8_0_BLOCK.itemsize == 34 and _Q4_0_BLOCK.itemsize == 18
+
+# K-quants: super-blocks of 256 elements.
+# Q4_K: f16 d, f16 dmin, 12 bytes of packed 6-bit scales/mins for 8 sub-blocks of 32, then
+# 128 bytes: 4 groups of 32 bytes, byte l of group g holds element 64g+l (low nibble) and
+# 64g+32+l (high nibble); x = d*scale_j*q - dmin*min_j for sub-block j = element // 32.
+_Q4_K_BLOCK = np.dtype([('d', '<f2'), ('dmin', '<f2'), ('scales', 'u1', (12,)),
+                        ('qs', 'u1', (128,))])
+# Q5_K: as Q4_K plus qh[32] before qs: bit j of qh[l] is the fifth bit (value 16) of
+# element l of sub-block j.
+_Q5_K_BLOCK = np.dtype([('d', '<f2'), ('dmin', '<f2'), ('scales', 'u1', (12,)),
+                        ('qh', 'u1', (32,)), ('qs', 'u1', (128,))])
+# Q6_K: ql[128], qh[64], 16 int8 scales (one per 16 elements), f16 d; x = d*scale*(q - 32).
+# In half h (128 elements), quarter r, position l: the low 4 bits are the low (r < 2) or
+# high (r >= 2) nibble of ql[64h + 32*(r % 2) + l], the top 2 bits are bits 2r..2r+1 of
+# qh[32h + l].
+_Q6_K_BLOCK = np.dtype([('ql', 'u1', (128,)), ('qh', 'u1', (64,)), ('scales', 'i1', (16,)),
+                        ('d', '<f2')])
+assert (_Q4_K_BLOCK.itemsize, _Q5_K_BLOCK.itemsize, _Q6_K_BLOCK.itemsize) == (144, 176, 210)
+
+
+def _k_scales_mins(s):
+    """The 8 six-bit scales and mins of Q4_K/Q5_K from their 12 packed bytes (nb, 12).
+    Sub-blocks 0..3: low 6 bits of bytes j (scale) and j+4 (min); 4..7: low/high nibble
+    of byte j+4 with the top 2 bits of bytes j-4 (scale) / j (min) above them."""
+    s = s.astype(np.int64)
+    sc = np.empty((s.shape[0], 8), dtype=np.int64)
+    mn = np.empty((s.shape[0], 8), dtype=np.int64)
+    sc[:, :4] = s[:, 0:4] & 63
+    mn[:, :4] = s[:, 4:8] & 63
+    sc[:, 4:] = (s[:, 8:12] & 0x0F) | ((s[:, 0:4] >> 6) << 4)
+    mn[:, 4:] = (s[:, 8:12] >> 4) | ((s[:, 4:8] >> 6) << 4)
+    return sc, mn
+
+
+def _k_nibbles(qs):
+    """(nb, 128) bytes -> (nb, 8, 32) 4-bit values: sub-block 2g = low nibbles of group g,
+    2g+1 = high nibbles."""
+    g = qs.reshape(-1, 4, 32).astype(np.int64)
+    return np.stack([g & 0x0F, g >> 4], axis=2).reshape(-1, 8, 32)
 
 
 def dequantize(raw, ggml_type, n_elems):
@@ -121,6 +164,26 @@ def dequantize(raw, ggml_type, n_elems):
         out = np.empty((nb, 32), dtype=np.float64)
         np.multiply(b['d'].astype(np.float64)[:, None], q, out=out, dtype=np.float64)
         return out.reshape(-1)
+    if ggml_type in (GGML_Q4_K, GGML_Q5_K):
+        b = np.frombuffer(raw, dtype=_Q4_K_BLOCK if ggml_type == GGML_Q4_K else _Q5_K_BLOCK,
+                          count=nb)
+        sc, mn = _k_scales_mins(b['scales'])
+        q = _k_nibbles(b['qs'])
+        if ggml_type == GGML_Q5_K:
+            bit = np.arange(8, dtype=np.int64)[None, :, None]
+            q = q + 16 * ((b['qh'].astype(np.int64)[:, None, :] >> bit) & 1)
+        d = b['d'].astype(np.float64)[:, None, None]
+        dmin = b['dmin'].astype(np.float64)[:, None, None]
+        return (d * sc[:, :, None] * q - dmin * mn[:, :, None]).reshape(-1)
+    if ggml_type == GGML_Q6_K:
+        b = np.frombuffer(raw, dtype=_Q6_K_BLOCK, count=nb)
+        ql = b['ql'].reshape(-1, 2, 2, 32).astype(np.int64)   # [half, r % 2, l]
+        low = np.concatenate([ql & 0x0F, ql >> 4], axis=2)     # [half, r, l]
+        qh = b['qh'].reshape(-1, 2, 1, 32).astype(np.int64)
+        high = (qh >> (2 * np.arange(4, dtype=np.int64))[None, None, :, None]) & 3
+        q = ((low | (high << 4)) - 32).reshape(-1, 16, 16)     # 16 sub-blocks of 16
+        d = b['d'].astype(np.float64)[:, None, None]
+        return (d * b['scales'].astype(np.float64)[:, :, None] * q).reshape(-1)
     raise AssertionError('unreachable')
 
 

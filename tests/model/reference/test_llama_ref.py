@@ -354,9 +354,61 @@ class TestDequant(unittest.TestCase):
         raw = struct.pack('<2f', 0.1, -3.0)
         self.assertEqual(llama_ref.dequantize(raw, 0, 2).tolist(), [float(np.float32(0.1)), -3.0])
 
+    # K-quant blocks assembled from the format definition with plain Python loops; every
+    # expected value is exact in float64.
+    K_SC = [1, 2, 3, 63, 17, 33, 48, 5]
+    K_MN = [0, 7, 63, 1, 20, 40, 2, 60]
+
+    def k_packed_scales(self):
+        sc, mn = self.K_SC, self.K_MN
+        out = [0] * 12
+        for j in range(4):
+            out[j] = sc[j] | ((sc[j + 4] >> 4) << 6)
+            out[j + 4] = mn[j] | ((mn[j + 4] >> 4) << 6)
+            out[j + 8] = (sc[j + 4] & 15) | ((mn[j + 4] & 15) << 4)
+        return bytes(out)
+
+    def test_q4_k_hand_block(self):
+        qs = bytes((k * 37 + 5) & 0xFF for k in range(128))
+        raw = struct.pack('<ee', 1.5, 0.5) + self.k_packed_scales() + qs
+        got = llama_ref.dequantize(raw, 12, 256)
+        for k in range(256):
+            g, w, j = k // 64, k % 64, k // 32
+            byte = qs[32 * g + w % 32]
+            q = byte & 15 if w < 32 else byte >> 4
+            self.assertEqual(got[k], 1.5 * self.K_SC[j] * q - 0.5 * self.K_MN[j], k)
+
+    def test_q5_k_hand_block(self):
+        qs = bytes((k * 53 + 7) & 0xFF for k in range(128))
+        qh = bytes((k * 29 + 3) & 0xFF for k in range(32))
+        raw = struct.pack('<ee', 1.0, 0.25) + self.k_packed_scales() + qh + qs
+        got = llama_ref.dequantize(raw + raw, 13, 512)
+        for k in range(256):
+            g, w, j = k // 64, k % 64, k // 32
+            byte = qs[32 * g + w % 32]
+            q = (byte & 15 if w < 32 else byte >> 4) + 16 * ((qh[w % 32] >> j) & 1)
+            want = 1.0 * self.K_SC[j] * q - 0.25 * self.K_MN[j]
+            self.assertEqual(got[k], want, k)
+            self.assertEqual(got[256 + k], want, k)
+
+    def test_q6_k_hand_block(self):
+        ql = bytes((k * 41 + 9) & 0xFF for k in range(128))
+        qh = bytes((k * 23 + 101) & 0xFF for k in range(64))
+        sc = [1, -2, 3, -4, 127, -128, 0, 9, -17, 33, 64, -65, 100, 5, -1, 77]
+        raw = ql + qh + struct.pack('<16b', *sc) + struct.pack('<e', 0.25)
+        got = llama_ref.dequantize(raw, 14, 256)
+        for k in range(256):
+            h, r, l = k // 128, (k % 128) // 32, k % 32
+            lb = ql[64 * h + 32 * (r % 2) + l]
+            low = lb & 15 if r < 2 else lb >> 4
+            high = (qh[32 * h + l] >> (2 * r)) & 3
+            self.assertEqual(got[k], 0.25 * sc[k // 16] * ((low | (high << 4)) - 32), k)
+
     def test_unknown_type_and_bad_sizes(self):
         with self.assertRaises(llama_ref.RefError):
-            llama_ref.dequantize(b'\0' * 144, 12, 256)   # Q4_K: not supported -> clear error
+            llama_ref.dequantize(b'\0' * 110, 11, 256)   # Q3_K: not supported -> clear error
+        with self.assertRaises(llama_ref.RefError):
+            llama_ref.dequantize(b'\0' * 144, 12, 255)   # Q4_K: partial super-block
         with self.assertRaises(llama_ref.RefError):
             llama_ref.dequantize(b'\0' * 34, 8, 31)
         with self.assertRaises(llama_ref.RefError):

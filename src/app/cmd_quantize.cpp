@@ -1,0 +1,66 @@
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "app/commands.h"
+#include "tools/quantize.h"
+#include "util/thread_pool.h"
+
+namespace ig::app {
+namespace {
+
+struct QuantizeArgs {
+    std::string in, out, type;
+    int threads = 0;
+};
+
+std::string shape_str(const std::vector<uint64_t>& s) {
+    std::string r = "[";
+    for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+    return r + "]";
+}
+
+int run_quantize(const QuantizeArgs& a) {
+    const auto mix = quant_mix_from_name(a.type);
+    if (!mix) {
+        std::string names;
+        for (const auto& n : quant_mix_names()) names += (names.empty() ? "" : ", ") + n;
+        return fail(make_error("unknown --type '{}' (one of: {})", a.type, names));
+    }
+    ThreadPool pool(a.threads);
+    size_t n_tensors = 0;
+    auto summary = quantize_model(a.in, a.out, *mix, pool, [&](const TensorResult& r) {
+        const TensorPlan& p = *r.plan;
+        std::printf("[%4zu] %-32s %-16s %5s -> %-5s  rel_rmse %.5f%s%s\n", r.index + 1,
+                    p.name.c_str(), shape_str(p.shape).c_str(),
+                    std::string(dtype_name(p.in_type)).c_str(),
+                    std::string(dtype_name(p.out_type)).c_str(), r.rel_rmse,
+                    p.note.empty() ? "" : "  (", p.note.empty() ? "" : (p.note + ")").c_str());
+        std::fflush(stdout);
+        ++n_tensors;
+    });
+    if (!summary.ok()) return fail(summary.error());
+    const QuantizeSummary& s = *summary;
+    std::printf(
+        "%zu tensors, %llu weights: input %.2f MiB -> output %.2f MiB, %.3f bits per weight "
+        "(%s)\n",
+        s.n_tensors, static_cast<unsigned long long>(s.n_elements),
+        static_cast<double>(s.in_bytes) / (1 << 20), static_cast<double>(s.out_bytes) / (1 << 20),
+        s.bits_per_weight(), std::string(quant_mix_name(*mix)).c_str());
+    std::fprintf(stderr, "wrote %s\n", a.out.c_str());
+    return 0;
+}
+
+}  // namespace
+
+Command add_quantize(CLI::App& app) {
+    auto a = std::make_shared<QuantizeArgs>();
+    auto* s = app.add_subcommand("quantize", "Convert a GGUF model's weights to another type");
+    s->add_option("input", a->in, "Input GGUF (F32, F16, BF16 or Q8_0 weights)")->required();
+    s->add_option("output", a->out, "Output GGUF")->required();
+    s->add_option("--type", a->type, "f16, q8_0, q4_0, q4_k_m, q5_k_m or q6_k")->required();
+    s->add_option("-t,--threads", a->threads, "Threads (0: all cores)");
+    return {s, [a] { return run_quantize(*a); }};
+}
+
+}  // namespace ig::app
