@@ -43,16 +43,16 @@ inline v4f load4(const float* p) {
 }
 
 // exp(x) for x <= 0 (Cephes expf: range reduction by ln 2, degree-6
-// polynomial; about 1 ulp). Inputs below -87 (and NaN) give exp(-87) ≈ 1.6e-38,
-// negligible against the maximum term 1. Scalar and vector forms perform the
-// same operations, so they agree bit for bit.
+// polynomial; about 1 ulp). Inputs below -87 (and NaN) give 0: such a token
+// is at least e^87 times less likely than the maximum (which has weight 1).
+// Scalar and vector forms perform the same operations, so they agree bit for bit.
 constexpr float kLo = -87.0f, kLog2e = 1.44269504088896341f, kMagic = 12582912.0f;
 constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
 constexpr float kP0 = 1.9875691500e-4f, kP1 = 1.3981999507e-3f, kP2 = 8.3334519073e-3f,
                 kP3 = 4.1665795894e-2f, kP4 = 1.6666665459e-1f, kP5 = 5.0000001201e-1f;
 
-inline float exp_neg(float x) {
-    x = x > kLo ? x : kLo;
+inline float exp_neg(float x0) {
+    const float x = x0 > kLo ? x0 : kLo;
     const float fn = (x * kLog2e + kMagic) - kMagic;  // round to nearest
     const float r = (x - fn * kLn2Hi) - fn * kLn2Lo;
     float p = kP0;
@@ -65,12 +65,12 @@ inline float exp_neg(float x) {
     const int32_t bits = (static_cast<int32_t>(fn) + 127) << 23;
     float scale;
     std::memcpy(&scale, &bits, sizeof scale);
-    return y * scale;
+    return x0 > kLo ? y * scale : 0.0f;
 }
 
-inline v4f exp_neg(v4f x) {
+inline v4f exp_neg(v4f x0) {
     const v4f lo = v4f{} + kLo;
-    x = x > lo ? x : lo;
+    const v4f x = x0 > lo ? x0 : lo;
     const v4f fn = (x * kLog2e + kMagic) - kMagic;
     const v4f r = (x - fn * kLn2Hi) - fn * kLn2Lo;
     v4f p = v4f{} + kP0;
@@ -83,7 +83,7 @@ inline v4f exp_neg(v4f x) {
     const v4i bits = (__builtin_convertvector(fn, v4i) + 127) << 23;
     v4f scale;
     std::memcpy(&scale, &bits, sizeof scale);
-    return y * scale;
+    return x0 > lo ? y * scale : v4f{};
 }
 
 // Largest non-NaN value; -inf when there is none.
@@ -193,6 +193,7 @@ Sampler Sampler::fork(uint64_t seed) const {
     s.raw_ = {};
     s.cand_ = {};
     s.weight_ = {};
+    s.sel_ = {};
     s.block_sum_ = {};
     return s;
 }
@@ -287,9 +288,16 @@ void Sampler::collect_at_least(std::span<const float> logits, float threshold) {
 }
 
 void Sampler::weigh_candidates(float max_logit, float inv_t) {
-    weight_.resize(cand_.size());
-    for (size_t i = 0; i < cand_.size(); ++i)
-        weight_[i] = sampler_math::exp_neg((cand_[i].logit - max_logit) * inv_t);
+    using sampler_math::v4f;
+    const size_t n = cand_.size();
+    weight_.resize(n);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const v4f x = {cand_[i].logit, cand_[i + 1].logit, cand_[i + 2].logit, cand_[i + 3].logit};
+        const v4f w = sampler_math::exp_neg((x - max_logit) * inv_t);
+        std::memcpy(&weight_[i], &w, sizeof w);
+    }
+    for (; i < n; ++i) weight_[i] = sampler_math::exp_neg((cand_[i].logit - max_logit) * inv_t);
 }
 
 int32_t Sampler::draw(size_t n) {
@@ -306,6 +314,61 @@ int32_t Sampler::draw(size_t n) {
     for (size_t i = n; i-- > 0;)
         if (weight_[i] > 0.0f) return cand_[i].id;
     return cand_[0].id;
+}
+
+Sampler::Weighted Sampler::nucleus_boundary(Weighted* a, size_t n, double target) {
+    // Quickselect on probability mass: a token belongs to the nucleus when the
+    // mass strictly before it (in Better order) is below target; return the
+    // last such token. The partition is our own (not std::), so the summation
+    // order, and hence the result, is the same on every platform.
+    const Better better;
+    size_t lo = 0, hi = n;
+    double acc = 0.0;  // mass of everything before [lo, hi); always < target
+    while (hi - lo > 1) {
+        // Median of three as pivot, moved to hi - 1.
+        const size_t mid = lo + (hi - lo) / 2;
+        if (better(a[mid], a[lo])) std::swap(a[mid], a[lo]);
+        if (better(a[hi - 1], a[lo])) std::swap(a[hi - 1], a[lo]);
+        if (better(a[mid], a[hi - 1])) std::swap(a[mid], a[hi - 1]);
+        const Weighted pivot = a[hi - 1];
+        size_t store = lo;
+        double mass = 0.0;
+        for (size_t i = lo; i + 1 < hi; ++i) {
+            if (better(a[i], pivot)) {
+                std::swap(a[i], a[store]);
+                mass += a[store].w;
+                ++store;
+            }
+        }
+        std::swap(a[store], a[hi - 1]);
+        if (acc + mass >= target) {
+            hi = store;  // the boundary is better than the pivot
+        } else if (acc + mass + pivot.w >= target || store + 1 == hi) {
+            return pivot;
+        } else {
+            acc += mass + pivot.w;
+            lo = store + 1;
+        }
+    }
+    return a[lo];
+}
+
+int32_t Sampler::draw_up_to(float logit, int32_t id) {
+    // Draw over the candidates that are not worse than (logit, id), in id order.
+    auto kept = [&](const Cand& c) { return c.logit > logit || (c.logit == logit && c.id <= id); };
+    double total = 0.0;
+    for (size_t i = 0; i < cand_.size(); ++i)
+        if (kept(cand_[i])) total += weight_[i];
+    const double u = uniform() * total;
+    double cum = 0.0;
+    int32_t last = id;
+    for (size_t i = 0; i < cand_.size(); ++i) {
+        if (!kept(cand_[i])) continue;
+        cum += weight_[i];
+        if (weight_[i] > 0.0f) last = cand_[i].id;
+        if (u < cum) return cand_[i].id;
+    }
+    return last;
 }
 
 int32_t Sampler::sample_random(std::span<const float> logits, float m) {
@@ -345,14 +408,20 @@ int32_t Sampler::sample_random(std::span<const float> logits, float m) {
             const double r = last ? r_safe : guesses[0];
             const float thr = std::max(m + t * static_cast<float>(std::log(r)), min_p_logit);
             collect_at_least(logits, thr);
-            std::sort(cand_.begin(), cand_.end(), Better{});
             weigh_candidates(m, inv_t);
-            const size_t n = sampler_math::nucleus_size(weight_.data(), cand_.size(), target);
-            // Stop when the walk reached top_p inside the set, when min_p (not
-            // the guess) bounded the set, or when the guess was the safe one.
-            const bool reached =
-                n < cand_.size() || sampler_math::prefix_mass(weight_.data(), n) >= target;
-            if (reached || thr == min_p_logit || last) return draw(n);
+            if (sampler_math::prefix_mass(weight_.data(), cand_.size()) >= target) {
+                // The nucleus lies inside the set: find its last member by
+                // weighted selection (expected linear, no full sort), then
+                // draw over the members in id order.
+                sel_.resize(cand_.size());
+                for (size_t i = 0; i < cand_.size(); ++i)
+                    sel_[i] = {cand_[i].logit, cand_[i].id, weight_[i]};
+                const Weighted b = nucleus_boundary(sel_.data(), sel_.size(), target);
+                return draw_up_to(b.logit, b.id);
+            }
+            // The whole set is kept when min_p (not the guess) bounded it, or
+            // when even the safe threshold fell short by rounding.
+            if (thr == min_p_logit || last) return draw(cand_.size());
         }
     }
     if (p_.min_p > 0.0f) {

@@ -41,6 +41,11 @@ class Sampler {
         float logit;
         int32_t id;
     };
+    struct Weighted {
+        float logit;
+        int32_t id;
+        float w;
+    };
 
     bool penalised() const { return !out_count_.empty(); }
     void mark_seen(int32_t token);
@@ -52,6 +57,8 @@ class Sampler {
     void collect_at_least(std::span<const float> logits, float threshold);
     void weigh_candidates(float max_logit, float inv_t);
     int32_t draw(size_t n);
+    int32_t draw_up_to(float logit, int32_t id);
+    static Weighted nucleus_boundary(Weighted* a, size_t n, double target);
     double uniform();
 
     SamplingParams p_;
@@ -67,6 +74,7 @@ class Sampler {
     std::vector<float> raw_;         // raw logits when logprobs need them after modification
     std::vector<Cand> cand_;         // candidates kept by top-k / top-p / min-p
     std::vector<float> weight_;      // unnormalised probabilities of cand_, same order
+    std::vector<Weighted> sel_;      // top-p selection workspace
     std::vector<double> block_sum_;  // per-block sums of unnormalised probabilities
 };
 

@@ -19,6 +19,8 @@
 // tests/model/llama_alloc_test.cpp). Left out under sanitizers.
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 #define IG_SAMPLER_COUNT_ALLOCS 1
+// GCC pairs the inlined malloc with library code's delete and warns; they match here.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 namespace {
 std::atomic<int64_t> g_sampler_allocs{0};
 std::atomic<bool> g_sampler_counting{false};
@@ -212,21 +214,21 @@ TEST(Sampler, TopKThenTopPThenMinP) {
 }
 
 TEST(Sampler, TopPWithHeavyTailNeedsTheSafeThreshold) {
-    // One token of weight 1 and 100000 tokens of weight 5e-5 each (mass 5 in
-    // total): the nucleus for top_p = 0.5 holds token 0 plus 40000 tail
+    // One token of weight 1 and 20000 tokens of weight 5e-5 each (mass 1 in
+    // total): the nucleus for top_p = 0.75 holds token 0 plus 10000 tail
     // tokens (ties → lowest ids), far below the first guessed threshold.
-    const size_t v = 100001;
+    const size_t v = 20001;
     std::vector<float> l(v, std::log(5e-5f));
     l[0] = 0.0f;
     SamplingParams p;
-    p.top_p = 0.5f;
+    p.top_p = 0.75f;
     Sampler s(p, static_cast<int32_t>(v), 9);
-    const auto d = draws(s, l, 2000);
+    const auto d = draws(s, l, 1000);
     const int32_t hi = *std::max_element(d.begin(), d.end());
-    EXPECT_LE(hi, 40001);
-    EXPECT_GT(hi, 39000);
+    EXPECT_LE(hi, 10001);
+    EXPECT_GT(hi, 9500);
     const auto zeros = std::count(d.begin(), d.end(), 0);
-    EXPECT_NEAR(static_cast<double>(zeros) / 2000.0, 1.0 / 3.0, 0.05);
+    EXPECT_NEAR(static_cast<double>(zeros) / 1000.0, 2.0 / 3.0, 0.05);
 }
 
 TEST(Sampler, EmpiricalDistributionMatchesSoftmax) {

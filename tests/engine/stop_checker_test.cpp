@@ -10,14 +10,14 @@
 namespace ig {
 namespace {
 
-struct Run {
+struct Fed {
     std::string text;  // everything emitted, flush included when not stopped
     bool stopped = false;
     std::vector<std::string> chunks;
 };
 
-Run feed(StopChecker& sc, const std::vector<std::string>& deltas) {
-    Run r;
+Fed feed(StopChecker& sc, const std::vector<std::string>& deltas) {
+    Fed r;
     for (const auto& d : deltas) {
         auto res = sc.push(d);
         r.chunks.push_back(res.text);
@@ -33,7 +33,7 @@ Run feed(StopChecker& sc, const std::vector<std::string>& deltas) {
 
 TEST(StopChecker, NoStopsPassesThrough) {
     StopChecker sc({}, false);
-    const Run r = feed(sc, {"Hello", ", ", "world"});
+    const Fed r = feed(sc, {"Hello", ", ", "world"});
     EXPECT_EQ(r.text, "Hello, world");
     EXPECT_EQ(r.chunks, (std::vector<std::string>{"Hello", ", ", "world"}));
     EXPECT_FALSE(r.stopped);
@@ -41,7 +41,7 @@ TEST(StopChecker, NoStopsPassesThrough) {
 
 TEST(StopChecker, StopSpanningTokensIsNeverEmitted) {
     StopChecker sc({"</end>"}, false);
-    const Run r = feed(sc, {"abc<", "/e", "nd", ">tail"});
+    const Fed r = feed(sc, {"abc<", "/e", "nd", ">tail"});
     EXPECT_TRUE(r.stopped);
     EXPECT_EQ(r.text, "abc");
     EXPECT_EQ(r.chunks, (std::vector<std::string>{"abc", "", "", ""}));
@@ -49,7 +49,7 @@ TEST(StopChecker, StopSpanningTokensIsNeverEmitted) {
 
 TEST(StopChecker, IncludeStopEndsRightAfterMatch) {
     StopChecker sc({"STOP"}, true);
-    const Run r = feed(sc, {"go ST", "OP and more"});
+    const Fed r = feed(sc, {"go ST", "OP and more"});
     EXPECT_TRUE(r.stopped);
     EXPECT_EQ(r.text, "go STOP");
 }
@@ -102,7 +102,7 @@ TEST(StopChecker, OverlappingStopsEarliestEndWins) {
 
 TEST(StopChecker, StopAtVeryStartAndWholeDelta) {
     StopChecker sc({"\n\n"}, false);
-    const Run r = feed(sc, {"\n", "\n", "more"});
+    const Fed r = feed(sc, {"\n", "\n", "more"});
     EXPECT_TRUE(r.stopped);
     EXPECT_EQ(r.text, "");
 }
@@ -118,7 +118,7 @@ TEST(StopChecker, AfterStopNothingMore) {
 
 TEST(StopChecker, EmptyStopsAreIgnored) {
     StopChecker sc({"", "zz"}, false);
-    const Run r = feed(sc, {"ab", "cz"});
+    const Fed r = feed(sc, {"ab", "cz"});
     EXPECT_FALSE(r.stopped);
     EXPECT_EQ(r.text, "abcz");
 }
