@@ -109,29 +109,36 @@ inline int32_t first_index_of(const float* x, size_t n, float v) {
     return 0;
 }
 
-// Sum of exp((x - m) * inv_t) in double; per-block sums go to block_sum
-// (num_blocks(n) entries) when given. The summation order is fixed.
+// Sum of exp((x - m) * inv_t); per-block sums go to block_sum (num_blocks(n)
+// entries) when given. Inside a block, eight float lanes each add 32 terms
+// in [0, 1] (relative error ~1e-6); blocks are added in double. The
+// summation order is fixed.
 inline double sum_exp(const float* x, size_t n, float m, float inv_t, double* block_sum) {
     double total = 0.0;
     for (size_t lo = 0; lo < n; lo += kBlock) {
         const size_t hi = std::min(n, lo + kBlock);
-        double lanes[8] = {};
+        v4f a{}, b{};
         size_t i = lo;
         for (; i + 8 <= hi; i += 8) {
-            const v4f w0 = exp_neg((load4(x + i) - m) * inv_t);
-            const v4f w1 = exp_neg((load4(x + i + 4) - m) * inv_t);
-            for (int l = 0; l < 4; ++l) {
-                lanes[l] += static_cast<double>(w0[l]);
-                lanes[l + 4] += static_cast<double>(w1[l]);
-            }
+            a += exp_neg((load4(x + i) - m) * inv_t);
+            b += exp_neg((load4(x + i + 4) - m) * inv_t);
         }
-        double s = 0.0;
-        for (size_t l = 0; l < 8; ++l) s += lanes[l];
+        a += b;
+        double s = (static_cast<double>(a[0]) + a[1]) + (static_cast<double>(a[2]) + a[3]);
         for (; i < hi; ++i) s += static_cast<double>(exp_neg((x[i] - m) * inv_t));
         if (block_sum) block_sum[lo / kBlock] = s;
         total += s;
     }
     return total;
+}
+
+// Whether any of x[0..16) exceeds thr (false for NaN).
+inline bool any_above16(const float* x, float thr) {
+    const v4f a = load4(x), b = load4(x + 4), c = load4(x + 8), d = load4(x + 12);
+    const v4f ab = a > b ? a : b, cd = c > d ? c : d;
+    const v4f mx = ab > cd ? ab : cd;
+    const float m01 = mx[0] > mx[1] ? mx[0] : mx[1], m23 = mx[2] > mx[3] ? mx[2] : mx[3];
+    return (m01 > m23 ? m01 : m23) > thr;
 }
 
 // Nucleus: the shortest prefix whose mass reaches target (always >= 1 token
@@ -260,8 +267,12 @@ void Sampler::collect_top_k(std::span<const float> logits, int32_t k) {
     float thr = kNegInf;
     const float* x = logits.data();
     const size_t v = logits.size();
-    for (size_t i = 0; i < v; ++i) {
-        if (x[i] > thr) {
+    for (size_t base = 0; base < v; base += 16) {
+        const size_t end = std::min(v, base + 16);
+        // Most chunks lie wholly below the threshold once it has risen.
+        if (end - base == 16 && !sampler_math::any_above16(x + base, thr)) continue;
+        for (size_t i = base; i < end; ++i) {
+            if (!(x[i] > thr)) continue;
             cand_.push_back({x[i], static_cast<int32_t>(i)});
             if (cand_.size() == cap) {
                 std::nth_element(cand_.begin(), cand_.begin() + static_cast<ptrdiff_t>(kk - 1),
@@ -283,8 +294,14 @@ void Sampler::collect_at_least(std::span<const float> logits, float threshold) {
     cand_.clear();
     const float* x = logits.data();
     const size_t v = logits.size();
-    for (size_t i = 0; i < v; ++i)
-        if (x[i] >= threshold) cand_.push_back({x[i], static_cast<int32_t>(i)});
+    // any_above16 tests '>', so step the threshold down by one ulp for '>='.
+    const float below = std::nextafter(threshold, kNegInf);
+    for (size_t base = 0; base < v; base += 16) {
+        const size_t end = std::min(v, base + 16);
+        if (end - base == 16 && !sampler_math::any_above16(x + base, below)) continue;
+        for (size_t i = base; i < end; ++i)
+            if (x[i] >= threshold) cand_.push_back({x[i], static_cast<int32_t>(i)});
+    }
 }
 
 void Sampler::weigh_candidates(float max_logit, float inv_t) {
