@@ -1,8 +1,11 @@
 // Sampler micro-benchmarks: time per sample() over one sequence's logits.
 //
 //   ./build/release/bench/sampler_bench [--benchmark_filter=TopP]
-// The logits are LLM-like: Gaussian noise plus a few dozen strong tokens, so
-// top-p keeps a realistic handful of candidates.
+// The logits are Gaussian noise (sd 2) plus 40 strong tokens. Second argument
+// 0 "peaked": the strong tokens stand 20..10 above the noise, which holds
+// little mass (top-p keeps a handful); 1 "flat tail": they stand 12..2 above
+// it and the noise holds about a quarter of the mass at temperature 0.8, so
+// top-p 0.95 must keep tens of thousands of tokens.
 #include <benchmark/benchmark.h>
 
 #include <random>
@@ -13,18 +16,19 @@
 namespace ig {
 namespace {
 
-std::vector<float> llm_like_logits(size_t n) {
+std::vector<float> llm_like_logits(size_t n, bool flat_tail) {
     std::mt19937_64 rng(7);
     std::normal_distribution<float> d(0.0f, 2.0f);
     std::vector<float> v(n);
     for (auto& x : v) x = d(rng);
-    for (size_t i = 0; i < 40; ++i) v[(i * 7919) % n] += 12.0f - 0.25f * static_cast<float>(i);
+    const float top = flat_tail ? 12.0f : 20.0f;
+    for (size_t i = 0; i < 40; ++i) v[(i * 7919) % n] += top - 0.25f * static_cast<float>(i);
     return v;
 }
 
 void run(benchmark::State& state, const SamplingParams& p) {
     const auto vocab = static_cast<size_t>(state.range(0));
-    const auto logits = llm_like_logits(vocab);
+    const auto logits = llm_like_logits(vocab, state.range(1) != 0);
     std::vector<float> work = logits;
     Sampler s(p, static_cast<int32_t>(vocab), 1);
     const bool modifies = !p.logit_bias.empty() || p.repetition_penalty != 1.0f;
@@ -75,7 +79,11 @@ void BM_PenaltiesTopP(benchmark::State& state) {  // includes re-copying the log
     run(state, p);
 }
 
-#define IG_SAMPLER_BENCH(fn) BENCHMARK(fn)->Arg(32000)->Arg(151936)->Unit(benchmark::kMicrosecond)
+#define IG_SAMPLER_BENCH(fn)                     \
+    BENCHMARK(fn)                                \
+        ->ArgNames({"vocab", "flat_tail"})       \
+        ->ArgsProduct({{32000, 151936}, {0, 1}}) \
+        ->Unit(benchmark::kMicrosecond)
 IG_SAMPLER_BENCH(BM_Greedy);
 IG_SAMPLER_BENCH(BM_Temperature);
 IG_SAMPLER_BENCH(BM_TopP);

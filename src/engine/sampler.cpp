@@ -489,15 +489,21 @@ void Sampler::compute_logprobs(std::span<const float> raw, int32_t token, Sample
     // Best n by one pass with a small sorted buffer; equal logits keep the lower id.
     Cand best[32];
     int32_t count = 0;
-    for (size_t i = 0; i < v; ++i) {
-        const float x = raw[i];
-        if (count == n ? !(x > best[n - 1].logit) : std::isnan(x)) continue;
-        int32_t j = count < n ? count++ : n - 1;
-        while (j > 0 && best[j - 1].logit < x) {
-            best[j] = best[j - 1];
-            --j;
+    for (size_t base = 0; base < v; base += 16) {
+        const size_t end = std::min(v, base + 16);
+        if (count == n && end - base == 16 &&
+            !sampler_math::any_above16(raw.data() + base, best[n - 1].logit))
+            continue;
+        for (size_t i = base; i < end; ++i) {
+            const float x = raw[i];
+            if (count == n ? !(x > best[n - 1].logit) : std::isnan(x)) continue;
+            int32_t j = count < n ? count++ : n - 1;
+            while (j > 0 && best[j - 1].logit < x) {
+                best[j] = best[j - 1];
+                --j;
+            }
+            best[j] = {x, static_cast<int32_t>(i)};
         }
-        best[j] = {x, static_cast<int32_t>(i)};
     }
     out.top.resize(static_cast<size_t>(count));
     for (int32_t i = 0; i < count; ++i)
