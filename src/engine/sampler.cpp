@@ -196,6 +196,9 @@ void Sampler::accept(int32_t token) {
 Sampler Sampler::fork(uint64_t seed) const {
     Sampler s(*this);
     s.rng_.seed(seed);
+    // A vector copy keeps only the size; restore the full capacity so that
+    // the fork's accept() does not allocate either.
+    if (penalised()) s.seen_ids_.reserve(static_cast<size_t>(n_vocab_));
     // Scratch is per instance; the copy regrows its own on first use.
     s.raw_ = {};
     s.cand_ = {};
@@ -247,7 +250,8 @@ SampledToken Sampler::sample(std::span<float> logits) {
     const float m = sampler_math::max_value(logits.data(), logits.size());
     const bool greedy = p_.temperature < kGreedyTemperature || p_.top_k == 1;
     if (greedy || !std::isfinite(m)) {
-        // Every logit -inf or NaN: nothing is samplable; token 0 keeps the caller going.
+        // Not finite: a +inf logit wins outright; when every logit is -inf or
+        // NaN nothing is samplable and token 0 keeps the caller going.
         out.token = sampler_math::first_index_of(logits.data(), logits.size(), m);
     } else {
         out.token = sample_random(logits, m);
@@ -395,7 +399,8 @@ int32_t Sampler::sample_random(std::span<const float> logits, float m) {
     const bool use_k = p_.top_k > 0 && static_cast<size_t>(p_.top_k) < v;
     const bool use_p = p_.top_p < 1.0f;
     // min_p keeps prob >= min_p * max prob, i.e. (logit - m) / t >= ln(min_p).
-    const float min_p_logit = p_.min_p > 0.0f ? m + t * std::log(p_.min_p) : kNegInf;
+    // Capped at m so that the most likely token always stays (min_p <= 1 is validated).
+    const float min_p_logit = p_.min_p > 0.0f ? std::min(m, m + t * std::log(p_.min_p)) : kNegInf;
 
     if (use_k) {
         collect_top_k(logits, p_.top_k);

@@ -485,7 +485,41 @@ TEST(Sampler, NoAllocationAfterFirstCall) {
         g_sampler_counting = false;
         EXPECT_EQ(g_sampler_allocs.load(), 0) << "mode " << i;
     }
+    // A fork carries the penalty state and allocates nothing once warmed up either.
+    Sampler parent(modes[5], 20000, 1);
+    Sampler child = parent.fork(2);
+    std::vector<float> work = l;
+    child.accept(child.sample(work).token);
+    g_sampler_allocs = 0;
+    g_sampler_counting = true;
+    for (int step = 0; step < 30; ++step) {
+        std::copy(l.begin(), l.end(), work.begin());
+        child.accept(child.sample(work).token);
+    }
+    g_sampler_counting = false;
+    EXPECT_EQ(g_sampler_allocs.load(), 0) << "fork";
 #endif
+}
+
+TEST(Sampler, UnvalidatedInputDoesNotCrash) {
+    // The engine validates first; the sampler still stays defined on bad input.
+    SamplingParams p;
+    p.min_p = 2.0f;  // keeps only the most likely token
+    Sampler s(p, 5, 1);
+    std::vector<float> l = {0.0f, 1.0f, 3.0f, 2.0f, -1.0f};
+    for (int32_t t : draws(s, l, 50)) EXPECT_EQ(t, 2);
+    SamplingParams q;
+    q.top_p = 0.9f;
+    Sampler nan_s(q, 4, 1);
+    std::vector<float> nan_logits = {NAN, 1.0f, NAN, 1.5f};
+    for (int32_t t : draws(nan_s, nan_logits, 200)) EXPECT_TRUE(t == 1 || t == 3);
+    std::vector<float> inf_logits = {0.0f, INFINITY, 1.0f};
+    Sampler inf_s(SamplingParams{}, 3, 1);
+    EXPECT_EQ(inf_s.sample(inf_logits).token, 1);
+    SampledToken empty = inf_s.sample(std::span<float>());
+    EXPECT_EQ(empty.token, -1);
+    inf_s.accept(-5);  // out of range: ignored
+    inf_s.accept(1000);
 }
 
 }  // namespace
