@@ -40,8 +40,8 @@ struct TensorPlan {
 Expected<std::vector<TensorPlan>> plan_quantization(const GgufFile& file, QuantMix mix);
 
 struct TensorResult {
-    size_t index = 0;  // in the plan
-    const TensorPlan* plan = nullptr;
+    size_t index = 0;                  // in the plan
+    const TensorPlan* plan = nullptr;  // valid only during the callback
     double rel_rmse = 0;  // sqrt(sum (w - q)^2 / sum w^2) against the (dequantized) input
     uint64_t in_bytes = 0, out_bytes = 0;
 };

@@ -77,9 +77,15 @@ TEST(Quantize, EveryMixChoosesTypesLoadsAndComputes) {
     for (const Case& c : cases) {
         SCOPED_TRACE(std::string(quant_mix_name(c.mix)));
         const std::string out = dir.file(std::string(quant_mix_name(c.mix)) + ".gguf");
-        std::vector<TensorResult> results;
-        auto sum = quantize_model(f32, out, c.mix, pool,
-                                  [&](const TensorResult& r) { results.push_back(r); });
+        struct Seen {
+            size_t index;
+            TensorPlan plan;  // copied: the callback's plan pointer dies with the call
+            double rel_rmse;
+        };
+        std::vector<Seen> results;
+        auto sum = quantize_model(f32, out, c.mix, pool, [&](const TensorResult& r) {
+            results.push_back({r.index, *r.plan, r.rel_rmse});
+        });
         ASSERT_TRUE(sum.ok()) << sum.error().message;
         auto file = GgufFile::open(out);
         ASSERT_TRUE(file.ok());
@@ -102,9 +108,9 @@ TEST(Quantize, EveryMixChoosesTypesLoadsAndComputes) {
             EXPECT_EQ(dtype_name(t.type), dtype_name(want)) << n;
         }
         for (const auto& r : results) {
-            EXPECT_EQ(r.plan->out_type, file->tensors()[r.index].type);
+            EXPECT_EQ(r.plan.out_type, file->tensors()[r.index].type);
             EXPECT_GE(r.rel_rmse, 0.0);
-            EXPECT_LT(r.rel_rmse, 0.1) << r.plan->name;
+            EXPECT_LT(r.rel_rmse, 0.1) << r.plan.name;
         }
         EXPECT_EQ(sum->out_bytes + 0, [&] {
             uint64_t b = 0;
