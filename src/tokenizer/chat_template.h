@@ -35,7 +35,7 @@ struct RenderedPrompt {
 
 struct ChatRenderLimits {
     size_t max_output_bytes = 32u << 20;  // rendered prompt and any string/list built on the way
-    uint64_t max_steps = 20'000'000;      // evaluated nodes + loop iterations
+    uint64_t max_steps = 5'000'000;       // evaluated nodes + loop iterations
     int max_call_depth = 100;             // nested macro calls
 };
 

@@ -44,34 +44,6 @@ Value lower_key(const Value& v, bool case_sensitive) {
     return v;
 }
 
-PStr html_escape(const PStr& s) {
-    PStr out;
-    for (size_t k = 0; k < s.size(); ++k) {
-        char c = s.s[k];
-        uint8_t m = s.m[k];
-        switch (c) {
-            case '&':
-                out.append("&amp;", m);
-                break;
-            case '<':
-                out.append("&lt;", m);
-                break;
-            case '>':
-                out.append("&gt;", m);
-                break;
-            case '"':
-                out.append("&#34;", m);
-                break;
-            case '\'':
-                out.append("&#39;", m);
-                break;
-            default:
-                out.append(std::string_view(&c, 1), m);
-        }
-    }
-    return out;
-}
-
 // Python round(x, ndigits) for the "common" method.
 double py_round(double x, int64_t nd) {
     if (!std::isfinite(x)) return x;
@@ -169,7 +141,7 @@ Value Interp::apply_filter(const std::string& name, Value v, CallArgs& a, int li
                 st.indent = std::string(static_cast<size_t>(std::clamp<int64_t>(
                                             want_int(indent, 0, "tojson indent", line), 0, 1000)),
                                         ' ');
-            st.item_sep = ",";
+            st.item_sep.assign(1, ',');
         }
         if (!seps.is_undefined() && !seps.is_none()) {
             if (!seps.is_list() || seps.list->items.size() != 2 || !seps.list->items[0].is_str() ||
@@ -235,9 +207,12 @@ Value Interp::apply_filter(const std::string& name, Value v, CallArgs& a, int li
         return Value::string(std::move(r));
     }
     if (name == "string") return v.is_str() ? v : Value::string(str_of(v));
-    if (name == "safe") return v.is_str() ? v : Value::string(str_of(v));
-    if (name == "e" || name == "escape" || name == "forceescape")
-        return Value::string(html_escape(str_of(v)));
+    if (name == "safe" || name == "e" || name == "escape" || name == "forceescape") {
+        const bool keep = name == "safe" || (v.is_str() && v.markup && name != "forceescape");
+        Value r = Value::string(keep ? str_of(v) : html_escape(str_of(v)));
+        r.markup = true;
+        return r;
+    }
     if (name == "int") {
         Value dflt = a.take(0, "default");
         int64_t base = want_int(a.take(1, "base"), 10, "int base", line);
@@ -286,7 +261,8 @@ Value Interp::apply_filter(const std::string& name, Value v, CallArgs& a, int li
     }
     if (name == "map" || name == "select" || name == "reject" || name == "selectattr" ||
         name == "rejectattr") {
-        std::vector<Value> items = iterate(v, line);
+        // jinja2 yields nothing for a falsy input (e.g. `none | selectattr(...)`).
+        std::vector<Value> items = truthy(v) ? iterate(v, line) : std::vector<Value>{};
         std::vector<Value> out;
         if (name == "map") {
             if (Value* attr = a.kwarg("attribute")) {

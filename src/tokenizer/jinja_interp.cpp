@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "tokenizer/jinja_error.h"
+#include "tokenizer/jinja_strings.h"
 
 namespace ig::jinja {
 
@@ -20,9 +21,8 @@ namespace {
     fail(line, "{}", u.undef_hint.empty() ? std::string("value is undefined") : u.undef_hint);
 }
 
-int64_t checked(bool overflow, int64_t v, int line) {
+void check_overflow(bool overflow, int line) {
     if (overflow) fail(line, "integer overflow (values beyond 64 bits are not supported)");
-    return v;
 }
 
 int64_t py_floordiv(int64_t a, int64_t b) {
@@ -238,36 +238,40 @@ Interp::Flow Interp::exec_for(const Node& n, const ScopeP& sc, PStr& out) {
     }
     if (items.empty()) return exec(n.orelse, sc, out);
     const int64_t len = static_cast<int64_t>(items.size());
-    Value cycle_items;
+    // One loop object per loop, updated in place each iteration (cheap per step).
+    auto index = std::make_shared<int64_t>(0);
+    Value loop = Value::new_dict();
+    Dict& d = *loop.dict;
+    const char* const keys[] = {"index",  "index0", "revindex", "revindex0", "first",    "last",
+                                "length", "depth",  "depth0",   "previtem",  "nextitem", "cycle"};
+    for (const char* key : keys) d.items.emplace_back(Value::string(key, kTemplate), Value());
+    d.items[6].second = Value::integer(len);
+    d.items[7].second = Value::integer(1);
+    d.items[8].second = Value::integer(0);
+    d.items[11].second =
+        Value::function("loop.cycle", [index](Interp&, CallArgs& a, int line) -> Value {
+            if (a.pos.empty()) fail(line, "no items for cycling given");
+            return a.pos[static_cast<size_t>(*index) % a.pos.size()];
+        });
+    // One scope for the whole loop: like jinja2's compiled Python loop, names set in
+    // one iteration are still there in the next, and none leak out of the loop.
+    auto ls = std::make_shared<Scope>();
+    ls->parent = sc;
+    ls->vars["loop"] = loop;
     for (int64_t k = 0; k < len; ++k) {
         step(n.line);
-        auto ls = std::make_shared<Scope>();
-        ls->parent = sc;
+        *index = k;
         unpack(*ls, items[static_cast<size_t>(k)]);
-        Value loop = Value::new_dict();
-        Dict& d = *loop.dict;
-        auto put = [&](const char* key, Value v) {
-            d.items.emplace_back(Value::string(key, kTemplate), std::move(v));
-        };
-        put("index", Value::integer(k + 1));
-        put("index0", Value::integer(k));
-        put("revindex", Value::integer(len - k));
-        put("revindex0", Value::integer(len - k - 1));
-        put("first", Value::boolean(k == 0));
-        put("last", Value::boolean(k == len - 1));
-        put("length", Value::integer(len));
-        put("depth", Value::integer(1));
-        put("depth0", Value::integer(0));
-        put("previtem", k > 0 ? items[static_cast<size_t>(k - 1)]
-                              : Value::undefined("there is no previous item"));
-        put("nextitem", k + 1 < len ? items[static_cast<size_t>(k + 1)]
-                                    : Value::undefined("there is no next item"));
-        put("cycle", Value::function("loop.cycle", [k](Interp&, CallArgs& a, int line) -> Value {
-                if (a.pos.empty()) fail(line, "no items for cycling given");
-                return a.pos[static_cast<size_t>(k) % a.pos.size()];
-            }));
-        loop.ns = false;
-        ls->vars["loop"] = std::move(loop);
+        d.items[0].second = Value::integer(k + 1);
+        d.items[1].second = Value::integer(k);
+        d.items[2].second = Value::integer(len - k);
+        d.items[3].second = Value::integer(len - k - 1);
+        d.items[4].second = Value::boolean(k == 0);
+        d.items[5].second = Value::boolean(k == len - 1);
+        d.items[9].second = k > 0 ? items[static_cast<size_t>(k - 1)]
+                                  : Value::undefined("there is no previous item");
+        d.items[10].second = k + 1 < len ? items[static_cast<size_t>(k + 1)]
+                                         : Value::undefined("there is no next item");
         Flow f = exec(n.body, ls, out);
         if (f == Flow::Break) break;
     }
@@ -621,9 +625,13 @@ Value Interp::eval_binary(const Node& n, const ScopeP& sc) {
     if (op == "+") {
         if (a.is_str() && b.is_str()) {
             check_size(a.s().size() + b.s().size(), line);
-            PStr r = *a.str;
-            r.append(*b.str);
-            return Value::string(std::move(r));
+            // Markup + str escapes the plain side (markupsafe), as HF's jinja2 does.
+            const bool markup = a.markup || b.markup;
+            PStr r = markup && !a.markup ? html_escape(*a.str) : *a.str;
+            r.append(markup && !b.markup ? html_escape(*b.str) : *b.str);
+            Value v = Value::string(std::move(r));
+            v.markup = markup;
+            return v;
         }
         if (a.is_list() && b.is_list() && a.tuple == b.tuple) {
             check_size(a.list->items.size() + b.list->items.size(), line);
@@ -661,14 +669,24 @@ Value Interp::eval_binary(const Node& n, const ScopeP& sc) {
         return unsupported();
     }
     int64_t x = a.as_int(), y = b.as_int(), r = 0;
-    if (op == "+") return Value::integer(checked(__builtin_add_overflow(x, y, &r), r, line));
-    if (op == "-") return Value::integer(checked(__builtin_sub_overflow(x, y, &r), r, line));
-    if (op == "*") return Value::integer(checked(__builtin_mul_overflow(x, y, &r), r, line));
+    if (op == "+") {
+        check_overflow(__builtin_add_overflow(x, y, &r), line);
+        return Value::integer(r);
+    }
+    if (op == "-") {
+        check_overflow(__builtin_sub_overflow(x, y, &r), line);
+        return Value::integer(r);
+    }
+    if (op == "*") {
+        check_overflow(__builtin_mul_overflow(x, y, &r), line);
+        return Value::integer(r);
+    }
     if (op == "**") {
         if (y < 0) return Value::number(std::pow(static_cast<double>(x), static_cast<double>(y)));
         int64_t acc = 1;
         for (int64_t k = 0; k < y; ++k) {
-            acc = checked(__builtin_mul_overflow(acc, x, &r), r, line);
+            check_overflow(__builtin_mul_overflow(acc, x, &r), line);
+            acc = r;
             if (acc == 0 || acc == 1) break;
             step(line);
         }

@@ -16,7 +16,7 @@ namespace ig::jinja {
 
 struct Limits {
     size_t max_output_bytes = 32u << 20;  // rendered text, and any single string or list built
-    uint64_t max_steps = 20'000'000;      // evaluated nodes + loop iterations
+    uint64_t max_steps = 5'000'000;       // evaluated nodes + loop iterations
     int max_call_depth = 100;             // macro / call nesting
 };
 

@@ -118,8 +118,15 @@ class Parser {
                 fail(t.line, "unexpected '{}'", describe(t));
             }
         }
-        if (ends.size() != 0)
-            fail(cur().line, "unexpected end of template, expected '{}'", *ends.begin());
+        if (ends.size() != 0) {
+            std::string want;
+            for (auto e : ends) {
+                want += want.empty() ? "'" : " or '";
+                want += e;
+                want += '\'';
+            }
+            fail(cur().line, "unexpected end of template, expected {}", want);
+        }
         return body;
     }
 

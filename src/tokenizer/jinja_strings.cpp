@@ -169,6 +169,34 @@ PStr jinja_title(const PStr& s) {
     return r;
 }
 
+PStr html_escape(const PStr& s) {
+    PStr out;
+    for (size_t k = 0; k < s.size(); ++k) {
+        char c = s.s[k];
+        uint8_t m = s.m[k];
+        switch (c) {
+            case '&':
+                out.append("&amp;", m);
+                break;
+            case '<':
+                out.append("&lt;", m);
+                break;
+            case '>':
+                out.append("&gt;", m);
+                break;
+            case '"':
+                out.append("&#34;", m);
+                break;
+            case '\'':
+                out.append("&#39;", m);
+                break;
+            default:
+                out.append(std::string_view(&c, 1), m);
+        }
+    }
+    return out;
+}
+
 std::vector<PStr> py_splitlines(const PStr& s) {
     std::vector<PStr> out;
     size_t start = 0, k = 0;

@@ -26,6 +26,8 @@ PStr py_lower(const PStr& s);
 PStr py_capitalize(const PStr& s);
 // jinja2's `title` filter: upper-case the first letter after - ( { [ < or whitespace.
 PStr jinja_title(const PStr& s);
+// markupsafe.escape: & < > " ' as HTML entities.
+PStr html_escape(const PStr& s);
 // str.splitlines() (without keepends).
 std::vector<PStr> py_splitlines(const PStr& s);
 

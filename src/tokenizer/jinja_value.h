@@ -63,8 +63,9 @@ enum class Kind : uint8_t { Undefined, None, Bool, Int, Float, Str, List, Dict, 
 
 struct Value {
     Kind kind = Kind::Undefined;
-    bool tuple = false;  // List: a Python tuple (immutable, repr with parentheses)
-    bool ns = false;     // Dict: a namespace() (attribute assignment allowed)
+    bool tuple = false;   // List: a Python tuple (immutable, repr with parentheses)
+    bool ns = false;      // Dict: a namespace() (attribute assignment allowed)
+    bool markup = false;  // Str: markupsafe.Markup (from |safe, |escape): `+` escapes plain strings
     bool b = false;
     int64_t i = 0;
     double f = 0;
