@@ -14,10 +14,11 @@ Expected<ChatTemplate> ChatTemplate::parse(std::string_view source) {
         return make_error("chat template: {}", e.what());
     }
     auto has = [&](std::string_view s) { return source.find(s) != std::string_view::npos; };
-    t.accepts_parts_ = has("content is string") || has("content is not string") ||
-                       has("content is iterable") || has("content is sequence") ||
-                       has("in message.content") || has("in message['content']") ||
-                       has("content[0]");
+    // Only templates that loop over the parts render them properly; Llama 3.x merely
+    // tests `content is string` for the system turn and prints a list user content
+    // as its Python repr, so for everything else the caller should flatten.
+    t.accepts_parts_ = has("in message.content") || has("in message['content']") ||
+                       has("in message[\"content\"]") || has("in content");
     return t;
 }
 

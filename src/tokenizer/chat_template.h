@@ -64,9 +64,9 @@ class ChatTemplate {
     Expected<RenderedPrompt> render(const nlohmann::json& messages,
                                     const ChatRenderOptions& opt) const;
 
-    // Whether the template iterates message content as a list of parts (e.g. Llama 3.x).
-    // Heuristic on the source: templates that never test `content is string`/`is iterable`
-    // or loop over content want strings; use flatten_content_parts for them.
+    // Whether the template loops over message content as a list of parts (multimodal
+    // templates). When false, pass messages through flatten_content_parts first: none of
+    // the shared text templates render a list content well (Llama 3.x prints its repr).
     bool accepts_content_parts() const { return accepts_parts_; }
 
   private:
