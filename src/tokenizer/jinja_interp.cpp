@@ -253,14 +253,14 @@ Interp::Flow Interp::exec_for(const Node& n, const ScopeP& sc, PStr& out) {
             if (a.pos.empty()) fail(line, "no items for cycling given");
             return a.pos[static_cast<size_t>(*index) % a.pos.size()];
         });
-    // One scope for the whole loop: like jinja2's compiled Python loop, names set in
-    // one iteration are still there in the next, and none leak out of the loop.
-    auto ls = std::make_shared<Scope>();
-    ls->parent = sc;
-    ls->vars["loop"] = loop;
     for (int64_t k = 0; k < len; ++k) {
         step(n.line);
         *index = k;
+        // A fresh scope each iteration: jinja2 resets names the body assigns to their
+        // outer value at the start of every iteration, and none leak out of the loop.
+        auto ls = std::make_shared<Scope>();
+        ls->parent = sc;
+        ls->vars["loop"] = loop;
         unpack(*ls, items[static_cast<size_t>(k)]);
         d.items[0].second = Value::integer(k + 1);
         d.items[1].second = Value::integer(k);

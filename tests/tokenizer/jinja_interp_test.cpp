@@ -61,6 +61,12 @@ TEST(JinjaLoops, LoopVariablesElseAndFilters) {
 
 TEST(JinjaScoping, LoopScopeAndNamespace) {
     EXPECT_EQ(R("{% set x = 1 %}{% for i in range(2) %}{% set x = 5 %}{% endfor %}{{ x }}"), "1");
+    // jinja2 resets loop-body assignments every iteration.
+    EXPECT_EQ(R("{% set x = 1 %}{% for i in [1, 2] %}{{ x }}{% set x = 2 %}{% endfor %}{{ x }}"),
+              "111");
+    EXPECT_EQ(
+        R("{% for i in [1, 2] %}{% if i == 2 %}[{{ y }}]{% endif %}{% set y = i %}{% endfor %}"),
+        "[]");
     EXPECT_EQ(R("{% set ns = namespace(x=1) %}{% for i in range(3) %}{% set ns.x = ns.x + i %}{% "
                 "endfor %}{{ ns.x }}"),
               "4");
