@@ -299,7 +299,10 @@ void Interp::exec_set(const Node& target, Value v, const ScopeP& sc) {
     for (size_t k = 0; k < parts.size(); ++k) sc->vars[target.a[k]->name] = parts[k];
 }
 
-Value Interp::make_macro(const Node& n, const ScopeP& defining) {
+Value Interp::make_macro(const Node& n, const ScopeP& defining_scope) {
+    // Weak: the macro is usually stored in the scope it closes over, and a strong
+    // reference would make a cycle that is never freed.
+    std::weak_ptr<Scope> defining = defining_scope;
     const Node* node = &n;
     return Value::function(
         n.name.empty() ? "caller" : n.name,
@@ -314,7 +317,8 @@ Value Interp::make_macro(const Node& n, const ScopeP& defining) {
                 ~Depth() { --d; }
             } depth_guard{in.call_depth_};
             auto ms = std::make_shared<Scope>();
-            ms->parent = defining;
+            ms->parent = defining.lock();
+            if (!ms->parent) fail(line, "macro '{}' called after its scope ended", node->name);
             const auto& params = node->kw;
             if (args.pos.size() > params.size())
                 fail(line, "macro '{}' takes not more than {} argument(s)", node->name,
