@@ -23,5 +23,6 @@ Command add_inspect(CLI::App& app);
 Command add_tokenize(CLI::App& app);
 Command add_detokenize(CLI::App& app);
 Command add_quantize(CLI::App& app);
+Command add_chat_template(CLI::App& app);
 
 }  // namespace ig::app
