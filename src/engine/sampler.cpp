@@ -43,16 +43,16 @@ inline v4f load4(const float* p) {
 }
 
 // exp(x) for x <= 0 (Cephes expf: range reduction by ln 2, degree-6
-// polynomial; about 1 ulp). Inputs below -87 (and NaN) give exp(-87) ≈ 1.6e-38,
-// negligible against the maximum term 1. Scalar and vector forms perform the
-// same operations, so they agree bit for bit.
+// polynomial; about 1 ulp). Inputs below -87 (and NaN) give 0: such a token
+// is at least e^87 times less likely than the maximum (which has weight 1).
+// Scalar and vector forms perform the same operations, so they agree bit for bit.
 constexpr float kLo = -87.0f, kLog2e = 1.44269504088896341f, kMagic = 12582912.0f;
 constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
 constexpr float kP0 = 1.9875691500e-4f, kP1 = 1.3981999507e-3f, kP2 = 8.3334519073e-3f,
                 kP3 = 4.1665795894e-2f, kP4 = 1.6666665459e-1f, kP5 = 5.0000001201e-1f;
 
-inline float exp_neg(float x) {
-    x = x > kLo ? x : kLo;
+inline float exp_neg(float x0) {
+    const float x = x0 > kLo ? x0 : kLo;
     const float fn = (x * kLog2e + kMagic) - kMagic;  // round to nearest
     const float r = (x - fn * kLn2Hi) - fn * kLn2Lo;
     float p = kP0;
@@ -65,12 +65,12 @@ inline float exp_neg(float x) {
     const int32_t bits = (static_cast<int32_t>(fn) + 127) << 23;
     float scale;
     std::memcpy(&scale, &bits, sizeof scale);
-    return y * scale;
+    return x0 > kLo ? y * scale : 0.0f;
 }
 
-inline v4f exp_neg(v4f x) {
+inline v4f exp_neg(v4f x0) {
     const v4f lo = v4f{} + kLo;
-    x = x > lo ? x : lo;
+    const v4f x = x0 > lo ? x0 : lo;
     const v4f fn = (x * kLog2e + kMagic) - kMagic;
     const v4f r = (x - fn * kLn2Hi) - fn * kLn2Lo;
     v4f p = v4f{} + kP0;
@@ -83,7 +83,7 @@ inline v4f exp_neg(v4f x) {
     const v4i bits = (__builtin_convertvector(fn, v4i) + 127) << 23;
     v4f scale;
     std::memcpy(&scale, &bits, sizeof scale);
-    return y * scale;
+    return x0 > lo ? y * scale : v4f{};
 }
 
 // Largest non-NaN value; -inf when there is none.
@@ -109,29 +109,36 @@ inline int32_t first_index_of(const float* x, size_t n, float v) {
     return 0;
 }
 
-// Sum of exp((x - m) * inv_t) in double; per-block sums go to block_sum
-// (num_blocks(n) entries) when given. The summation order is fixed.
+// Sum of exp((x - m) * inv_t); per-block sums go to block_sum (num_blocks(n)
+// entries) when given. Inside a block, eight float lanes each add 32 terms
+// in [0, 1] (relative error ~1e-6); blocks are added in double. The
+// summation order is fixed.
 inline double sum_exp(const float* x, size_t n, float m, float inv_t, double* block_sum) {
     double total = 0.0;
     for (size_t lo = 0; lo < n; lo += kBlock) {
         const size_t hi = std::min(n, lo + kBlock);
-        double lanes[8] = {};
+        v4f a{}, b{};
         size_t i = lo;
         for (; i + 8 <= hi; i += 8) {
-            const v4f w0 = exp_neg((load4(x + i) - m) * inv_t);
-            const v4f w1 = exp_neg((load4(x + i + 4) - m) * inv_t);
-            for (int l = 0; l < 4; ++l) {
-                lanes[l] += static_cast<double>(w0[l]);
-                lanes[l + 4] += static_cast<double>(w1[l]);
-            }
+            a += exp_neg((load4(x + i) - m) * inv_t);
+            b += exp_neg((load4(x + i + 4) - m) * inv_t);
         }
-        double s = 0.0;
-        for (size_t l = 0; l < 8; ++l) s += lanes[l];
+        a += b;
+        double s = (static_cast<double>(a[0]) + a[1]) + (static_cast<double>(a[2]) + a[3]);
         for (; i < hi; ++i) s += static_cast<double>(exp_neg((x[i] - m) * inv_t));
         if (block_sum) block_sum[lo / kBlock] = s;
         total += s;
     }
     return total;
+}
+
+// Whether any of x[0..16) exceeds thr (false for NaN).
+inline bool any_above16(const float* x, float thr) {
+    const v4f a = load4(x), b = load4(x + 4), c = load4(x + 8), d = load4(x + 12);
+    const v4f ab = a > b ? a : b, cd = c > d ? c : d;
+    const v4f mx = ab > cd ? ab : cd;
+    const float m01 = mx[0] > mx[1] ? mx[0] : mx[1], m23 = mx[2] > mx[3] ? mx[2] : mx[3];
+    return (m01 > m23 ? m01 : m23) > thr;
 }
 
 // Nucleus: the shortest prefix whose mass reaches target (always >= 1 token
@@ -189,10 +196,14 @@ void Sampler::accept(int32_t token) {
 Sampler Sampler::fork(uint64_t seed) const {
     Sampler s(*this);
     s.rng_.seed(seed);
+    // A vector copy keeps only the size; restore the full capacity so that
+    // the fork's accept() does not allocate either.
+    if (penalised()) s.seen_ids_.reserve(static_cast<size_t>(n_vocab_));
     // Scratch is per instance; the copy regrows its own on first use.
     s.raw_ = {};
     s.cand_ = {};
     s.weight_ = {};
+    s.sel_ = {};
     s.block_sum_ = {};
     return s;
 }
@@ -239,7 +250,8 @@ SampledToken Sampler::sample(std::span<float> logits) {
     const float m = sampler_math::max_value(logits.data(), logits.size());
     const bool greedy = p_.temperature < kGreedyTemperature || p_.top_k == 1;
     if (greedy || !std::isfinite(m)) {
-        // Every logit -inf or NaN: nothing is samplable; token 0 keeps the caller going.
+        // Not finite: a +inf logit wins outright; when every logit is -inf or
+        // NaN nothing is samplable and token 0 keeps the caller going.
         out.token = sampler_math::first_index_of(logits.data(), logits.size(), m);
     } else {
         out.token = sample_random(logits, m);
@@ -259,8 +271,12 @@ void Sampler::collect_top_k(std::span<const float> logits, int32_t k) {
     float thr = kNegInf;
     const float* x = logits.data();
     const size_t v = logits.size();
-    for (size_t i = 0; i < v; ++i) {
-        if (x[i] > thr) {
+    for (size_t base = 0; base < v; base += 16) {
+        const size_t end = std::min(v, base + 16);
+        // Most chunks lie wholly below the threshold once it has risen.
+        if (end - base == 16 && !sampler_math::any_above16(x + base, thr)) continue;
+        for (size_t i = base; i < end; ++i) {
+            if (!(x[i] > thr)) continue;
             cand_.push_back({x[i], static_cast<int32_t>(i)});
             if (cand_.size() == cap) {
                 std::nth_element(cand_.begin(), cand_.begin() + static_cast<ptrdiff_t>(kk - 1),
@@ -282,14 +298,27 @@ void Sampler::collect_at_least(std::span<const float> logits, float threshold) {
     cand_.clear();
     const float* x = logits.data();
     const size_t v = logits.size();
-    for (size_t i = 0; i < v; ++i)
-        if (x[i] >= threshold) cand_.push_back({x[i], static_cast<int32_t>(i)});
+    // any_above16 tests '>', so step the threshold down by one ulp for '>='.
+    const float below = std::nextafter(threshold, kNegInf);
+    for (size_t base = 0; base < v; base += 16) {
+        const size_t end = std::min(v, base + 16);
+        if (end - base == 16 && !sampler_math::any_above16(x + base, below)) continue;
+        for (size_t i = base; i < end; ++i)
+            if (x[i] >= threshold) cand_.push_back({x[i], static_cast<int32_t>(i)});
+    }
 }
 
 void Sampler::weigh_candidates(float max_logit, float inv_t) {
-    weight_.resize(cand_.size());
-    for (size_t i = 0; i < cand_.size(); ++i)
-        weight_[i] = sampler_math::exp_neg((cand_[i].logit - max_logit) * inv_t);
+    using sampler_math::v4f;
+    const size_t n = cand_.size();
+    weight_.resize(n);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const v4f x = {cand_[i].logit, cand_[i + 1].logit, cand_[i + 2].logit, cand_[i + 3].logit};
+        const v4f w = sampler_math::exp_neg((x - max_logit) * inv_t);
+        std::memcpy(&weight_[i], &w, sizeof w);
+    }
+    for (; i < n; ++i) weight_[i] = sampler_math::exp_neg((cand_[i].logit - max_logit) * inv_t);
 }
 
 int32_t Sampler::draw(size_t n) {
@@ -308,6 +337,61 @@ int32_t Sampler::draw(size_t n) {
     return cand_[0].id;
 }
 
+Sampler::Weighted Sampler::nucleus_boundary(Weighted* a, size_t n, double target) {
+    // Quickselect on probability mass: a token belongs to the nucleus when the
+    // mass strictly before it (in Better order) is below target; return the
+    // last such token. The partition is our own (not std::), so the summation
+    // order, and hence the result, is the same on every platform.
+    const Better better;
+    size_t lo = 0, hi = n;
+    double acc = 0.0;  // mass of everything before [lo, hi); always < target
+    while (hi - lo > 1) {
+        // Median of three as pivot, moved to hi - 1.
+        const size_t mid = lo + (hi - lo) / 2;
+        if (better(a[mid], a[lo])) std::swap(a[mid], a[lo]);
+        if (better(a[hi - 1], a[lo])) std::swap(a[hi - 1], a[lo]);
+        if (better(a[mid], a[hi - 1])) std::swap(a[mid], a[hi - 1]);
+        const Weighted pivot = a[hi - 1];
+        size_t store = lo;
+        double mass = 0.0;
+        for (size_t i = lo; i + 1 < hi; ++i) {
+            if (better(a[i], pivot)) {
+                std::swap(a[i], a[store]);
+                mass += a[store].w;
+                ++store;
+            }
+        }
+        std::swap(a[store], a[hi - 1]);
+        if (acc + mass >= target) {
+            hi = store;  // the boundary is better than the pivot
+        } else if (acc + mass + pivot.w >= target || store + 1 == hi) {
+            return pivot;
+        } else {
+            acc += mass + pivot.w;
+            lo = store + 1;
+        }
+    }
+    return a[lo];
+}
+
+int32_t Sampler::draw_up_to(float logit, int32_t id) {
+    // Draw over the candidates that are not worse than (logit, id), in id order.
+    auto kept = [&](const Cand& c) { return c.logit > logit || (c.logit == logit && c.id <= id); };
+    double total = 0.0;
+    for (size_t i = 0; i < cand_.size(); ++i)
+        if (kept(cand_[i])) total += weight_[i];
+    const double u = uniform() * total;
+    double cum = 0.0;
+    int32_t last = id;
+    for (size_t i = 0; i < cand_.size(); ++i) {
+        if (!kept(cand_[i])) continue;
+        cum += weight_[i];
+        if (weight_[i] > 0.0f) last = cand_[i].id;
+        if (u < cum) return cand_[i].id;
+    }
+    return last;
+}
+
 int32_t Sampler::sample_random(std::span<const float> logits, float m) {
     const float t = p_.temperature;
     const float inv_t = 1.0f / t;
@@ -315,7 +399,8 @@ int32_t Sampler::sample_random(std::span<const float> logits, float m) {
     const bool use_k = p_.top_k > 0 && static_cast<size_t>(p_.top_k) < v;
     const bool use_p = p_.top_p < 1.0f;
     // min_p keeps prob >= min_p * max prob, i.e. (logit - m) / t >= ln(min_p).
-    const float min_p_logit = p_.min_p > 0.0f ? m + t * std::log(p_.min_p) : kNegInf;
+    // Capped at m so that the most likely token always stays (min_p <= 1 is validated).
+    const float min_p_logit = p_.min_p > 0.0f ? std::min(m, m + t * std::log(p_.min_p)) : kNegInf;
 
     if (use_k) {
         collect_top_k(logits, p_.top_k);
@@ -345,14 +430,20 @@ int32_t Sampler::sample_random(std::span<const float> logits, float m) {
             const double r = last ? r_safe : guesses[0];
             const float thr = std::max(m + t * static_cast<float>(std::log(r)), min_p_logit);
             collect_at_least(logits, thr);
-            std::sort(cand_.begin(), cand_.end(), Better{});
             weigh_candidates(m, inv_t);
-            const size_t n = sampler_math::nucleus_size(weight_.data(), cand_.size(), target);
-            // Stop when the walk reached top_p inside the set, when min_p (not
-            // the guess) bounded the set, or when the guess was the safe one.
-            const bool reached =
-                n < cand_.size() || sampler_math::prefix_mass(weight_.data(), n) >= target;
-            if (reached || thr == min_p_logit || last) return draw(n);
+            if (sampler_math::prefix_mass(weight_.data(), cand_.size()) >= target) {
+                // The nucleus lies inside the set: find its last member by
+                // weighted selection (expected linear, no full sort), then
+                // draw over the members in id order.
+                sel_.resize(cand_.size());
+                for (size_t i = 0; i < cand_.size(); ++i)
+                    sel_[i] = {cand_[i].logit, cand_[i].id, weight_[i]};
+                const Weighted b = nucleus_boundary(sel_.data(), sel_.size(), target);
+                return draw_up_to(b.logit, b.id);
+            }
+            // The whole set is kept when min_p (not the guess) bounded it, or
+            // when even the safe threshold fell short by rounding.
+            if (thr == min_p_logit || last) return draw(cand_.size());
         }
     }
     if (p_.min_p > 0.0f) {
@@ -403,15 +494,21 @@ void Sampler::compute_logprobs(std::span<const float> raw, int32_t token, Sample
     // Best n by one pass with a small sorted buffer; equal logits keep the lower id.
     Cand best[32];
     int32_t count = 0;
-    for (size_t i = 0; i < v; ++i) {
-        const float x = raw[i];
-        if (count == n ? !(x > best[n - 1].logit) : std::isnan(x)) continue;
-        int32_t j = count < n ? count++ : n - 1;
-        while (j > 0 && best[j - 1].logit < x) {
-            best[j] = best[j - 1];
-            --j;
+    for (size_t base = 0; base < v; base += 16) {
+        const size_t end = std::min(v, base + 16);
+        if (count == n && end - base == 16 &&
+            !sampler_math::any_above16(raw.data() + base, best[n - 1].logit))
+            continue;
+        for (size_t i = base; i < end; ++i) {
+            const float x = raw[i];
+            if (count == n ? !(x > best[n - 1].logit) : std::isnan(x)) continue;
+            int32_t j = count < n ? count++ : n - 1;
+            while (j > 0 && best[j - 1].logit < x) {
+                best[j] = best[j - 1];
+                --j;
+            }
+            best[j] = {x, static_cast<int32_t>(i)};
         }
-        best[j] = {x, static_cast<int32_t>(i)};
     }
     out.top.resize(static_cast<size_t>(count));
     for (int32_t i = 0; i < count; ++i)

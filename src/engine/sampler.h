@@ -1,12 +1,19 @@
 #pragma once
-// Per-sequence token sampler: logit bias, repetition / presence / frequency
-// penalties, temperature, top-k, top-p, min-p, seeded sampling and logprobs.
+// Per-sequence token sampler (vLLM / OpenAI semantics). Pipeline:
+//   logit_bias → repetition penalty (prompt + output, HF: x>0 ? x/p : x*p) →
+//   presence/frequency penalties (output counts) → greedy when temperature <
+//   1e-5 or top_k == 1 (lowest id on ties) → temperature → top_k → top_p →
+//   min_p → draw. (vLLM v1 applies min_p before top-k/top-p; the two orders
+//   differ only when min_p and top_p are both set.)
+// Logprobs are of the model's raw logits (vLLM's default "raw_logprobs").
 //
 // Hot path: sample() and accept() allocate nothing after the first sample()
-// (grow-only member scratch); the per-token penalty state is sized once.
-// Results are bit-identical across platforms and compilers for the same seed:
-// the RNG is std::mt19937_64 (fully specified) and the draw is a 53-bit
-// uniform double walked over the candidates in a fixed order.
+// except (a) SampledToken::top when top_logprobs > 0 and (b) grow-only scratch
+// when a step keeps more top-p / min-p candidates than any step before.
+// Penalties cost ~9 bytes per vocabulary entry per sequence, only when enabled.
+// Same seed → same tokens on every platform: the RNG is std::mt19937_64, the
+// draw is a 53-bit uniform double walked over the candidates in a fixed
+// order, and exp() is our own plain-IEEE polynomial, not the platform libm.
 #include <cstdint>
 #include <random>
 #include <span>
@@ -41,6 +48,11 @@ class Sampler {
         float logit;
         int32_t id;
     };
+    struct Weighted {
+        float logit;
+        int32_t id;
+        float w;
+    };
 
     bool penalised() const { return !out_count_.empty(); }
     void mark_seen(int32_t token);
@@ -52,6 +64,8 @@ class Sampler {
     void collect_at_least(std::span<const float> logits, float threshold);
     void weigh_candidates(float max_logit, float inv_t);
     int32_t draw(size_t n);
+    int32_t draw_up_to(float logit, int32_t id);
+    static Weighted nucleus_boundary(Weighted* a, size_t n, double target);
     double uniform();
 
     SamplingParams p_;
@@ -67,6 +81,7 @@ class Sampler {
     std::vector<float> raw_;         // raw logits when logprobs need them after modification
     std::vector<Cand> cand_;         // candidates kept by top-k / top-p / min-p
     std::vector<float> weight_;      // unnormalised probabilities of cand_, same order
+    std::vector<Weighted> sel_;      // top-p selection workspace
     std::vector<double> block_sum_;  // per-block sums of unnormalised probabilities
 };
 

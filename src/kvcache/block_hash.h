@@ -10,6 +10,8 @@
 #include <span>
 #include <string_view>
 
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX, kept out of this header
+
 namespace ig {
 
 using BlockId = int32_t;
@@ -24,6 +26,31 @@ BlockHash chain_hash(const BlockHash& parent, std::span<const int32_t> block_tok
 
 // The primitive: SHA-256 of `bytes` (exposed for test vectors).
 BlockHash sha256(std::span<const uint8_t> bytes);
+
+// The same hashes through one reusable digest context: for loops over many
+// blocks (the free functions above set up a context per call). Not thread-safe.
+class BlockHasher {
+  public:
+    BlockHasher();
+    ~BlockHasher();
+    BlockHasher(BlockHasher&& o) noexcept;
+    BlockHasher& operator=(BlockHasher&& o) noexcept;
+    BlockHasher(const BlockHasher&) = delete;
+    BlockHasher& operator=(const BlockHasher&) = delete;
+
+    BlockHash root(std::string_view model_fingerprint, std::string_view cache_salt);
+    BlockHash chain(const BlockHash& parent, std::span<const int32_t> block_tokens);
+    BlockHash sha256(std::span<const uint8_t> bytes);
+
+  private:
+    void begin();
+    void update(const void* p, size_t n);
+    void update_u64(uint64_t v);
+    void update_field(std::string_view s);
+    BlockHash finish();
+
+    ::evp_md_ctx_st* ctx_;
+};
 
 // Hash-table functor: the digest is already uniform, so its first 8 bytes do.
 struct BlockHashHasher {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdint>
 
 namespace ig {
 
@@ -26,7 +27,8 @@ int64_t KvCacheManager::match_prefix(SeqBlocks& seq, const BlockHash& root,
     const size_t max_blocks = (tokens.size() - 1) / block_tokens_;
     const BlockHash* parent = &root;
     for (size_t b = 0; b < max_blocks; ++b) {
-        const BlockHash h = chain_hash(*parent, tokens.subspan(b * block_tokens_, block_tokens_));
+        const BlockHash h =
+            hasher_.chain(*parent, tokens.subspan(b * block_tokens_, block_tokens_));
         const auto id = pool_.lookup(h);
         if (!id) break;
         // Shared as is, whether a running sequence holds it or it waits in the LRU.
@@ -41,9 +43,11 @@ int64_t KvCacheManager::match_prefix(SeqBlocks& seq, const BlockHash& root,
 }
 
 int32_t KvCacheManager::blocks_needed(const SeqBlocks& seq, int64_t n_tokens) const {
-    const int64_t blocks = (std::max<int64_t>(n_tokens, 0) + block_tokens_ - 1) / block_tokens_;
-    return static_cast<int32_t>(
-        std::max<int64_t>(blocks - static_cast<int64_t>(seq.table.size()), 0));
+    const int64_t n = std::max<int64_t>(n_tokens, 0);
+    const int64_t blocks = n / block_tokens_ + (n % block_tokens_ != 0);
+    const int64_t extra = blocks - static_cast<int64_t>(seq.table.size());
+    // Saturates: no pool holds more than INT32_MAX blocks, so ensure() still fails.
+    return static_cast<int32_t>(std::clamp<int64_t>(extra, 0, INT32_MAX));
 }
 
 bool KvCacheManager::ensure(SeqBlocks& seq, int64_t n_tokens) {
@@ -66,7 +70,8 @@ void KvCacheManager::publish_full(SeqBlocks& seq, const BlockHash& root,
     seq.hashes.reserve(n_full);
     for (size_t b = seq.hashes.size(); b < n_full; ++b) {
         const BlockHash& parent = b == 0 ? root : seq.hashes[b - 1];
-        seq.hashes.push_back(chain_hash(parent, tokens.subspan(b * block_tokens_, block_tokens_)));
+        seq.hashes.push_back(
+            hasher_.chain(parent, tokens.subspan(b * block_tokens_, block_tokens_)));
         // false: another block already holds this content (computed concurrently);
         // ours stays private and is freed normally. The chain still continues:
         // later blocks hash the content, not the block that holds it.

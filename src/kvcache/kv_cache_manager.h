@@ -62,6 +62,7 @@ class KvCacheManager {
     int32_t block_tokens_;
     bool enable_prefix_cache_;
     PrefixCacheStats stats_;
+    BlockHasher hasher_;
 };
 
 }  // namespace ig
