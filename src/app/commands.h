@@ -24,5 +24,6 @@ Command add_tokenize(CLI::App& app);
 Command add_detokenize(CLI::App& app);
 Command add_quantize(CLI::App& app);
 Command add_chat_template(CLI::App& app);
+Command add_bench(CLI::App& app);
 
 }  // namespace ig::app

@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
 
     const std::vector<Command> commands = {
         add_generate(app),   add_synth(app),    add_inspect(app),       add_tokenize(app),
-        add_detokenize(app), add_quantize(app), add_chat_template(app),
+        add_detokenize(app), add_quantize(app), add_chat_template(app), add_bench(app),
     };
 
     CLI11_PARSE(app, argc, argv);

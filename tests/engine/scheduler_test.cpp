@@ -1,0 +1,174 @@
+// Scheduler decisions over a real BlockPool/KvCacheManager, no model: the
+// test plays the model's part by advancing num_computed and appending tokens.
+#include "engine/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <numeric>
+
+namespace ig {
+namespace {
+
+class SchedulerTest : public ::testing::Test {
+  protected:
+    void init(int32_t blocks, int32_t block_tokens, SchedulerConfig cfg) {
+        pool_ = std::make_unique<BlockPool>(blocks);
+        kv_ = std::make_unique<KvCacheManager>(*pool_, block_tokens, true);
+        sched_ = std::make_unique<Scheduler>(cfg, *kv_);
+    }
+    Sequence* add(int64_t prompt_len, int32_t priority = 0, int32_t first_token = 0) {
+        auto s = std::make_unique<Sequence>();
+        s->tokens.resize(static_cast<size_t>(prompt_len));
+        std::iota(s->tokens.begin(), s->tokens.end(), first_token);
+        s->prompt_len = prompt_len;
+        s->priority = priority;
+        s->arrival_seq = next_++;
+        s->root = root_hash("test-model", "");
+        sched_->add_waiting(s.get());
+        seqs_.push_back(std::move(s));
+        return seqs_.back().get();
+    }
+    // The model's part: KV written, a token sampled where logits were asked for.
+    void run(const SchedulerOutput& out) {
+        for (const ScheduledChunk& c : out.chunks) {
+            ASSERT_EQ(c.start, c.seq->num_computed);
+            c.seq->num_computed += c.n;
+            kv_->publish_full(c.seq->blocks, c.seq->root, c.seq->tokens, c.seq->num_computed);
+            if (c.logits) c.seq->tokens.push_back(7);
+        }
+    }
+    int64_t n_of(const SchedulerOutput& out, const Sequence* s) {
+        for (const ScheduledChunk& c : out.chunks)
+            if (c.seq == s) return c.n;
+        return 0;
+    }
+
+    std::unique_ptr<BlockPool> pool_;
+    std::unique_ptr<KvCacheManager> kv_;
+    std::unique_ptr<Scheduler> sched_;
+    std::vector<std::unique_ptr<Sequence>> seqs_;
+    uint64_t next_ = 0;
+};
+
+TEST_F(SchedulerTest, DecodesFirstThenChunksUnderTheTokenBudget) {
+    init(64, 4, {8, 32, true});
+    Sequence* a = add(5);
+    Sequence* b = add(6, 0, 100);
+    run(sched_->step());  // both prefilled (11 tokens)
+    ASSERT_EQ(a->num_remaining(), 1);
+    Sequence* c = add(100, 0, 200);
+    auto out = sched_->step();
+    EXPECT_EQ(n_of(out, a), 1);
+    EXPECT_EQ(n_of(out, b), 1);
+    EXPECT_EQ(n_of(out, c), 30);  // the rest of the budget
+    EXPECT_EQ(out.n_tokens, 32);
+    EXPECT_FALSE(out.chunks.back().logits);
+    run(out);
+    out = sched_->step();  // c continues as a running partial prefill after the decodes
+    EXPECT_EQ(out.chunks[0].seq, a);
+    EXPECT_EQ(n_of(out, c), 30);
+    EXPECT_EQ(c->num_computed, 30);
+}
+
+TEST_F(SchedulerTest, WithoutChunkingAPromptIsPrefilledInOneStep) {
+    init(64, 4, {8, 32, false});
+    Sequence* a = add(100);
+    Sequence* b = add(90);
+    auto out = sched_->step();
+    EXPECT_EQ(n_of(out, a), 100);
+    EXPECT_EQ(n_of(out, b), 0);  // one over-budget prefill per step
+    EXPECT_TRUE(out.chunks[0].logits);
+}
+
+TEST_F(SchedulerTest, PreemptsTheLatestArrivalWhenBlocksRunOut) {
+    init(4, 4, {8, 64, true});
+    Sequence* a = add(8);
+    Sequence* b = add(8, 0, 50);
+    run(sched_->step());
+    EXPECT_EQ(pool_->num_free(), 0);
+    auto out = sched_->step();  // a's and b's 9th token need a third block each
+    ASSERT_EQ(out.preempted.size(), 1u);
+    EXPECT_EQ(out.preempted[0], b);
+    EXPECT_EQ(b->status, SeqStatus::Waiting);
+    EXPECT_EQ(b->num_computed, 0);
+    EXPECT_TRUE(b->blocks.table.empty());
+    EXPECT_EQ(b->tokens.size(), 9u);  // prompt + generated, recomputed later
+    EXPECT_EQ(n_of(out, a), 1);
+    EXPECT_EQ(sched_->preemptions(), 1u);
+    EXPECT_TRUE(pool_->check().ok());
+}
+
+TEST_F(SchedulerTest, PreemptsTheLowestPriorityFirst) {
+    init(4, 4, {8, 64, true});
+    Sequence* batch = add(8, /*priority=*/5);
+    Sequence* inter = add(8, /*priority=*/0, 50);
+    run(sched_->step());
+    auto out = sched_->step();
+    ASSERT_EQ(out.preempted.size(), 1u);
+    EXPECT_EQ(out.preempted[0], batch);
+    EXPECT_EQ(n_of(out, inter), 1);
+}
+
+TEST_F(SchedulerTest, ARequestThatCanNeverFitFails) {
+    init(2, 4, {8, 64, true});
+    Sequence* big = add(12);
+    Sequence* ok = add(3, 0, 40);
+    auto out = sched_->step();
+    ASSERT_EQ(out.failed.size(), 1u);
+    EXPECT_EQ(out.failed[0].seq, big);
+    EXPECT_NE(out.failed[0].error.find("too small"), std::string::npos);
+    EXPECT_EQ(n_of(out, ok), 3);
+    run(out);
+    // Alone, `ok` grows until the cache is exhausted: then it fails too.
+    SchedulerOutput grow;
+    for (int i = 0; i < 10 && grow.failed.empty(); ++i) {
+        grow = sched_->step();
+        run(grow);
+    }
+    ASSERT_EQ(grow.failed.size(), 1u);
+    EXPECT_EQ(grow.failed[0].seq, ok);
+    EXPECT_EQ(ok->tokens.size(), 9u);  // 8 fit in the cache; the 9th token's KV does not
+    EXPECT_EQ(pool_->num_used(), 0);
+}
+
+TEST_F(SchedulerTest, APrefixHeldByARunningSequenceIsSharedAtOnce) {
+    init(32, 4, {8, 64, true});
+    Sequence* a = add(18);
+    run(sched_->step());
+    Sequence* b = add(18);  // same tokens
+    auto out = sched_->step();
+    EXPECT_EQ(b->cached_at_admission, 16);
+    EXPECT_EQ(n_of(out, b), 2);
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_EQ(a->blocks.table[i], b->blocks.table[i]);
+        EXPECT_EQ(pool_->refcount(a->blocks.table[i]), 2);
+    }
+}
+
+TEST_F(SchedulerTest, MaxNumSeqsCapsAdmissions) {
+    init(64, 4, {2, 64, true});
+    add(3);
+    add(3);
+    Sequence* c = add(3);
+    auto out = sched_->step();
+    EXPECT_EQ(out.chunks.size(), 2u);
+    EXPECT_EQ(c->status, SeqStatus::Waiting);
+    EXPECT_EQ(sched_->num_running(), 2u);
+}
+
+TEST_F(SchedulerTest, RemoveFreesBlocksOfRunningAndWaiting) {
+    init(16, 4, {1, 64, true});
+    Sequence* a = add(9);
+    Sequence* b = add(5);
+    run(sched_->step());
+    EXPECT_EQ(b->status, SeqStatus::Waiting);
+    sched_->remove(a);
+    sched_->remove(b);
+    EXPECT_EQ(pool_->num_used(), 0);
+    EXPECT_EQ(sched_->num_running() + sched_->num_waiting(), 0u);
+    EXPECT_TRUE(pool_->check().ok());
+}
+
+}  // namespace
+}  // namespace ig
