@@ -20,5 +20,6 @@ int fail(const Error& e);
 Command add_generate(CLI::App& app);
 Command add_synth(CLI::App& app);
 Command add_inspect(CLI::App& app);
+Command add_serve(CLI::App& app);
 
 }  // namespace ig::app

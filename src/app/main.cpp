@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
         add_generate(app),
         add_synth(app),
         add_inspect(app),
+        add_serve(app),
     };
 
     CLI11_PARSE(app, argc, argv);
