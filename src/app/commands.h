@@ -21,5 +21,6 @@ Command add_generate(CLI::App& app);
 Command add_synth(CLI::App& app);
 Command add_inspect(CLI::App& app);
 Command add_serve(CLI::App& app);
+Command add_bench(CLI::App& app);
 
 }  // namespace ig::app

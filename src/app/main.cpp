@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
         add_synth(app),
         add_inspect(app),
         add_serve(app),
+        add_bench(app),
     };
 
     CLI11_PARSE(app, argc, argv);

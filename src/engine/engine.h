@@ -1,0 +1,133 @@
+#pragma once
+// The serving engine: a loop on its own thread that takes submissions and
+// cancellations, runs one Scheduler step, one forward call for the whole
+// step (prefill chunks and decodes mixed), samples, checks stops and streams
+// tokens back. The public methods are thread-safe.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "engine/request.h"
+#include "engine/request_state.h"
+#include "engine/request_stream.h"
+#include "engine/scheduler.h"
+#include "kvcache/block_pool.h"
+#include "kvcache/kv_arena.h"
+#include "kvcache/kv_cache_manager.h"
+#include "model/llama_model.h"
+#include "tokenizer/tokenizer.h"
+#include "util/expected.h"
+#include "util/thread_pool.h"
+
+namespace ig {
+
+struct EngineConfig {
+    int64_t kv_bytes = 0;  // 0: default_kv_budget_bytes
+    int32_t block_tokens = 16;
+    DType kv_type = DType::F16;
+    int32_t max_num_seqs = 64;
+    int32_t max_num_batched_tokens = 512;  // per step
+    int32_t max_waiting = 1024;            // queue bound -> submit() error QueueFull
+    int threads = 0;
+    bool enable_prefix_cache = true;
+    bool chunked_prefill = true;
+    std::string model_fingerprint;  // default: derived from the GGUF (model_fingerprint.h)
+};
+
+struct EngineStats {
+    int32_t running = 0, waiting = 0;
+    int32_t blocks_total = 0, blocks_free = 0;
+    uint64_t preemptions = 0;
+    PrefixCacheStats prefix;
+    uint64_t steps = 0;
+    double busy_seconds = 0;
+    int32_t last_batch_tokens = 0;
+    // Additive: blocks referenced by sequences, blocks holding a published hash.
+    int32_t blocks_used = 0, blocks_cached = 0;
+};
+
+enum class SubmitError { QueueFull, Invalid, ShuttingDown };
+SubmitError submit_error(const Error& e);
+
+class Engine {
+  public:
+    static Expected<std::unique_ptr<Engine>> create(std::shared_ptr<LlamaModel> model,
+                                                    std::shared_ptr<const Tokenizer> tokenizer,
+                                                    EngineConfig cfg);
+    ~Engine();  // stops the loop; pending requests finish with Cancelled
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // Validates (prompt + max_tokens within the context, ids in the vocabulary,
+    // sampling.validate, ...); the error names the field. submit_error() tells
+    // QueueFull / Invalid / ShuttingDown apart.
+    Expected<std::shared_ptr<RequestStream>> submit(GenerationRequest req);
+    void cancel(const std::string& request_id);  // blocks freed at the next step
+    void shutdown(bool drain);  // drain: finish accepted requests first; else cancel all
+    EngineStats stats() const;  // snapshot
+    const ModelConfig& model_config() const { return model_->config(); }
+    const EngineConfig& config() const { return cfg_; }  // as resolved by create()
+
+    // After shutdown(): the block pool's invariants hold and no block is referenced.
+    Status check_idle() const;
+
+  private:
+    Engine() = default;
+    void loop();
+    void intake(std::unique_ptr<RequestState> r);
+    void run_step();
+    void fork_choices(Sequence& parent, const float* logits);
+    void on_token(Sequence& s, SampledToken st);
+    void finish_request(RequestState& r, FinishReason reason, const std::string& error);
+    void erase_if_done(RequestState& r);
+    void publish_stats(double busy, int64_t batch_tokens);
+
+    EngineConfig cfg_;
+    std::shared_ptr<LlamaModel> model_;
+    std::shared_ptr<const Tokenizer> tokenizer_;
+    std::string fingerprint_;
+    int64_t n_vocab_ = 0, n_ctx_ = 0;
+
+    std::unique_ptr<ThreadPool> threads_;
+    std::optional<KvArena> arena_;
+    std::unique_ptr<BlockPool> blocks_;
+    std::unique_ptr<KvCacheManager> kv_;
+    KvCacheView view_;
+    std::unique_ptr<Scheduler> sched_;
+
+    // Engine thread only.
+    std::unordered_map<std::string, std::unique_ptr<RequestState>> requests_;
+    uint64_t next_arrival_ = 0;
+    ForwardBatch batch_;
+    std::vector<float> logits_, fork_logits_;
+    uint64_t steps_ = 0;
+    double busy_seconds_ = 0;
+
+    // Shared with API callers, under mu_.
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<std::unique_ptr<RequestState>> incoming_;
+    std::vector<std::string> cancels_;
+    std::unordered_set<std::string> live_ids_;
+    bool stopping_ = false, drain_ = false;
+    uint64_t id_counter_ = 0;
+    std::mt19937_64 seed_rng_;
+    std::atomic<int64_t> waiting_count_{0};
+
+    mutable std::mutex stats_mu_;
+    EngineStats stats_;
+
+    mutable std::mutex join_mu_;
+    std::thread thread_;
+};
+
+}  // namespace ig

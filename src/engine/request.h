@@ -1,0 +1,48 @@
+#pragma once
+// What a client hands the engine (GenerationRequest) and what it gets back,
+// one StreamEvent per new token of a choice and one final event per choice.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/sampler.h"
+#include "engine/sampling_params.h"
+
+namespace ig {
+
+enum class FinishReason { Stop, Length, Cancelled, Error };  // Stop: EOS / stop string / stop token
+
+std::string_view finish_reason_name(FinishReason r);  // "stop", "length", "cancelled", "error"
+
+struct GenerationRequest {
+    std::string id;               // unique; the engine generates one if empty
+    std::vector<int32_t> prompt;  // token ids (the server tokenizes and renders templates)
+    SamplingParams sampling;
+    StopParams stop;
+    int32_t n = 1;           // choices sharing the prompt's blocks
+    int32_t priority = 0;    // lower value = more urgent (vLLM convention); 0 interactive
+    std::string cache_salt;  // per tenant by default
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+};
+
+struct Usage {
+    int64_t prompt_tokens = 0;
+    int64_t cached_tokens = 0;      // prompt tokens re-used from the prefix cache at admission
+    int64_t completion_tokens = 0;  // all choices of the request so far
+};
+
+struct StreamEvent {
+    int32_t choice = 0;
+    std::vector<int32_t> tokens;         // new token ids (0 or 1 normally)
+    std::string text;                    // new text safe to show (stop strings held back)
+    std::vector<SampledToken> logprobs;  // when requested
+    std::optional<FinishReason> finish;  // set on the choice's last event
+    std::string error;                   // with FinishReason::Error (or why it was cancelled)
+    Usage usage;                         // cumulative, complete on the final event
+    // Additive: when the engine produced the event (TTFT/ITL metrics, benchmarks).
+    std::chrono::steady_clock::time_point time{};
+};
+
+}  // namespace ig

@@ -1,0 +1,154 @@
+#include "engine/scheduler.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+
+namespace ig {
+
+Scheduler::Scheduler(SchedulerConfig cfg, KvCacheManager& kv) : cfg_(cfg), kv_(kv) {}
+
+void Scheduler::add_waiting(Sequence* s) {
+    s->status = SeqStatus::Waiting;
+    waiting_.push_back(s);
+}
+
+void Scheduler::add_running(Sequence* s) {
+    s->status = SeqStatus::Running;
+    running_.push_back(s);
+}
+
+void Scheduler::add_preempted(Sequence* s) {
+    s->status = SeqStatus::Waiting;
+    waiting_.push_front(s);
+}
+
+void Scheduler::erase_running(Sequence* s) {
+    auto it = std::find(running_.begin(), running_.end(), s);
+    if (it != running_.end()) running_.erase(it);
+}
+
+void Scheduler::remove(Sequence* s) {
+    if (s->status == SeqStatus::Running)
+        erase_running(s);
+    else if (s->status == SeqStatus::Waiting)
+        waiting_.remove(s);
+    kv_.free(s->blocks);
+    s->status = SeqStatus::Finished;
+}
+
+int64_t Scheduler::take(const Sequence& s) {
+    const int64_t rem = s.num_remaining();
+    if (rem <= 0) return 0;
+    if (rem <= budget_) return rem;
+    if (cfg_.chunked_prefill) return std::max<int64_t>(budget_, 0);
+    if (!long_prefill_taken_) {
+        long_prefill_taken_ = true;
+        return rem;
+    }
+    return 0;
+}
+
+void Scheduler::preempt(Sequence* s, SchedulerOutput& out) {
+    erase_running(s);
+    kv_.free(s->blocks);
+    s->num_computed = 0;
+    ++s->preemptions;
+    ++preemptions_;
+    s->status = SeqStatus::Waiting;
+    waiting_.push_front(s);
+    out.preempted.push_back(s);
+}
+
+void Scheduler::fail(Sequence* s, std::string why, SchedulerOutput& out) {
+    remove(s);
+    out.failed.push_back({s, std::move(why)});
+}
+
+bool Scheduler::make_room(Sequence* s, int64_t n, SchedulerOutput& out) {
+    while (!kv_.ensure(s->blocks, s->num_computed + n)) {
+        // Victim: the last (lowest priority, latest arrival) running sequence
+        // not scheduled in this step; s itself is a candidate.
+        Sequence* victim = nullptr;
+        for (Sequence* r : running_)
+            if (r->scheduled_step != step_ && (!victim || victim->before(*r))) victim = r;
+        if (victim == s || victim == nullptr) {
+            if (running_.size() == 1) {
+                fail(s,
+                     fmt::format("the KV cache is too small for this request: {} tokens need "
+                                 "more blocks than the cache holds",
+                                 s->num_computed + n),
+                     out);
+            } else {
+                preempt(s, out);
+            }
+            return false;
+        }
+        preempt(victim, out);
+    }
+    return true;
+}
+
+void Scheduler::schedule(Sequence* s, int64_t n, SchedulerOutput& out) {
+    const bool to_end = s->num_computed + n == static_cast<int64_t>(s->tokens.size());
+    out.chunks.push_back({s, s->num_computed, n, to_end});
+    out.n_tokens += n;
+    budget_ -= n;
+    s->scheduled_step = step_;
+    if (!s->times.first_scheduled) s->times.first_scheduled = std::chrono::steady_clock::now();
+}
+
+SchedulerOutput Scheduler::step() {
+    SchedulerOutput out;
+    ++step_;
+    budget_ = cfg_.max_num_batched_tokens;
+    long_prefill_taken_ = false;
+    std::sort(running_.begin(), running_.end(),
+              [](const Sequence* a, const Sequence* b) { return a->before(*b); });
+
+    // Running sequences: decodes (one token left) first, then prefill chunks.
+    const std::vector<Sequence*> order = running_;
+    for (int pass = 0; pass < 2; ++pass) {
+        for (Sequence* s : order) {
+            if (s->status != SeqStatus::Running || s->scheduled_step == step_) continue;
+            if ((pass == 0) != (s->num_remaining() == 1)) continue;
+            const int64_t n = take(*s);
+            if (n == 0) continue;
+            if (make_room(s, n, out)) schedule(s, n, out);
+        }
+    }
+
+    // Admissions: the policy's pick while budget, seats and blocks last.
+    while (budget_ > 0 && !waiting_.empty()) {
+        Sequence* s = waiting_.peek();
+        const size_t seats = 1 + static_cast<size_t>(std::max(s->pending_forks, 0));
+        if (!running_.empty() && running_.size() + seats > static_cast<size_t>(cfg_.max_num_seqs))
+            break;
+        if (s->blocks.table.empty()) {
+            s->num_computed = kv_.match_prefix(s->blocks, s->root, s->tokens);
+            if (s->cached_at_admission < 0) s->cached_at_admission = s->num_computed;
+        }
+        const int64_t n = take(*s);
+        if (n == 0 || !kv_.ensure(s->blocks, s->num_computed + n)) {
+            kv_.free(s->blocks);
+            s->num_computed = 0;
+            if (n > 0 && running_.empty()) {
+                fail(s,
+                     fmt::format("the KV cache is too small for this request: a chunk of {} "
+                                 "tokens does not fit in an empty cache",
+                                 n),
+                     out);
+                continue;
+            }
+            break;
+        }
+        waiting_.remove(s);
+        s->status = SeqStatus::Running;
+        running_.push_back(s);
+        schedule(s, n, out);
+    }
+    return out;
+}
+
+}  // namespace ig

@@ -1,0 +1,84 @@
+#pragma once
+// One scheduling step of continuous batching. Decides only (no model calls):
+// running decodes first, then the rest of partially prefilled sequences,
+// then admissions from the waiting queue, all under a token budget and a
+// sequence cap. Blocks come from the KvCacheManager; when they run out the
+// lowest-priority, latest-arrived running sequence is preempted by
+// recompute (its blocks are freed; its published full blocks stay in the
+// prefix cache, so the recompute usually hits them).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/request_queue.h"
+#include "engine/sequence.h"
+#include "kvcache/kv_cache_manager.h"
+
+namespace ig {
+
+struct SchedulerConfig {
+    int32_t max_num_seqs = 64;
+    int32_t max_num_batched_tokens = 512;
+    // Off: a prompt is prefilled in one step, whatever the budget (at most one
+    // such over-budget prefill per step).
+    bool chunked_prefill = true;
+};
+
+struct ScheduledChunk {
+    Sequence* seq = nullptr;
+    int64_t start = 0;    // first position computed (== seq->num_computed before the step)
+    int64_t n = 0;        // tokens computed this step
+    bool logits = false;  // the chunk reaches the end of seq->tokens: sample after it
+};
+
+struct FailedSeq {
+    Sequence* seq = nullptr;
+    std::string error;
+};
+
+struct SchedulerOutput {
+    std::vector<ScheduledChunk> chunks;
+    std::vector<Sequence*> preempted;  // back in the waiting queue
+    std::vector<FailedSeq> failed;     // removed (blocks freed): can never fit
+    int64_t n_tokens = 0;
+};
+
+class Scheduler {
+  public:
+    Scheduler(SchedulerConfig cfg, KvCacheManager& kv);
+
+    void add_waiting(Sequence* s);    // a new arrival (no blocks)
+    void add_running(Sequence* s);    // a forked choice that already holds its blocks
+    void add_preempted(Sequence* s);  // head of its class (e.g. a fork that found no blocks)
+    void remove(Sequence* s);         // finished or cancelled: leaves the queues, blocks freed
+
+    SchedulerOutput step();
+
+    RequestQueue& waiting() { return waiting_; }
+    size_t num_running() const { return running_.size(); }
+    size_t num_waiting() const { return waiting_.size(); }
+    uint64_t preemptions() const { return preemptions_; }
+    const SchedulerConfig& config() const { return cfg_; }
+
+  private:
+    // Tokens of s to compute now under the remaining budget (0: not now).
+    int64_t take(const Sequence& s);
+    // Blocks for s's next n tokens, preempting as needed. False: s itself was
+    // preempted or failed.
+    bool make_room(Sequence* s, int64_t n, SchedulerOutput& out);
+    void preempt(Sequence* s, SchedulerOutput& out);
+    void fail(Sequence* s, std::string why, SchedulerOutput& out);
+    void schedule(Sequence* s, int64_t n, SchedulerOutput& out);
+    void erase_running(Sequence* s);
+
+    SchedulerConfig cfg_;
+    KvCacheManager& kv_;
+    RequestQueue waiting_;
+    std::vector<Sequence*> running_;  // hold blocks
+    uint64_t preemptions_ = 0;
+    uint64_t step_ = 0;
+    int64_t budget_ = 0;
+    bool long_prefill_taken_ = false;
+};
+
+}  // namespace ig

@@ -1,0 +1,61 @@
+#pragma once
+// One choice of a request as the scheduler and the engine loop see it: its
+// tokens (prompt, then generated), how many have KV written, its block table,
+// and the per-choice sampling/stop/detokenize state.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/sampler.h"
+#include "engine/stop_checker.h"
+#include "kvcache/block_hash.h"
+#include "kvcache/kv_cache_manager.h"
+#include "tokenizer/spm_tokenizer.h"
+
+namespace ig {
+
+struct RequestState;  // engine-private: the request this choice belongs to
+
+enum class SeqStatus { Waiting, Running, Finished };
+
+struct SeqTimes {
+    using TimePoint = std::chrono::steady_clock::time_point;
+    TimePoint arrival{};
+    std::optional<TimePoint> first_scheduled, first_token, finish;
+};
+
+struct Sequence {
+    RequestState* request = nullptr;
+    int32_t choice = 0;
+    int32_t priority = 0;
+    uint64_t arrival_seq = 0;  // submission order; FCFS within a priority class
+    BlockHash root{};          // prefix-cache chain root (model fingerprint + salt)
+
+    std::vector<int32_t> tokens;  // prompt, then generated tokens
+    int64_t prompt_len = 0;
+    int64_t num_computed = 0;  // tokens whose KV is written (a prefix of `tokens`)
+    SeqBlocks blocks;
+    // Choices still to be forked from this one once its prompt is prefilled
+    // (n > 1): the scheduler reserves seats for them.
+    int32_t pending_forks = 0;
+    int64_t cached_at_admission = -1;  // prefix-cache hit of the first admission (Usage)
+    uint64_t scheduled_step = 0;       // scheduler step that last scheduled it
+
+    std::optional<Sampler> sampler;
+    std::optional<StopChecker> stop;
+    std::unique_ptr<IncrementalDecoder> decoder;  // null without a tokenizer
+
+    SeqStatus status = SeqStatus::Waiting;
+    SeqTimes times;
+    uint64_t preemptions = 0;
+
+    int64_t num_generated() const { return static_cast<int64_t>(tokens.size()) - prompt_len; }
+    int64_t num_remaining() const { return static_cast<int64_t>(tokens.size()) - num_computed; }
+    // Scheduling order: more urgent class first, then earlier arrival, then choice.
+    bool before(const Sequence& o) const;
+};
+
+}  // namespace ig

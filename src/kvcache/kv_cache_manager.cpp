@@ -1,0 +1,114 @@
+#include "kvcache/kv_cache_manager.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace ig {
+
+KvCacheManager::KvCacheManager(BlockPool& pool, int32_t block_tokens, bool enable_prefix_cache)
+    : pool_(pool),
+      block_tokens_(std::max(block_tokens, 1)),
+      enable_prefix_cache_(enable_prefix_cache) {
+    assert(block_tokens > 0);
+}
+
+int64_t KvCacheManager::match_prefix(SeqBlocks& seq, const BlockHash& root,
+                                     std::span<const int32_t> tokens) {
+    assert(seq.table.empty());
+    if (!seq.table.empty()) return 0;
+    stats_.queries_tokens += tokens.size();
+    seq.hashes.clear();
+    seq.num_cached_tokens = 0;
+    if (!enable_prefix_cache_ || tokens.empty()) return 0;
+
+    // At least one token must be computed to produce logits, so a prompt of
+    // exactly k full blocks re-uses at most k - 1.
+    const size_t max_blocks = (tokens.size() - 1) / block_tokens_;
+    const BlockHash* parent = &root;
+    for (size_t b = 0; b < max_blocks; ++b) {
+        const BlockHash h = chain_hash(*parent, tokens.subspan(b * block_tokens_, block_tokens_));
+        const auto id = pool_.lookup(h);
+        if (!id) break;
+        // Shared as is, whether a running sequence holds it or it waits in the LRU.
+        pool_.retain(*id);
+        seq.table.push_back(*id);
+        seq.hashes.push_back(h);
+        parent = &seq.hashes.back();
+    }
+    seq.num_cached_tokens = static_cast<int64_t>(seq.table.size()) * block_tokens_;
+    stats_.hits_tokens += static_cast<uint64_t>(seq.num_cached_tokens);
+    return seq.num_cached_tokens;
+}
+
+int32_t KvCacheManager::blocks_needed(const SeqBlocks& seq, int64_t n_tokens) const {
+    const int64_t blocks = (std::max<int64_t>(n_tokens, 0) + block_tokens_ - 1) / block_tokens_;
+    return static_cast<int32_t>(
+        std::max<int64_t>(blocks - static_cast<int64_t>(seq.table.size()), 0));
+}
+
+bool KvCacheManager::ensure(SeqBlocks& seq, int64_t n_tokens) {
+    const int32_t need = blocks_needed(seq, n_tokens);
+    if (need > pool_.num_free()) return false;
+    for (int32_t i = 0; i < need; ++i) {
+        const auto id = pool_.allocate();  // cannot fail: num_free counts evictable blocks
+        assert(id);
+        seq.table.push_back(*id);
+    }
+    return true;
+}
+
+void KvCacheManager::publish_full(SeqBlocks& seq, const BlockHash& root,
+                                  std::span<const int32_t> tokens, int64_t n_computed) {
+    if (!enable_prefix_cache_) return;
+    const int64_t computed =
+        std::clamp<int64_t>(n_computed, 0, static_cast<int64_t>(tokens.size()));
+    const size_t n_full = std::min(static_cast<size_t>(computed / block_tokens_), seq.table.size());
+    seq.hashes.reserve(n_full);
+    for (size_t b = seq.hashes.size(); b < n_full; ++b) {
+        const BlockHash& parent = b == 0 ? root : seq.hashes[b - 1];
+        seq.hashes.push_back(chain_hash(parent, tokens.subspan(b * block_tokens_, block_tokens_)));
+        // false: another block already holds this content (computed concurrently);
+        // ours stays private and is freed normally. The chain still continues:
+        // later blocks hash the content, not the block that holds it.
+        pool_.publish(seq.table[b], seq.hashes.back());
+    }
+}
+
+Expected<std::optional<std::pair<BlockId, BlockId>>> KvCacheManager::fork(const SeqBlocks& src,
+                                                                          SeqBlocks& dst,
+                                                                          int64_t n_tokens) {
+    if (&src == &dst || !dst.table.empty())
+        return make_error(ErrorCode::Internal, "KV fork: the destination sequence is not empty");
+    const int64_t capacity = static_cast<int64_t>(src.table.size()) * block_tokens_;
+    if (n_tokens < 0 || n_tokens > capacity)
+        return make_error(ErrorCode::Internal,
+                          "KV fork: {} tokens requested, the source holds blocks for {}", n_tokens,
+                          capacity);
+    const size_t n_full = static_cast<size_t>(n_tokens / block_tokens_);
+    const bool partial = n_tokens % block_tokens_ != 0;
+    if (partial && pool_.num_free() < 1)
+        return make_error(ErrorCode::QueueFull, "KV fork: no free block for the partial block");
+
+    dst.table.assign(src.table.begin(), src.table.begin() + static_cast<ptrdiff_t>(n_full));
+    for (const BlockId id : dst.table) pool_.retain(id);
+    const size_t n_hashes = std::min(src.hashes.size(), n_full);
+    dst.hashes.assign(src.hashes.begin(), src.hashes.begin() + static_cast<ptrdiff_t>(n_hashes));
+    dst.num_cached_tokens = src.num_cached_tokens;
+    if (!partial) return std::optional<std::pair<BlockId, BlockId>>{};
+
+    const auto id = pool_.allocate();
+    assert(id);
+    dst.table.push_back(*id);
+    return std::optional<std::pair<BlockId, BlockId>>{std::pair{src.table[n_full], *id}};
+}
+
+void KvCacheManager::free(SeqBlocks& seq) {
+    // Tail first: the LRU then evicts a chain's tail before its head. Evicting
+    // a head first would strand its tail anyway (lookups walk from the root).
+    for (auto it = seq.table.rbegin(); it != seq.table.rend(); ++it) pool_.release(*it);
+    seq.table.clear();
+    seq.hashes.clear();
+    seq.num_cached_tokens = 0;
+}
+
+}  // namespace ig
