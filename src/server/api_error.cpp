@@ -1,5 +1,7 @@
 #include "server/api_error.h"
 
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 namespace ig::server {
@@ -20,10 +22,25 @@ ApiError not_found(std::string message, std::string code) {
     return e;
 }
 
+// Engine and library messages start with the field they are about
+// ("max_tokens: 0 must be >= 1"): that is the OpenAI `param`.
+static std::optional<std::string> field_prefix(const std::string& msg) {
+    const size_t colon = msg.find(": ");
+    if (colon == std::string::npos || colon == 0 || colon > 64) return std::nullopt;
+    for (size_t i = 0; i < colon; ++i) {
+        const char c = msg[i];
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '[' ||
+              c == ']'))
+            return std::nullopt;
+    }
+    return msg.substr(0, colon);
+}
+
 ApiError from_error(const Error& err, std::optional<std::string> param) {
     ApiError e;
     e.message = err.message;
-    e.param = std::move(param);
+    e.param = param ? std::move(param)
+                    : (err.code == ErrorCode::Invalid ? field_prefix(err.message) : std::nullopt);
     switch (err.code) {
         case ErrorCode::Invalid:
         case ErrorCode::Unsupported:

@@ -61,7 +61,7 @@ void add_completion_logprob(json& lp, const Tokenizer& tok, const SampledToken& 
 
 }  // namespace
 
-const char* finish_reason_name(FinishReason r) {
+const char* openai_finish_reason(FinishReason r) {
     switch (r) {
         case FinishReason::Stop:
             return "stop";
@@ -176,7 +176,7 @@ void CompletionJob::absorb(int32_t prompt_index, StreamEvent& ev, std::string* s
     }
     if (ev.finish) {
         c.done = true;
-        c.finish_reason = finish_reason_name(*ev.finish);
+        c.finish_reason = openai_finish_reason(*ev.finish);
         if (*ev.finish == FinishReason::Error)
             c.error = ev.error.empty() ? "generation failed" : ev.error;
     }

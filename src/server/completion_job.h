@@ -77,6 +77,6 @@ class CompletionJob : public AsyncJob {
 };
 
 // OpenAI's finish_reason for the engine's.
-const char* finish_reason_name(FinishReason r);
+const char* openai_finish_reason(FinishReason r);
 
 }  // namespace ig::server
