@@ -22,5 +22,7 @@ Command add_synth(CLI::App& app);
 Command add_inspect(CLI::App& app);
 Command add_serve(CLI::App& app);
 Command add_bench(CLI::App& app);
+Command add_tokenize(CLI::App& app);
+Command add_detokenize(CLI::App& app);
 
 }  // namespace ig::app

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
         add_inspect(app),
         add_serve(app),
         add_bench(app),
+        add_tokenize(app),
+        add_detokenize(app),
     };
 
     CLI11_PARSE(app, argc, argv);

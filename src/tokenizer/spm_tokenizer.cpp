@@ -1,5 +1,6 @@
 #include "tokenizer/spm_tokenizer.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <queue>
 
@@ -28,6 +29,11 @@ struct Bigram {
 
 }  // namespace
 
+struct SpmTokenizer::Scratch {
+    std::vector<Symbol> sym;
+    std::vector<Bigram> queue;  // a heap
+};
+
 Expected<SpmTokenizer> SpmTokenizer::create(Vocab vocab) {
     if (vocab.tokens.empty()) return make_error("tokenizer vocabulary is empty");
     const size_t n = vocab.tokens.size();
@@ -47,40 +53,92 @@ Expected<SpmTokenizer> SpmTokenizer::create(Vocab vocab) {
         std::snprintf(name, sizeof name, "<0x%02X>", b);
         t.byte_ids_[b] = t.find(name);
     }
+    t.specials_ = SpecialTokenMatcher(t.vocab_);
+    // Words are independent unless some piece has U+2581 after another
+    // character ("a▁b"): then merges may cross word starts.
+    t.words_independent_ = true;
+    for (const std::string& tok : t.vocab_.tokens) {
+        size_t lead = 0;
+        while (std::string_view(tok).substr(lead, kSpace.size()) == kSpace) lead += kSpace.size();
+        if (tok.find(kSpace, lead) != std::string::npos) {
+            t.words_independent_ = false;
+            break;
+        }
+    }
     return t;
 }
 
 int32_t SpmTokenizer::find(std::string_view s) const {
-    auto it = ids_.find(std::string(s));
+    auto it = ids_.find(s);
     return it == ids_.end() ? -1 : it->second;
 }
 
 std::vector<int32_t> SpmTokenizer::encode(std::string_view text, const EncodeOptions& opt) const {
     std::vector<int32_t> out;
     if (opt.add_special && vocab_.add_bos && vocab_.bos_id >= 0) out.push_back(vocab_.bos_id);
-    if (text.empty()) return out;
+    // The space prefix goes before the text's first word and before the
+    // first word after each special token, as SentencePiece sees each run
+    // of plain text as its own sentence.
+    bool after_special = true;
+    for (const Fragment& f : specials_.split(vocab_, text, opt)) {
+        if (f.token >= 0) {
+            out.push_back(f.token);
+            after_special = true;
+        } else {
+            encode_text(text.substr(f.begin, f.len), after_special && vocab_.add_space_prefix, out);
+            after_special = false;
+        }
+    }
+    if (opt.add_special && vocab_.add_eos && vocab_.eos_id >= 0) out.push_back(vocab_.eos_id);
+    return out;
+}
 
+void SpmTokenizer::encode_text(std::string_view text, bool space_prefix,
+                               std::vector<int32_t>& out) const {
+    if (text.empty()) return;
     std::string norm;
     norm.reserve(text.size() + 8);
-    if (vocab_.add_space_prefix) norm += kSpace;
+    if (space_prefix) norm += kSpace;
     for (char ch : text) {
         if (ch == ' ')
             norm += kSpace;
         else
             norm += ch;
     }
+    const std::string_view sv(norm);
+    Scratch s;
+    if (!words_independent_) {
+        encode_segment(sv, out, s);
+        return;
+    }
+    // No piece has a space after another character, so no merge can cross
+    // the start of a word: merging each word alone gives the same result,
+    // in linear rather than n log n time over the whole text.
+    size_t seg = 0;
+    for (size_t i = 1; i + kSpace.size() <= sv.size(); ++i) {
+        if (sv.compare(i, kSpace.size(), kSpace) != 0) continue;
+        if (i >= kSpace.size() && sv.compare(i - kSpace.size(), kSpace.size(), kSpace) == 0)
+            continue;
+        encode_segment(sv.substr(seg, i - seg), out, s);
+        seg = i;
+    }
+    encode_segment(sv.substr(seg), out, s);
+}
 
-    std::vector<Symbol> sym;
-    for (size_t i = 0; i < norm.size();) {
-        size_t len = std::min(utf8::seq_len(static_cast<unsigned char>(norm[i])), norm.size() - i);
+void SpmTokenizer::encode_segment(std::string_view sv, std::vector<int32_t>& out,
+                                  Scratch& s) const {
+    auto& sym = s.sym;
+    auto& queue = s.queue;
+    sym.clear();
+    queue.clear();
+    for (size_t i = 0; i < sv.size();) {
+        size_t len = std::min(utf8::seq_len(static_cast<unsigned char>(sv[i])), sv.size() - i);
         const int idx = static_cast<int>(sym.size());
         sym.push_back({i, len, idx - 1, -1});
         if (idx > 0) sym[idx - 1].next = idx;
         i += len;
     }
 
-    const std::string_view sv(norm);
-    std::priority_queue<Bigram> queue;
     auto try_add = [&](int left) {
         if (left < 0 || sym[left].next < 0) return;
         const Symbol& a = sym[left];
@@ -88,16 +146,20 @@ std::vector<int32_t> SpmTokenizer::encode(std::string_view text, const EncodeOpt
         const int32_t id = find(sv.substr(a.begin, a.len + b.len));
         if (id < 0) return;
         const float score = vocab_.scores.empty() ? 0.0f : vocab_.scores[id];
-        queue.push({score, left, a.len + b.len});
+        queue.push_back({score, left, a.len + b.len});
+        std::push_heap(queue.begin(), queue.end());
     };
     for (int i = 0; i + 1 < static_cast<int>(sym.size()); ++i) try_add(i);
 
     while (!queue.empty()) {
-        const Bigram bg = queue.top();
-        queue.pop();
+        std::pop_heap(queue.begin(), queue.end());
+        const Bigram bg = queue.back();
+        queue.pop_back();
         Symbol& a = sym[bg.left];
         if (a.len == 0 || a.next < 0) continue;
         Symbol& b = sym[a.next];
+        // Symbols are contiguous and a's start never moves, so an equal
+        // length means the very piece that was queued.
         if (a.len + b.len != bg.len) continue;  // one side already merged elsewhere
         a.len += b.len;
         b.len = 0;
@@ -108,19 +170,17 @@ std::vector<int32_t> SpmTokenizer::encode(std::string_view text, const EncodeOpt
     }
 
     for (int i = 0; i != -1 && i < static_cast<int>(sym.size()); i = sym[i].next) {
-        const Symbol& s = sym[i];
-        const int32_t id = find(sv.substr(s.begin, s.len));
+        const Symbol& sy = sym[i];
+        const int32_t id = find(sv.substr(sy.begin, sy.len));
         if (id >= 0) {
             out.push_back(id);
             continue;
         }
-        for (size_t k = 0; k < s.len; ++k) {
-            const int32_t b = byte_ids_[static_cast<unsigned char>(norm[s.begin + k])];
+        for (size_t k = 0; k < sy.len; ++k) {
+            const int32_t b = byte_ids_[static_cast<unsigned char>(sv[sy.begin + k])];
             out.push_back(b >= 0 ? b : vocab_.unk_id >= 0 ? vocab_.unk_id : 0);
         }
     }
-    if (opt.add_special && vocab_.add_eos && vocab_.eos_id >= 0) out.push_back(vocab_.eos_id);
-    return out;
 }
 
 std::string SpmTokenizer::token_to_piece(int32_t id, bool render_special) const {
@@ -143,28 +203,6 @@ std::string SpmTokenizer::token_to_piece(int32_t id, bool render_special) const 
             out += s[i++];
         }
     }
-    return out;
-}
-
-std::string IncrementalDecoder::push(int32_t id) {
-    std::string p = tok_.token_to_piece(id);
-    // SentencePiece marks word starts with a space; the first one of the
-    // output stands for the prefix added at encode time.
-    if (first_ && !p.empty()) {
-        if (tok_.strips_leading_space() && p[0] == ' ') p.erase(0, 1);
-        first_ = false;
-    }
-    pending_ += p;
-    const size_t keep = utf8::incomplete_tail(pending_);
-    std::string ready =
-        utf8::sanitize(std::string_view(pending_).substr(0, pending_.size() - keep));
-    pending_.erase(0, pending_.size() - keep);
-    return ready;
-}
-
-std::string IncrementalDecoder::flush() {
-    std::string out = utf8::sanitize(pending_);
-    pending_.clear();
     return out;
 }
 

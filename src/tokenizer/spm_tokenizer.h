@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tokenizer/incremental_decoder.h"  // IncrementalDecoder used to live here
+#include "tokenizer/special_tokens.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/vocab.h"
 #include "util/expected.h"
@@ -27,29 +29,20 @@ class SpmTokenizer final : public Tokenizer {
     bool strips_leading_space() const override { return vocab_.add_space_prefix; }
 
   private:
+    struct StrHash {
+        using is_transparent = void;
+        size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
     int32_t find(std::string_view s) const;
+    struct Scratch;
+    void encode_text(std::string_view text, bool space_prefix, std::vector<int32_t>& out) const;
+    void encode_segment(std::string_view sv, std::vector<int32_t>& out, Scratch& s) const;
 
     Vocab vocab_;
-    std::unordered_map<std::string, int32_t> ids_;
+    SpecialTokenMatcher specials_;
+    std::unordered_map<std::string, int32_t, StrHash, std::equal_to<>> ids_;
     int32_t byte_ids_[256];
-};
-
-// Turns a token stream into text without ever splitting a UTF-8 character:
-// bytes of an incomplete character are held until the next token.
-class IncrementalDecoder {
-  public:
-    // at_start: the stream begins a text, so the space SentencePiece puts
-    // before the first word is dropped (false when continuing a prompt).
-    explicit IncrementalDecoder(const Tokenizer& tok, bool at_start = true)
-        : tok_(tok), first_(at_start) {}
-    // Returns the text that became complete with this token.
-    std::string push(int32_t id);
-    std::string flush();  // whatever is held, invalid bytes as U+FFFD
-
-  private:
-    const Tokenizer& tok_;
-    std::string pending_;
-    bool first_;
+    bool words_independent_ = false;
 };
 
 }  // namespace ig

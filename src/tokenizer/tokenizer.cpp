@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/spm_tokenizer.h"
 #include "tokenizer/utf8.h"
 
@@ -26,6 +27,11 @@ Expected<std::unique_ptr<Tokenizer>> make_tokenizer(Vocab vocab) {
         auto t = SpmTokenizer::create(std::move(vocab));
         if (!t.ok()) return t.error();
         return std::unique_ptr<Tokenizer>(std::make_unique<SpmTokenizer>(std::move(t).value()));
+    }
+    if (vocab.model == "gpt2" || vocab.model == "bpe") {
+        auto t = BpeTokenizer::create(std::move(vocab));
+        if (!t.ok()) return t.error();
+        return std::unique_ptr<Tokenizer>(std::move(t).value());
     }
     return make_error("tokenizer model '{}' is not supported", vocab.model);
 }

@@ -15,8 +15,11 @@
 namespace ig {
 
 struct EncodeOptions {
-    bool add_special = true;     // BOS/EOS as the vocabulary asks (add_bos/add_eos)
-    bool parse_special = false;  // match the text of control/user-defined tokens
+    bool add_special = true;  // BOS/EOS as the vocabulary asks (add_bos/add_eos)
+    // Match the text of control tokens (<|im_start|>, <s>). User-defined
+    // tokens (non-special added tokens) are matched either way, as the
+    // reference tokenizers do.
+    bool parse_special = false;
     // With parse_special: a special token is matched only where every byte it
     // covers is allowed (non-zero). Empty: allowed everywhere; otherwise one
     // entry per byte of the text. Chat templates use this so that message
@@ -46,7 +49,8 @@ class Tokenizer {
     std::string decode(std::span<const int32_t> ids, bool render_special = false) const;
 };
 
-// Picks the algorithm from vocab.model ("llama": SentencePiece-style).
+// Picks the algorithm from vocab.model: "llama" SentencePiece-style, "gpt2"
+// byte-level BPE, "bpe" BPE with SentencePiece-style spaces and byte fallback.
 Expected<std::unique_ptr<Tokenizer>> make_tokenizer(Vocab vocab);
 
 }  // namespace ig

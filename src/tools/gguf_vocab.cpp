@@ -7,6 +7,11 @@ Expected<Vocab> vocab_from_gguf(const GgufFile& f) {
     auto model = f.get_string("tokenizer.ggml.model");
     if (!model) return make_error("model has no tokenizer (missing 'tokenizer.ggml.model')");
     v.model = std::string(*model);
+    // llama.cpp's defaults: only SentencePiece adds BOS and a space prefix
+    // unless the file says otherwise.
+    v.add_bos = v.model == "llama";
+    v.add_space_prefix = v.model == "llama";
+    if (auto pre = f.get_string("tokenizer.ggml.pre")) v.pre = std::string(*pre);
     const GgufArray* tokens = f.get_array("tokenizer.ggml.tokens");
     if (tokens == nullptr || tokens->elem_type != GgufType::STRING)
         return make_error("'tokenizer.ggml.tokens' is missing or not an array of strings");
@@ -40,6 +45,12 @@ Expected<Vocab> vocab_from_gguf(const GgufFile& f) {
             v.types.push_back(static_cast<TokenType>(x));
         }
     }
+    if (const GgufArray* merges = f.get_array("tokenizer.ggml.merges")) {
+        if (merges->elem_type != GgufType::STRING)
+            return make_error("'tokenizer.ggml.merges' is not an array of strings");
+        v.merges.reserve(merges->items.size());
+        for (const auto& m : merges->items) v.merges.push_back(std::get<std::string>(m.v));
+    }
     auto id = [&](const char* key, int32_t& dst) -> Status {
         if (f.find(key) == nullptr) return {};
         auto x = f.get_int(key);
@@ -51,10 +62,22 @@ Expected<Vocab> vocab_from_gguf(const GgufFile& f) {
     IG_TRY(id("tokenizer.ggml.bos_token_id", v.bos_id));
     IG_TRY(id("tokenizer.ggml.eos_token_id", v.eos_id));
     IG_TRY(id("tokenizer.ggml.unknown_token_id", v.unk_id));
+    IG_TRY(id("tokenizer.ggml.eot_token_id", v.eot_id));
+    IG_TRY(id("tokenizer.ggml.eom_token_id", v.eom_id));
     if (auto b = f.get_bool("tokenizer.ggml.add_bos_token")) v.add_bos = *b;
     if (auto b = f.get_bool("tokenizer.ggml.add_eos_token")) v.add_eos = *b;
     if (auto b = f.get_bool("tokenizer.ggml.add_space_prefix")) v.add_space_prefix = *b;
+    // Llama 3 and Tekken vocabularies were trained so that whole words in the
+    // vocabulary are never split (Hugging Face's ignore_merges).
+    v.ignore_merges = v.pre == "llama-bpe" || v.pre == "llama3" || v.pre == "tekken";
+    detect_eog_tokens(v);
     return v;
+}
+
+Expected<std::unique_ptr<Tokenizer>> load_tokenizer(const GgufFile& f) {
+    Vocab v;
+    IG_ASSIGN_OR_RETURN(v, vocab_from_gguf(f));
+    return make_tokenizer(std::move(v));
 }
 
 }  // namespace ig
