@@ -113,8 +113,10 @@ void ApiServer::drain_and_stop() {
 }
 
 void ApiServer::stop() {
-    if (http_) http_->stop();
+    // Engine first: once its thread is gone no stream notifier can post to
+    // the IO context that http_->stop() winds down.
     if (model_.engine) model_.engine->shutdown(/*drain=*/false);
+    if (http_) http_->stop();
 }
 
 std::string ApiServer::next_id(const char* prefix) {
@@ -229,7 +231,7 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat) {
     json body;
     try {
         body = json::parse(req.body());
-    } catch (const json::parse_error& ex) {
+    } catch (const json::exception& ex) {  // parse_error, and out_of_range for 1e999
         ApiError e = invalid_field("body", fmt::format("invalid JSON body: {}", ex.what()));
         e.code = "invalid_json";
         return error(e);

@@ -139,7 +139,18 @@ class Session : public std::enable_shared_from_this<Session> {
         parser_.reset();
         keep_alive_ = req.keep_alive() && !srv_->draining.load();
         version_ = req.version();
-        Reply r = srv_->handler(std::move(req));
+        Reply r;
+        try {
+            r = srv_->handler(std::move(req));
+        } catch (const std::exception& ex) {
+            // A bug, not the client's fault: answer 500 and keep the IO thread alive.
+            ApiError e;
+            e.status = 500;
+            e.type = "server_error";
+            e.code = "internal_error";
+            e.message = fmt::format("internal error: {}", ex.what());
+            r = Reply{error_response(e, version_, srv_->cfg.retry_after_seconds), nullptr};
+        }
         if (r.job) return start_job(std::move(r.job));
         if (!r.response) {
             ApiError e;

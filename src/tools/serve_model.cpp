@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "model/llama_model.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 #include "tools/gguf_vocab.h"
 
@@ -34,10 +35,8 @@ Expected<server::ServedModel> load_served_model(const ServeModelOptions& opt) {
     std::unique_ptr<LlamaModel> loaded;
     IG_ASSIGN_OR_RETURN(loaded, LlamaModel::load(opt.model_path));
     std::shared_ptr<LlamaModel> model = std::move(loaded);
-    Vocab vocab;
-    IG_ASSIGN_OR_RETURN(vocab, vocab_from_gguf(model->gguf()));
     std::unique_ptr<Tokenizer> tok_owned;
-    IG_ASSIGN_OR_RETURN(tok_owned, make_tokenizer(std::move(vocab)));
+    IG_ASSIGN_OR_RETURN(tok_owned, load_tokenizer(model->gguf()));
     std::shared_ptr<const Tokenizer> tok = std::move(tok_owned);
 
     std::string tmpl;
@@ -51,8 +50,27 @@ Expected<server::ServedModel> load_served_model(const ServeModelOptions& opt) {
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
     if (!tmpl.empty()) {
-        // TODO(jinja): render with ChatTemplate once the jinja branch lands.
-        return make_error(ErrorCode::Unsupported, "chat templates are not supported yet");
+        auto parsed = ChatTemplate::parse(tmpl);
+        if (!parsed.ok())
+            return make_error("chat template{}: {}",
+                              opt.chat_template_path.empty() ? "" : " " + opt.chat_template_path,
+                              parsed.error().message);
+        auto ct = std::make_shared<const ChatTemplate>(std::move(parsed).value());
+        auto token_text = [&](int32_t id) {
+            return id >= 0 && id < tok->n_vocab() ? tok->vocab().tokens[static_cast<size_t>(id)]
+                                                  : std::string();
+        };
+        ChatRenderOptions base;
+        base.bos_token = token_text(tok->bos_id());
+        base.eos_token = token_text(tok->eos_id());
+        sm.chat = [ct, base](const nlohmann::json& messages,
+                             const nlohmann::json& tools) -> Expected<server::ChatPrompt> {
+            ChatRenderOptions o = base;
+            if (!tools.is_null()) o.tools = nlohmann::ordered_json::parse(tools.dump());
+            auto r = ct->render(messages, o);
+            if (!r.ok()) return r.error();
+            return server::ChatPrompt{std::move(r->text), std::move(r->special_allowed)};
+        };
     }
     std::unique_ptr<Engine> engine;
     IG_ASSIGN_OR_RETURN(engine, Engine::create(model, tok, opt.engine));
