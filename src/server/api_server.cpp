@@ -231,7 +231,7 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat) {
     json body;
     try {
         body = json::parse(req.body());
-    } catch (const json::exception& ex) {  // parse_error, and out_of_range for 1e999
+    } catch (const std::exception& ex) {  // json parse_error, and out_of_range for 1e999
         ApiError e = invalid_field("body", fmt::format("invalid JSON body: {}", ex.what()));
         e.code = "invalid_json";
         return error(e);

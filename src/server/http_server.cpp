@@ -54,7 +54,8 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
   public:
-    Session(tcp::socket&& s, HttpServer::Impl* srv) : stream_(std::move(s)), srv_(srv) {
+    Session(tcp::socket&& s, HttpServer::Impl* srv)
+        : stream_(std::move(s)), deadline_(stream_.get_executor()), srv_(srv) {
         srv_->connections.fetch_add(1);
     }
     ~Session() {
@@ -301,6 +302,7 @@ class Session : public std::enable_shared_from_this<Session> {
     void close() {
         if (closed_) return;
         closed_ = true;
+        deadline_.cancel();
         if (job_) {
             job_->cancel();
             job_.reset();
@@ -311,6 +313,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
 
     beast::tcp_stream stream_;
+    net::steady_timer deadline_;  // request_timeout while a request is read
     HttpServer::Impl* srv_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
@@ -324,6 +327,8 @@ class Session : public std::enable_shared_from_this<Session> {
     bool watching_ = false;
     bool job_done_ = false;
     bool closed_ = false;
+    bool reading_ = false;
+    bool timed_out_ = false;
     std::chrono::steady_clock::time_point linger_deadline_;
     int64_t lingered_ = 0;
 };

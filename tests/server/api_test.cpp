@@ -80,7 +80,9 @@ TEST_F(ApiTest, CompletionNonStreaming) {
     const json& u = j["usage"];
     EXPECT_EQ(u["prompt_tokens"], prompt_tokens("Once upon a time"));
     const std::string fr = j["choices"][0]["finish_reason"];
-    if (fr == "length") EXPECT_EQ(u["completion_tokens"], 8);
+    if (fr == "length") {
+        EXPECT_EQ(u["completion_tokens"], 8);
+    }
     EXPECT_EQ(u["total_tokens"],
               u["prompt_tokens"].get<int64_t>() + u["completion_tokens"].get<int64_t>());
     EXPECT_TRUE(u["prompt_tokens_details"]["cached_tokens"].is_number_integer());

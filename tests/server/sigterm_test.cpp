@@ -107,7 +107,9 @@ TEST(SigtermTest, DrainsAcceptedRequestsAndExitsZero) {
     EXPECT_EQ(ready.status, 503);
     HttpReply refused =
         fetch(child.port, "POST", "/v1/completions", R"({"prompt":"hi","max_tokens":2})", 5s);
-    if (refused.status != 0) EXPECT_EQ(refused.status, 503);
+    if (refused.status != 0) {
+        EXPECT_EQ(refused.status, 503);
+    }
 
     for (auto& t : clients) t.join();
     EXPECT_EQ(completed.load(), kStreams);
