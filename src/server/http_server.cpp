@@ -101,10 +101,25 @@ class Session : public std::enable_shared_from_this<Session> {
         parser_.emplace();
         parser_->header_limit(static_cast<uint32_t>(limits().max_header_bytes));
         parser_->body_limit(static_cast<uint64_t>(limits().max_body_bytes));
-        stream_.expires_after(limits().request_timeout);
-        http::async_read(
-            stream_, buffer_, *parser_,
-            [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+        // The deadline cancels the read instead of closing the socket (as the
+        // stream's own timeout would), so that the 408 can still be sent.
+        stream_.expires_never();
+        timed_out_ = false;
+        reading_ = true;
+        deadline_.expires_after(limits().request_timeout);
+        deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+            if (ec || !self->reading_) return;
+            self->timed_out_ = true;
+            beast::error_code ignored;
+            self->stream_.socket().cancel(ignored);
+        });
+        http::async_read(stream_, buffer_, *parser_,
+                         [self = shared_from_this()](beast::error_code ec, size_t) {
+                             self->reading_ = false;
+                             self->deadline_.cancel();
+                             if (self->timed_out_) ec = beast::error::timeout;
+                             self->on_read(ec);
+                         });
     }
 
     void on_read(beast::error_code ec) {

@@ -148,7 +148,7 @@ std::vector<BadCase> cases() {
     // Deep nesting: parsed without recursion limits biting, rejected by type.
     v.push_back(comp("deep_nesting",
                      R"({"prompt":)" + std::string(20000, '[') + std::string(20000, ']') + "}", 400,
-                     "prompt"));
+                     "prompt[0]"));
     return v;
 }
 
