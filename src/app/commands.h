@@ -25,5 +25,6 @@ Command add_detokenize(CLI::App& app);
 Command add_quantize(CLI::App& app);
 Command add_chat_template(CLI::App& app);
 Command add_bench(CLI::App& app);
+Command add_serve(CLI::App& app);
 
 }  // namespace ig::app

@@ -1,0 +1,344 @@
+#include "server/api_server.h"
+
+#include <csignal>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "server/api_error.h"
+#include "server/completion_job.h"
+#include "server/metrics_handler.h"
+#include "server/openai_request.h"
+
+namespace ig::server {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+struct Route {
+    const char* path;
+    http::verb method;
+};
+constexpr Route kRoutes[] = {
+    {"/v1/chat/completions", http::verb::post},
+    {"/v1/completions", http::verb::post},
+    {"/v1/models", http::verb::get},
+    {"/health", http::verb::get},
+    {"/ready", http::verb::get},
+    {"/version", http::verb::get},
+    {"/metrics", http::verb::get},
+};
+
+std::string_view path_of(std::string_view target) {
+    const size_t q = target.find('?');
+    return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+// Total tokens the request asks for, against the context window; the
+// message follows OpenAI's wording so that clients that parse it still work.
+std::optional<ApiError> check_context(int64_t n_ctx, int64_t prompt, int64_t max_tokens,
+                                      bool chat) {
+    if (prompt + max_tokens <= n_ctx) return std::nullopt;
+    ApiError e = invalid_field(
+        chat ? "messages" : "prompt",
+        fmt::format("This model's maximum context length is {} tokens. However, you requested {} "
+                    "tokens ({} in the {}, {} in the completion). Please reduce the length of the "
+                    "{} or completion.",
+                    n_ctx, prompt + max_tokens, prompt, chat ? "messages" : "prompt", max_tokens,
+                    chat ? "messages" : "prompt"));
+    e.code = "context_length_exceeded";
+    return e;
+}
+
+}  // namespace
+
+ApiServer::ApiServer(ServerConfig cfg, ServedModel model)
+    : cfg_(std::move(cfg)), model_(std::move(model)) {
+    std::random_device rd;
+    id_salt_ = fmt::format("{:08x}", rd());
+    http_ = std::make_unique<HttpServer>(cfg_,
+                                         [this](HttpRequest&& r) { return handle(std::move(r)); });
+}
+
+ApiServer::~ApiServer() {
+    stop();
+}
+
+Status ApiServer::start() {
+    return http_->start();
+}
+
+uint16_t ApiServer::port() const {
+    return http_->port();
+}
+
+void ApiServer::begin_drain() {
+    draining_.store(true);
+    http_->set_draining(true);
+}
+
+void ApiServer::run_until_signal() {
+    boost::asio::io_context ioc;
+    boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    int got = 0;
+    signals.async_wait([&](const boost::system::error_code&, int sig) { got = sig; });
+    ioc.run();
+    spdlog::info("signal {}: draining ({} in flight, grace period {} ms)", got, in_flight(),
+                 cfg_.grace_period.count());
+    drain_and_stop();
+}
+
+void ApiServer::drain_and_stop() {
+    begin_drain();
+    const auto deadline = Clock::now() + cfg_.grace_period;
+    while (in_flight() > 0 && Clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (in_flight() > 0) {
+        spdlog::warn("grace period over: cancelling {} requests", in_flight());
+        model_.engine->shutdown(/*drain=*/false);
+        // Cancelled requests still get their final chunk written.
+        const auto flush = Clock::now() + std::chrono::seconds(2);
+        while (in_flight() > 0 && Clock::now() < flush)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    stop();
+}
+
+void ApiServer::stop() {
+    // Engine first: once its thread is gone no stream notifier can post to
+    // the IO context that http_->stop() winds down.
+    if (model_.engine) model_.engine->shutdown(/*drain=*/false);
+    if (http_) http_->stop();
+}
+
+std::string ApiServer::next_id(const char* prefix) {
+    return fmt::format("{}-{}{:016x}", prefix, id_salt_, next_id_.fetch_add(1) + 1);
+}
+
+HttpResponse ApiServer::json_response(const json& body, unsigned version,
+                                      http::status status) const {
+    HttpResponse res{status, version};
+    res.set(http::field::content_type, "application/json");
+    res.body() = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    return res;
+}
+
+Reply ApiServer::handle(HttpRequest&& req) {
+    const unsigned v = req.version();
+    const std::string_view path = path_of({req.target().data(), req.target().size()});
+    auto error = [&](const ApiError& e) {
+        return Reply{error_response(e, v, cfg_.retry_after_seconds), nullptr};
+    };
+
+    const Route* route = nullptr;
+    bool path_known = false;
+    for (const Route& r : kRoutes) {
+        if (path != r.path) continue;
+        path_known = true;
+        if (req.method() == r.method) route = &r;
+    }
+    const std::string model_prefix = "/v1/models/";
+    if (!route && path.substr(0, model_prefix.size()) == model_prefix) {
+        if (req.method() != http::verb::get) {
+            ApiError e;
+            e.status = 405;
+            e.message = fmt::format("method {} not allowed on {}", std::string(req.method_string()),
+                                    std::string(path));
+            e.code = "method_not_allowed";
+            Reply r = error(e);
+            r.response->set(http::field::allow, "GET");
+            return r;
+        }
+        const std::string id(path.substr(model_prefix.size()));
+        if (id != model_.name)
+            return error(
+                not_found(fmt::format("The model '{}' does not exist", id), "model_not_found"));
+        return {json_response({{"id", model_.name},
+                               {"object", "model"},
+                               {"created", model_.created},
+                               {"owned_by", "infergrid"}},
+                              v),
+                nullptr};
+    }
+    if (!route) {
+        if (!path_known)
+            return error(not_found(fmt::format(
+                "no route for {} {}", std::string(req.method_string()), std::string(path))));
+        ApiError e;
+        e.status = 405;
+        e.message = fmt::format("method {} not allowed on {}", std::string(req.method_string()),
+                                std::string(path));
+        e.code = "method_not_allowed";
+        Reply r = error(e);
+        for (const Route& rt : kRoutes)
+            if (path == rt.path) r.response->set(http::field::allow, http::to_string(rt.method));
+        return r;
+    }
+
+    if (path == "/health") return {json_response({{"status", "ok"}}, v), nullptr};
+    if (path == "/ready") {
+        if (draining_.load())
+            return {json_response({{"status", "draining"}}, v, http::status::service_unavailable),
+                    nullptr};
+        return {json_response({{"status", "ready"}}, v), nullptr};
+    }
+    if (path == "/version")
+        return {json_response({{"version", kVersion}, {"name", "infergrid"}}, v), nullptr};
+    if (path == "/metrics") {
+        HttpResponse res{http::status::ok, v};
+        res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+        res.body() = render_metrics(model_.engine->stats(), *counters_, http_->open_connections(),
+                                    !draining_.load());
+        return {std::move(res), nullptr};
+    }
+    if (path == "/v1/models") {
+        json data = json::array({{{"id", model_.name},
+                                  {"object", "model"},
+                                  {"created", model_.created},
+                                  {"owned_by", "infergrid"},
+                                  {"max_model_len", model_.engine->model_config().n_ctx_train}}});
+        return {json_response({{"object", "list"}, {"data", std::move(data)}}, v), nullptr};
+    }
+    const bool chat = path == "/v1/chat/completions";
+    Reply r = completions(std::move(req), chat);
+    if (r.response) counters_->rejected_total.fetch_add(1);
+    return r;
+}
+
+Reply ApiServer::completions(HttpRequest&& req, bool chat) {
+    const auto t0 = Clock::now();
+    const unsigned v = req.version();
+    auto error = [&](const ApiError& e) {
+        return Reply{error_response(e, v, cfg_.retry_after_seconds), nullptr};
+    };
+    if (draining_.load()) {
+        ApiError e;
+        e.status = 503;
+        e.type = "service_unavailable";
+        e.code = "draining";
+        e.message = "the server is shutting down; retry on another replica";
+        return error(e);
+    }
+
+    json body;
+    try {
+        body = json::parse(req.body());
+    } catch (const std::exception& ex) {  // json parse_error, and out_of_range for 1e999
+        ApiError e = invalid_field("body", fmt::format("invalid JSON body: {}", ex.what()));
+        e.code = "invalid_json";
+        return error(e);
+    }
+
+    const Tokenizer& tok = *model_.tokenizer;
+    const ModelConfig& mc = model_.engine->model_config();
+    RequestBounds bounds;
+    bounds.n_vocab = static_cast<int32_t>(mc.n_vocab);
+    bounds.max_n = cfg_.max_n;
+    ParsedRequest pr;
+    if (auto e = parse_request(body, chat ? Endpoint::Chat : Endpoint::Completions, bounds, pr))
+        return error(*e);
+    if (pr.model && *pr.model != model_.name)
+        return error(not_found(fmt::format("The model '{}' does not exist; this server serves '{}'",
+                                           *pr.model, model_.name),
+                               "model_not_found"));
+
+    // Prompts as token ids.
+    std::vector<std::vector<int32_t>> prompts;
+    if (chat) {
+        if (!model_.chat) {
+            ApiError e = invalid_field(
+                "messages",
+                fmt::format("the model '{}' has no chat template: start the server with "
+                            "--chat-template FILE, or use /v1/completions",
+                            model_.name));
+            e.code = "no_chat_template";
+            return error(e);
+        }
+        auto rendered = model_.chat(pr.messages, pr.tools);
+        if (!rendered.ok()) return error(from_error(rendered.error(), "messages"));
+        bool add_special = true;
+        if (tok.bos_id() >= 0) {
+            const std::string bos = tok.vocab().tokens[static_cast<size_t>(tok.bos_id())];
+            if (!bos.empty() && rendered->text.compare(0, bos.size(), bos) == 0)
+                add_special = false;
+        }
+        EncodeOptions opt;
+        opt.add_special = add_special;
+        opt.parse_special = true;
+        opt.special_allowed = rendered->special_allowed;
+        prompts.push_back(tok.encode(rendered->text, opt));
+    } else {
+        for (PromptInput& p : pr.prompts) {
+            if (auto* ids = std::get_if<std::vector<int32_t>>(&p)) {
+                prompts.push_back(std::move(*ids));
+            } else {
+                EncodeOptions opt;
+                opt.add_special = true;
+                opt.parse_special = true;
+                prompts.push_back(tok.encode(std::get<std::string>(p), opt));
+            }
+        }
+    }
+
+    const int64_t n_ctx = mc.n_ctx_train;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        if (prompts[i].empty()) {
+            ApiError e = invalid_field(chat ? "messages" : "prompt",
+                                       chat ? "the rendered chat prompt is empty"
+                                            : "'prompt' is empty after tokenization");
+            return error(e);
+        }
+        const int64_t plen = static_cast<int64_t>(prompts[i].size());
+        const int64_t want = pr.max_tokens.value_or(
+            chat ? std::max<int64_t>(1, n_ctx - plen)
+                 : std::min<int64_t>(16, std::max<int64_t>(1, n_ctx - plen)));
+        if (auto e = check_context(n_ctx, plen, want, chat)) return error(*e);
+    }
+
+    JobSpec spec;
+    spec.chat = chat;
+    spec.stream = pr.stream;
+    spec.include_usage = pr.include_usage;
+    spec.logprobs = pr.sampling.logprobs;
+    spec.id = next_id(chat ? "chatcmpl" : "cmpl");
+    spec.model = model_.name;
+    spec.created = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+    spec.n = pr.n;
+    spec.http_version = v;
+
+    std::vector<SubmittedPrompt> submitted;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        GenerationRequest g;
+        g.id = prompts.size() == 1 ? spec.id : fmt::format("{}-{}", spec.id, i);
+        const int64_t plen = static_cast<int64_t>(prompts[i].size());
+        g.sampling = pr.sampling;
+        g.stop = pr.stop;
+        g.stop.max_tokens =
+            pr.max_tokens.value_or(chat ? n_ctx - plen : std::min<int64_t>(16, n_ctx - plen));
+        g.n = pr.n;
+        g.priority = pr.priority;
+        g.prompt = std::move(prompts[i]);
+        auto stream = model_.engine->submit(std::move(g));
+        if (!stream.ok()) {
+            for (SubmittedPrompt& s : submitted) model_.engine->cancel(s.request_id);
+            return error(from_error(stream.error()));
+        }
+        submitted.push_back({prompts.size() == 1 ? spec.id : fmt::format("{}-{}", spec.id, i),
+                             std::move(stream).value(), plen});
+    }
+    auto job = std::make_shared<CompletionJob>(std::move(spec), model_.engine, model_.tokenizer,
+                                               std::move(submitted), counters_, Clock::now() - t0);
+    return {std::nullopt, std::move(job)};
+}
+
+}  // namespace ig::server

@@ -1,0 +1,292 @@
+#include "server/completion_job.h"
+
+#include "server/api_error.h"
+
+namespace ig::server {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string dump(const json& j) {
+    return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void append_sse(std::string& out, const json& j) {
+    out += "data: ";
+    out += dump(j);
+    out += "\n\n";
+}
+
+json bytes_of(const std::string& s) {
+    json b = json::array();
+    for (unsigned char c : s) b.push_back(static_cast<int>(c));
+    return b;
+}
+
+json chat_logprob_entry(const Tokenizer& tok, const SampledToken& st) {
+    const std::string piece = tok.token_to_piece(st.token, true);
+    json top = json::array();
+    for (const TokenLogprob& t : st.top) {
+        const std::string p = tok.token_to_piece(t.token, true);
+        top.push_back({{"token", p}, {"logprob", t.logprob}, {"bytes", bytes_of(p)}});
+    }
+    return {{"token", piece},
+            {"logprob", st.logprob},
+            {"bytes", bytes_of(piece)},
+            {"top_logprobs", std::move(top)}};
+}
+
+json empty_completion_logprobs() {
+    return {{"tokens", json::array()},
+            {"token_logprobs", json::array()},
+            {"top_logprobs", json::array()},
+            {"text_offset", json::array()}};
+}
+
+// Appends one position to completions-style logprobs; `offset` is the
+// position's character offset in the generated text.
+void add_completion_logprob(json& lp, const Tokenizer& tok, const SampledToken& st,
+                            int64_t& offset) {
+    const std::string piece = tok.token_to_piece(st.token, true);
+    lp["tokens"].push_back(piece);
+    lp["token_logprobs"].push_back(st.logprob);
+    json top = json::object();
+    for (const TokenLogprob& t : st.top) top[tok.token_to_piece(t.token, true)] = t.logprob;
+    lp["top_logprobs"].push_back(std::move(top));
+    lp["text_offset"].push_back(offset);
+    offset += static_cast<int64_t>(piece.size());
+}
+
+}  // namespace
+
+const char* openai_finish_reason(FinishReason r) {
+    switch (r) {
+        case FinishReason::Stop:
+            return "stop";
+        case FinishReason::Length:
+            return "length";
+        case FinishReason::Cancelled:
+            return "abort";
+        case FinishReason::Error:
+            return "error";
+    }
+    return "stop";
+}
+
+CompletionJob::CompletionJob(JobSpec spec, std::shared_ptr<Engine> engine,
+                             std::shared_ptr<const Tokenizer> tokenizer,
+                             std::vector<SubmittedPrompt> prompts,
+                             std::shared_ptr<ServerCounters> counters,
+                             std::chrono::nanoseconds setup_time)
+    : spec_(std::move(spec)),
+      engine_(std::move(engine)),
+      tok_(std::move(tokenizer)),
+      prompts_(std::move(prompts)),
+      counters_(std::move(counters)),
+      choices_(prompts_.size() * static_cast<size_t>(spec_.n)),
+      cached_tokens_(prompts_.size(), 0),
+      overhead_(setup_time) {
+    counters_->in_flight.fetch_add(1);
+    counters_->requests_total.fetch_add(1);
+    if (spec_.logprobs)
+        for (Choice& c : choices_)
+            c.logprobs = spec_.chat ? json::array() : empty_completion_logprobs();
+}
+
+CompletionJob::~CompletionJob() {
+    for (SubmittedPrompt& p : prompts_) p.stream->set_notify({});
+    if (!finished_) cancel();
+    counters_->overhead_ns_total.fetch_add(static_cast<uint64_t>(overhead_.count()));
+    counters_->in_flight.fetch_sub(1);
+}
+
+void CompletionJob::start(std::function<void()> wake) {
+    for (SubmittedPrompt& p : prompts_) p.stream->set_notify(wake);
+    // Events pushed before the notifier was set are picked up by this wake.
+    wake();
+}
+
+void CompletionJob::cancel() {
+    if (finished_ || cancelled_) return;
+    cancelled_ = true;
+    counters_->cancelled_total.fetch_add(1);
+    for (SubmittedPrompt& p : prompts_) engine_->cancel(p.request_id);
+}
+
+bool CompletionJob::all_done() const {
+    for (const Choice& c : choices_)
+        if (!c.done) return false;
+    return true;
+}
+
+json CompletionJob::chunk_base() const {
+    json j = {{"id", spec_.id},
+              {"object", spec_.chat ? "chat.completion.chunk" : "text_completion"},
+              {"created", spec_.created},
+              {"model", spec_.model},
+              {"system_fingerprint", nullptr}};
+    if (spec_.include_usage) j["usage"] = nullptr;
+    return j;
+}
+
+json CompletionJob::usage_json() const {
+    int64_t prompt = 0, cached = 0, completion = 0;
+    for (size_t i = 0; i < prompts_.size(); ++i) {
+        prompt += prompts_[i].prompt_tokens;
+        cached += cached_tokens_[i];
+    }
+    for (const Choice& c : choices_) completion += c.completion_tokens;
+    return {{"prompt_tokens", prompt},
+            {"completion_tokens", completion},
+            {"total_tokens", prompt + completion},
+            {"prompt_tokens_details", {{"cached_tokens", cached}}}};
+}
+
+// Folds one engine event into its choice; when streaming, appends the SSE
+// chunk for it to `sse`.
+void CompletionJob::absorb(int32_t prompt_index, StreamEvent& ev, std::string* sse) {
+    const size_t idx = static_cast<size_t>(prompt_index) * static_cast<size_t>(spec_.n) +
+                       static_cast<size_t>(ev.choice);
+    if (ev.choice < 0 || idx >= choices_.size()) return;
+    Choice& c = choices_[idx];
+    if (c.done) return;
+    c.completion_tokens += static_cast<int64_t>(ev.tokens.size());
+    cached_tokens_[static_cast<size_t>(prompt_index)] =
+        std::max(cached_tokens_[static_cast<size_t>(prompt_index)], ev.usage.cached_tokens);
+    c.text += ev.text;
+
+    json lp_delta;
+    if (spec_.logprobs && !ev.logprobs.empty()) {
+        if (spec_.chat) {
+            json content = json::array();
+            for (const SampledToken& st : ev.logprobs)
+                content.push_back(chat_logprob_entry(*tok_, st));
+            for (const json& e : content) c.logprobs.push_back(e);
+            lp_delta = {{"content", std::move(content)}};
+        } else {
+            lp_delta = empty_completion_logprobs();
+            for (const SampledToken& st : ev.logprobs) {
+                int64_t offset = c.text_offset;
+                add_completion_logprob(lp_delta, *tok_, st, offset);
+                add_completion_logprob(c.logprobs, *tok_, st, c.text_offset);
+            }
+        }
+    }
+    if (ev.finish) {
+        c.done = true;
+        c.finish_reason = openai_finish_reason(*ev.finish);
+        if (*ev.finish == FinishReason::Error)
+            c.error = ev.error.empty() ? "generation failed" : ev.error;
+    }
+    if (!sse) return;
+    if (ev.text.empty() && lp_delta.is_null() && !ev.finish) return;
+    if (!c.error.empty()) {
+        ApiError e;
+        e.status = 500;
+        e.type = "server_error";
+        e.code = "generation_error";
+        e.message = c.error;
+        *sse += "data: ";
+        *sse += error_body(e);
+        *sse += "\n\n";
+    }
+    json chunk = chunk_base();
+    json choice = {{"index", idx},
+                   {"logprobs", lp_delta},
+                   {"finish_reason", ev.finish ? json(c.finish_reason) : json()}};
+    if (spec_.chat) {
+        json delta = json::object();
+        if (!ev.text.empty()) delta["content"] = ev.text;
+        choice["delta"] = std::move(delta);
+    } else {
+        choice["text"] = ev.text;
+    }
+    chunk["choices"] = json::array({std::move(choice)});
+    append_sse(*sse, chunk);
+}
+
+json CompletionJob::full_response() const {
+    json choices = json::array();
+    for (size_t i = 0; i < choices_.size(); ++i) {
+        const Choice& c = choices_[i];
+        json lp =
+            spec_.logprobs ? (spec_.chat ? json{{"content", c.logprobs}} : c.logprobs) : json();
+        json ch = {{"index", i}, {"logprobs", std::move(lp)}, {"finish_reason", c.finish_reason}};
+        if (spec_.chat)
+            ch["message"] = {{"role", "assistant"}, {"content", c.text}};
+        else
+            ch["text"] = c.text;
+        choices.push_back(std::move(ch));
+    }
+    return {{"id", spec_.id},
+            {"object", spec_.chat ? "chat.completion" : "text_completion"},
+            {"created", spec_.created},
+            {"model", spec_.model},
+            {"system_fingerprint", nullptr},
+            {"choices", std::move(choices)},
+            {"usage", usage_json()}};
+}
+
+JobOutput CompletionJob::poll() {
+    const auto t0 = Clock::now();
+    JobOutput out;
+    if (finished_) return out;
+    std::string sse;
+    std::string* sink = spec_.stream ? &sse : nullptr;
+    if (spec_.stream && !started_stream_) {
+        started_stream_ = true;
+        out.start_stream = true;
+        if (spec_.chat) {
+            for (size_t i = 0; i < choices_.size(); ++i) {
+                json chunk = chunk_base();
+                chunk["choices"] =
+                    json::array({{{"index", i},
+                                  {"delta", {{"role", "assistant"}, {"content", ""}}},
+                                  {"logprobs", nullptr},
+                                  {"finish_reason", nullptr}}});
+                append_sse(sse, chunk);
+            }
+        }
+    }
+    for (size_t p = 0; p < prompts_.size(); ++p)
+        for (StreamEvent& ev : prompts_[p].stream->drain())
+            absorb(static_cast<int32_t>(p), ev, sink);
+
+    if (all_done()) {
+        finished_ = true;
+        if (spec_.stream) {
+            if (spec_.include_usage) {
+                json chunk = chunk_base();
+                chunk["choices"] = json::array();
+                chunk["usage"] = usage_json();
+                append_sse(sse, chunk);
+            }
+            sse += "data: [DONE]\n\n";
+            out.end_stream = true;
+        } else {
+            std::string error;
+            for (const Choice& c : choices_)
+                if (!c.error.empty()) error = c.error;
+            if (!error.empty()) {
+                ApiError e;
+                e.status = 500;
+                e.type = "server_error";
+                e.code = "generation_error";
+                e.message = error;
+                out.full = error_response(e, spec_.http_version, 1);
+            } else {
+                HttpResponse res{http::status::ok, spec_.http_version};
+                res.set(http::field::content_type, "application/json");
+                res.body() = dump(full_response());
+                out.full = std::move(res);
+            }
+        }
+    }
+    out.chunk = std::move(sse);
+    overhead_ += Clock::now() - t0;
+    return out;
+}
+
+}  // namespace ig::server

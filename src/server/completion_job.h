@@ -1,0 +1,82 @@
+#pragma once
+// One accepted /v1/chat/completions or /v1/completions request: drains the
+// engine's streams and turns their events into OpenAI responses, either SSE
+// chunks as tokens arrive or one JSON document at the end.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/engine.h"
+#include "server/http_types.h"
+#include "server/server_counters.h"
+#include "tokenizer/tokenizer.h"
+
+namespace ig::server {
+
+struct JobSpec {
+    bool chat = false;
+    bool stream = false;
+    bool include_usage = false;
+    bool logprobs = false;
+    std::string id;  // chatcmpl-... / cmpl-...
+    std::string model;
+    int64_t created = 0;  // unix seconds
+    int32_t n = 1;        // choices per prompt
+    unsigned http_version = 11;
+};
+
+// One engine request (one prompt) of the job.
+struct SubmittedPrompt {
+    std::string request_id;
+    std::shared_ptr<RequestStream> stream;
+    int64_t prompt_tokens = 0;
+};
+
+class CompletionJob : public AsyncJob {
+  public:
+    CompletionJob(JobSpec spec, std::shared_ptr<Engine> engine,
+                  std::shared_ptr<const Tokenizer> tokenizer, std::vector<SubmittedPrompt> prompts,
+                  std::shared_ptr<ServerCounters> counters, std::chrono::nanoseconds setup_time);
+    ~CompletionJob() override;
+
+    void start(std::function<void()> wake) override;
+    JobOutput poll() override;
+    void cancel() override;
+
+  private:
+    struct Choice {
+        std::string text;
+        std::string finish_reason;
+        std::string error;
+        int64_t completion_tokens = 0;
+        bool done = false;
+        nlohmann::json logprobs;  // chat: array of entries; completions: the four lists
+        int64_t text_offset = 0;
+    };
+
+    void absorb(int32_t prompt_index, StreamEvent& ev, std::string* sse);
+    nlohmann::json chunk_base() const;
+    nlohmann::json usage_json() const;
+    nlohmann::json full_response() const;
+    bool all_done() const;
+
+    JobSpec spec_;
+    std::shared_ptr<Engine> engine_;
+    std::shared_ptr<const Tokenizer> tok_;
+    std::vector<SubmittedPrompt> prompts_;
+    std::shared_ptr<ServerCounters> counters_;
+    std::vector<Choice> choices_;
+    std::vector<int64_t> cached_tokens_;  // per prompt, from the engine's usage
+    bool started_stream_ = false;
+    bool finished_ = false;
+    bool cancelled_ = false;
+    std::chrono::nanoseconds overhead_{0};
+};
+
+// OpenAI's finish_reason for the engine's.
+const char* openai_finish_reason(FinishReason r);
+
+}  // namespace ig::server

@@ -1,0 +1,32 @@
+#pragma once
+// Settings of the HTTP front end. `infergrid serve` fills them from flags or
+// a TOML file (same names); tests fill them directly.
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace ig::server {
+
+struct HttpLimits {
+    int64_t max_body_bytes = 8 << 20;     // larger bodies get 413
+    int64_t max_header_bytes = 16 << 10;  // larger headers get 431
+    // A keep-alive connection with no request in flight is closed after this.
+    std::chrono::milliseconds idle_timeout{60'000};
+    // A request must arrive completely within this once its first byte has
+    // (slowloris), and one write may not stall longer than this.
+    std::chrono::milliseconds request_timeout{30'000};
+    int64_t max_connections = 16384;  // further connections get 503 and are closed
+};
+
+struct ServerConfig {
+    std::string host = "127.0.0.1";
+    uint16_t port = 8080;  // 0: ephemeral (tests)
+    int io_threads = 2;
+    HttpLimits limits;
+    std::string served_model_name;
+    std::chrono::milliseconds grace_period{30'000};  // SIGTERM: in-flight requests get this long
+    int retry_after_seconds = 1;                     // Retry-After on 429/503
+    int max_n = 16;                                  // upper bound of `n`
+};
+
+}  // namespace ig::server

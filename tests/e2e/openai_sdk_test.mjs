@@ -1,0 +1,139 @@
+// End-to-end: the official `openai` npm SDK against a live infergrid server.
+// Run by run_openai_sdk.sh, which starts the server and sets IG_BASE_URL,
+// IG_MODEL, IG_MODEL_PATH, IG_BINARY and NODE_PATH (the SDK's install dir).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+const require = createRequire(path.join(process.env.NODE_PATH, 'noop.js'));
+const OpenAI = require('openai');
+
+const client = new OpenAI({ baseURL: process.env.IG_BASE_URL, apiKey: 'unused', maxRetries: 0 });
+const model = process.env.IG_MODEL;
+
+// Prompt length as our own tokenizer counts it (BOS included), via the CLI.
+function promptTokens(text) {
+  const r = spawnSync(process.env.IG_BINARY,
+    ['generate', '-m', process.env.IG_MODEL_PATH, '-p', text, '-n', '1', '--ids', '-t', '1'],
+    { encoding: 'utf8' });
+  const line = r.stderr.split('\n').find((l) => l.startsWith('prompt ids:'));
+  return line.slice('prompt ids:'.length).trim().split(/\s+/).length;
+}
+
+async function collect(stream, chat) {
+  const texts = [];
+  const finish = [];
+  let usage = null;
+  for await (const chunk of stream) {
+    if (chunk.usage) usage = chunk.usage;
+    for (const c of chunk.choices) {
+      texts[c.index] = (texts[c.index] ?? '') + (chat ? (c.delta.content ?? '') : c.text);
+      if (c.finish_reason) finish[c.index] = c.finish_reason;
+    }
+  }
+  return { texts, finish, usage };
+}
+
+const prompt = 'Once upon a time';
+const messages = [{ role: 'system', content: 'You tell stories.' },
+  { role: 'user', content: 'Tell me a story' }];
+const chatText = 'system: You tell stories.\nuser: Tell me a story\nassistant:';
+
+test('models.list names the served model', async () => {
+  const list = await client.models.list();
+  assert.ok(list.data.some((m) => m.id === model));
+});
+
+test('completions: non-streaming, usage equals our tokenizer count', async () => {
+  const r = await client.completions.create({ model, prompt, max_tokens: 16, temperature: 0 });
+  assert.equal(r.object, 'text_completion');
+  assert.equal(r.choices.length, 1);
+  assert.ok(r.choices[0].text.length > 0);
+  assert.ok(['length', 'stop'].includes(r.choices[0].finish_reason));
+  assert.equal(r.usage.prompt_tokens, promptTokens(prompt));
+  assert.equal(r.usage.total_tokens, r.usage.prompt_tokens + r.usage.completion_tokens);
+  if (r.choices[0].finish_reason === 'length') assert.equal(r.usage.completion_tokens, 16);
+});
+
+test('completions: streaming equals non-streaming, include_usage', async () => {
+  const full = await client.completions.create({ model, prompt, max_tokens: 16, temperature: 0 });
+  const s = await collect(await client.completions.create({
+    model, prompt, max_tokens: 16, temperature: 0, stream: true,
+    stream_options: { include_usage: true },
+  }), false);
+  assert.equal(s.texts[0], full.choices[0].text);
+  assert.equal(s.finish[0], full.choices[0].finish_reason);
+  assert.deepEqual(s.usage.completion_tokens, full.usage.completion_tokens);
+  assert.equal(s.usage.prompt_tokens, promptTokens(prompt));
+});
+
+test('chat: non-streaming and streaming agree; usage equals our tokenizer count', async () => {
+  const full = await client.chat.completions.create({ model, messages, max_tokens: 12, temperature: 0 });
+  assert.equal(full.object, 'chat.completion');
+  assert.equal(full.choices[0].message.role, 'assistant');
+  assert.equal(full.usage.prompt_tokens, promptTokens(chatText));
+  const s = await collect(await client.chat.completions.create({
+    model, messages, max_tokens: 12, temperature: 0, stream: true,
+    stream_options: { include_usage: true },
+  }), true);
+  assert.equal(s.texts[0], full.choices[0].message.content);
+  assert.equal(s.finish[0], full.choices[0].finish_reason);
+  assert.equal(s.usage.total_tokens, full.usage.total_tokens);
+});
+
+test('n=2 gives two indexed choices (chat and completions, streaming too)', async () => {
+  const c = await client.completions.create({ model, prompt, max_tokens: 8, n: 2, seed: 3 });
+  assert.deepEqual(c.choices.map((x) => x.index), [0, 1]);
+  const m = await client.chat.completions.create({ model, messages, max_tokens: 8, n: 2, seed: 3 });
+  assert.deepEqual(m.choices.map((x) => x.index), [0, 1]);
+  const s = await collect(await client.chat.completions.create({
+    model, messages, max_tokens: 8, n: 2, seed: 3, stream: true }), true);
+  assert.equal(s.finish.filter(Boolean).length, 2);
+});
+
+test('stop strings end the text before the match', async () => {
+  const full = await client.completions.create({ model, prompt, max_tokens: 32, temperature: 0 });
+  const text = full.choices[0].text;
+  assert.ok(text.length >= 8, text);
+  const stop = text.slice(Math.floor(text.length / 2), Math.floor(text.length / 2) + 3);
+  const r = await client.completions.create({ model, prompt, max_tokens: 32, temperature: 0, stop: [stop] });
+  assert.equal(r.choices[0].text, text.slice(0, text.indexOf(stop)));
+  assert.equal(r.choices[0].finish_reason, 'stop');
+  const s = await collect(await client.completions.create({
+    model, prompt, max_tokens: 32, temperature: 0, stop, stream: true }), false);
+  assert.equal(s.texts[0], text.slice(0, text.indexOf(stop)));
+});
+
+test('the same seed gives the same sample', async () => {
+  const req = { model, prompt, max_tokens: 24, temperature: 1.0, seed: 1234 };
+  const a = await client.completions.create(req);
+  const b = await client.completions.create(req);
+  assert.equal(a.choices[0].text, b.choices[0].text);
+  const creq = { model, messages, max_tokens: 24, temperature: 1.0, seed: 99 };
+  const x = await client.chat.completions.create(creq);
+  const y = await client.chat.completions.create(creq);
+  assert.equal(x.choices[0].message.content, y.choices[0].message.content);
+});
+
+test('chat logprobs in OpenAI shape', async () => {
+  const r = await client.chat.completions.create({
+    model, messages, max_tokens: 5, temperature: 0, logprobs: true, top_logprobs: 3 });
+  const content = r.choices[0].logprobs.content;
+  assert.equal(content.length, r.usage.completion_tokens);
+  for (const e of content) {
+    assert.equal(typeof e.token, 'string');
+    assert.ok(e.logprob <= 0);
+    assert.equal(e.top_logprobs.length, 3);
+  }
+});
+
+test('errors surface as the SDK error classes', async () => {
+  await assert.rejects(client.completions.create({ model, prompt, max_tokens: -1 }),
+    (e) => e instanceof OpenAI.BadRequestError && e.status === 400 && e.param === 'max_tokens');
+  await assert.rejects(client.completions.create({ model: 'nope', prompt }),
+    (e) => e instanceof OpenAI.NotFoundError && e.status === 404);
+  await assert.rejects(client.completions.create({ model, prompt, max_tokens: 100000 }),
+    (e) => e.status === 400 && e.code === 'context_length_exceeded');
+});

@@ -1,0 +1,120 @@
+// The real binary under SIGTERM while streams are running: readiness turns
+// off, new requests get 503, every accepted request completes, exit code 0.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <thread>
+
+#include "server/server_fixture.h"
+
+namespace ig::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// `infergrid serve` as a child; its first stdout line names the URL.
+struct Child {
+    pid_t pid = -1;
+    uint16_t port = 0;
+
+    bool start(const std::vector<std::string>& args) {
+        int out[2];
+        if (pipe(out) != 0) return false;
+        pid = fork();
+        if (pid == 0) {
+            dup2(out[1], 1);
+            ::close(out[0]);
+            ::close(out[1]);
+            std::vector<char*> argv;
+            for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+            argv.push_back(nullptr);
+            execv(argv[0], argv.data());
+            _exit(127);
+        }
+        ::close(out[1]);
+        std::string line;
+        char ch;
+        while (read(out[0], &ch, 1) == 1 && ch != '\n') line += ch;
+        ::close(out[0]);
+        const size_t colon = line.rfind(':');
+        if (colon == std::string::npos) return false;
+        port = static_cast<uint16_t>(std::atoi(line.c_str() + colon + 1));
+        return port != 0;
+    }
+    int wait_exit(std::chrono::seconds timeout) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            int st = 0;
+            if (waitpid(pid, &st, WNOHANG) == pid) {
+                pid = -1;
+                return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            }
+            std::this_thread::sleep_for(10ms);
+        }
+        return -1;
+    }
+    ~Child() {
+        if (pid > 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, nullptr, 0);
+        }
+    }
+};
+
+TEST(SigtermTest, DrainsAcceptedRequestsAndExitsZero) {
+    const std::string model = server_model_path();
+    if (model.empty()) GTEST_SKIP() << "no model";
+    Child child;
+    ASSERT_TRUE(
+        child.start({binary(), "serve", "--model", model, "--port", "0", "--threads", "2",
+                     "--kv-budget-mb", "16", "--grace-period", "60", "--log-level", "warn"}));
+
+    constexpr int kStreams = 6;
+    std::atomic<int> started{0}, completed{0};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < kStreams; ++i) {
+        clients.emplace_back([&, i] {
+            Conn c(child.port);
+            json body = {{"prompt", "Once upon a time"},
+                         {"max_tokens", 96 + i},
+                         {"ignore_eos", true},
+                         {"stream", true}};
+            c.send(http_request("POST", "/v1/completions", body.dump()));
+            if (c.read_until(
+                    [](const std::string& b) { return b.find("data: ") != std::string::npos; },
+                    30s))
+                started.fetch_add(1);
+            HttpReply r = c.read_response(90s);
+            auto data = r.sse_data();
+            if (r.status != 200 || data.size() < 2 || data.back() != "[DONE]") return;
+            json last = json::parse(data[data.size() - 2]);
+            if (last["choices"][0]["finish_reason"] == "length") completed.fetch_add(1);
+        });
+    }
+    while (started.load() < kStreams) std::this_thread::sleep_for(5ms);
+    ASSERT_EQ(kill(child.pid, SIGTERM), 0);
+
+    // Readiness goes false; new work is refused with 503 while the streams run.
+    HttpReply ready;
+    for (int i = 0; i < 200; ++i) {
+        ready = fetch(child.port, "GET", "/ready", "", 2s);
+        if (ready.status == 503) break;
+        std::this_thread::sleep_for(5ms);
+    }
+    EXPECT_EQ(ready.status, 503);
+    HttpReply refused =
+        fetch(child.port, "POST", "/v1/completions", R"({"prompt":"hi","max_tokens":2})", 5s);
+    if (refused.status != 0) {
+        EXPECT_EQ(refused.status, 503);
+    }
+
+    for (auto& t : clients) t.join();
+    EXPECT_EQ(completed.load(), kStreams);
+    EXPECT_EQ(child.wait_exit(30s), 0);
+}
+
+}  // namespace
+}  // namespace ig::test
