@@ -90,6 +90,25 @@ bool Scheduler::make_room(Sequence* s, int64_t n, SchedulerOutput& out) {
     return true;
 }
 
+void Scheduler::preempt_for_waiting(SchedulerOutput& out) {
+    Sequence* s = waiting_.peek();
+    if (s == nullptr || running_.empty()) return;
+    const size_t seats = 1 + static_cast<size_t>(std::max(s->pending_forks, 0));
+    // Blocks for the first chunk, counting no prefix hit (cached blocks may be
+    // among the free ones; erring towards one preemption too many is cheap).
+    const int64_t first = std::min<int64_t>(static_cast<int64_t>(s->tokens.size()),
+                                            std::max(cfg_.max_num_batched_tokens, 1));
+    const int32_t need = kv_.blocks_needed(SeqBlocks{}, first);
+    while (!running_.empty()) {
+        const bool fits = running_.size() + seats <= static_cast<size_t>(cfg_.max_num_seqs) &&
+                          kv_.pool().num_free() >= need;
+        if (fits) return;
+        Sequence* victim = running_.back();  // running_ is sorted: least urgent, latest last
+        if (victim->priority <= s->priority) return;
+        preempt(victim, out);
+    }
+}
+
 void Scheduler::schedule(Sequence* s, int64_t n, SchedulerOutput& out) {
     const bool to_end = s->num_computed + n == static_cast<int64_t>(s->tokens.size());
     out.chunks.push_back({s, s->num_computed, n, to_end});
@@ -106,6 +125,7 @@ SchedulerOutput Scheduler::step() {
     long_prefill_taken_ = false;
     std::sort(running_.begin(), running_.end(),
               [](const Sequence* a, const Sequence* b) { return a->before(*b); });
+    preempt_for_waiting(out);
 
     // Running sequences: decodes (one token left) first, then prefill chunks.
     const std::vector<Sequence*> order = running_;

@@ -5,7 +5,9 @@
 // sequence cap. Blocks come from the KvCacheManager; when they run out the
 // lowest-priority, latest-arrived running sequence is preempted by
 // recompute (its blocks are freed; its published full blocks stay in the
-// prefix cache, so the recompute usually hits them).
+// prefix cache, so the recompute usually hits them). A waiting request of a
+// more urgent class than some running sequences also preempts them (from the
+// least urgent, latest) when it would otherwise not get a seat or blocks.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -67,6 +69,9 @@ class Scheduler {
     // preempted or failed.
     bool make_room(Sequence* s, int64_t n, SchedulerOutput& out);
     void preempt(Sequence* s, SchedulerOutput& out);
+    // Before the running pass: frees seats/blocks for the policy's next
+    // admission by preempting running sequences of strictly less urgent classes.
+    void preempt_for_waiting(SchedulerOutput& out);
     void fail(Sequence* s, std::string why, SchedulerOutput& out);
     void schedule(Sequence* s, int64_t n, SchedulerOutput& out);
     void erase_running(Sequence* s);

@@ -125,7 +125,7 @@ Expected<nlohmann::json> decode_scaling(Bench& b) {
 // (not measured) so that the cache is warm, as in a running server.
 Expected<nlohmann::json> shared_prefix(Bench& b) {
     const int32_t sys_len = or_default(b.o.prompt_len, 1600);
-    const int32_t n_req = or_default(b.o.num_requests, 8);
+    const int32_t n_req = or_default(b.o.num_requests, 100);
     const int32_t out_len = or_default(b.o.output_len, 8);
     const std::vector<int32_t> system = b.tokens(sys_len);
     auto prompt = [&] {

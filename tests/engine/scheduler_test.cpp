@@ -110,6 +110,48 @@ TEST_F(SchedulerTest, PreemptsTheLowestPriorityFirst) {
     EXPECT_EQ(n_of(out, inter), 1);
 }
 
+TEST_F(SchedulerTest, AnUrgentArrivalPreemptsLessUrgentRunningForASeat) {
+    init(64, 4, {2, 64, true});
+    Sequence* b1 = add(6, /*priority=*/5);
+    Sequence* b2 = add(6, /*priority=*/5, 100);
+    run(sched_->step());
+    ASSERT_EQ(sched_->num_running(), 2u);
+    Sequence* urgent = add(6, /*priority=*/0, 200);
+    auto out = sched_->step();
+    ASSERT_EQ(out.preempted.size(), 1u);
+    EXPECT_EQ(out.preempted[0], b2);  // the later of the two
+    EXPECT_EQ(n_of(out, urgent), 6);
+    EXPECT_EQ(n_of(out, b1), 1);
+    EXPECT_TRUE(b2->blocks.table.empty());
+    run(out);
+    EXPECT_TRUE(pool_->check().ok());
+}
+
+TEST_F(SchedulerTest, AnArrivalOfTheSameClassWaitsForASeat) {
+    init(64, 4, {2, 64, true});
+    add(6);
+    add(6, 0, 100);
+    run(sched_->step());
+    Sequence* late = add(6, 0, 200);
+    auto out = sched_->step();
+    EXPECT_TRUE(out.preempted.empty());
+    EXPECT_EQ(n_of(out, late), 0);
+    EXPECT_EQ(sched_->num_waiting(), 1u);
+}
+
+TEST_F(SchedulerTest, AnUrgentArrivalPreemptsLessUrgentRunningForBlocks) {
+    init(6, 4, {8, 64, true});
+    Sequence* batch = add(20, /*priority=*/5);  // 5 blocks + 1 for its next token
+    run(sched_->step());
+    Sequence* urgent = add(8, /*priority=*/0, 100);
+    auto out = sched_->step();
+    ASSERT_EQ(out.preempted.size(), 1u);
+    EXPECT_EQ(out.preempted[0], batch);
+    EXPECT_EQ(n_of(out, urgent), 8);
+    run(out);
+    EXPECT_TRUE(pool_->check().ok());
+}
+
 TEST_F(SchedulerTest, ARequestThatCanNeverFitFails) {
     init(2, 4, {8, 64, true});
     Sequence* big = add(12);
