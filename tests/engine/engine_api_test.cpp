@@ -213,6 +213,36 @@ TEST_F(EngineApi, DrainingShutdownFinishesAcceptedRequests) {
     EXPECT_TRUE(e->check_idle().ok());
 }
 
+TEST_F(EngineApi, AnInteractiveRequestPreemptsABatchOneAndBothComplete) {
+    EngineConfig c;
+    c.max_num_seqs = 1;  // one seat: the interactive request must take the batch job's
+    std::vector<int32_t> alone;
+    {
+        auto e = engine(c);
+        auto s = e->submit(greedy(prompt(12, 5), 480));
+        ASSERT_TRUE(s.ok());
+        alone = collect(**s)[0].tokens;
+    }
+    auto e = engine(c);
+    GenerationRequest batch = greedy(prompt(12, 5), 480);
+    batch.priority = 5;
+    auto b = e->submit(batch);
+    ASSERT_TRUE(b.ok());
+    first_event(**b);
+    auto i = e->submit(greedy(prompt(8, 6), 4));
+    ASSERT_TRUE(i.ok());
+    auto ri = collect(**i);
+    EXPECT_EQ(ri[0].finish, FinishReason::Length);
+    EXPECT_FALSE((*b)->finished());  // it had to wait: the batch job is not done yet
+    auto rb = collect(**b);
+    ASSERT_EQ(rb[0].finish, FinishReason::Length);
+    rb[0].tokens.insert(rb[0].tokens.begin(), alone.front());  // first_event popped it
+    EXPECT_EQ(rb[0].tokens, alone);  // resumed after preemption, token for token
+    EXPECT_GE(e->stats().preemptions, 1u);
+    e->shutdown(true);
+    EXPECT_TRUE(e->check_idle().ok());
+}
+
 TEST_F(EngineApi, TooLargeForTheCacheIsAnError) {
     EngineConfig c;
     c.kv_bytes = 3 * static_cast<int64_t>(model_->model->kv_layout(16, DType::F16).block_bytes());
