@@ -7,13 +7,14 @@
 
 #include "kernels/kernels.h"
 #include "model/llama_model.h"
+#include "model/paged_attention.h"
 #include "tensor/quantize.h"
 
 namespace ig {
 namespace {
 
-constexpr int64_t kMaxGroup = 256;         // query heads per KV head
-constexpr int64_t kMaxBlockTokens = 1024;  // scores of one block live on the stack
+constexpr int64_t kMaxGroup = 256;  // query heads per KV head
+constexpr int64_t kMaxBlockTokens = 1024;
 
 template <class T>
 void grow(std::vector<T>& v, size_t n) {
@@ -55,6 +56,12 @@ Status LlamaModel::validate(const ForwardBatch& batch, const KvCacheView& kv,
                           kMaxBlockTokens);
     if (cfg_.n_head / cfg_.n_head_kv > kMaxGroup)
         return make_error("more than {} query heads per KV head", kMaxGroup);
+    if (std::max<int64_t>(cfg_.n_head / cfg_.n_head_kv, 16) * cfg_.head_dim >
+        kMaxAttentionRowFloats)
+        return make_error(
+            "{} query heads per KV head of dimension {} exceed the attention "
+            "kernel's {} floats",
+            cfg_.n_head / cfg_.n_head_kv, cfg_.head_dim, kMaxAttentionRowFloats);
     if (kv.base == nullptr && batch.n_tokens() > 0) return make_error("KV cache has no memory");
     for (size_t i = 0; i < batch.seqs.size(); ++i) {
         const SequenceInput& s = batch.seqs[i];
@@ -143,7 +150,6 @@ Status LlamaModel::forward(const ForwardBatch& batch, const KvCacheView& kv, Thr
     const int64_t HD = c.head_dim;
     const int64_t QD = c.q_dim();
     const int64_t KVD = c.kv_dim();
-    const int64_t group = c.n_head / c.n_head_kv;
     const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
 
     for (int64_t l = 0; l < c.n_layer; ++l) {
@@ -179,57 +185,19 @@ Status LlamaModel::forward(const ForwardBatch& batch, const KvCacheView& kv, Thr
             }
         });
 
-        // Causal attention over the paged cache. One task per (token, KV head):
-        // the group's query heads walk the blocks together, so each K/V block
-        // is fetched from memory once and re-used from cache by the group.
-        float* attn = s_.attn.data();
-        pool.parallel_for(T * c.n_head_kv, 1, [&](int64_t i0, int64_t i1) {
-            float m[kMaxGroup], lsum[kMaxGroup];
-            float sc[kMaxBlockTokens];
-            for (int64_t i = i0; i < i1; ++i) {
-                const int64_t t = i / c.n_head_kv;
-                const int64_t g = i % c.n_head_kv;
-                const int64_t pos = s_.pos[t];
-                const SequenceInput& s = batch.seqs[static_cast<size_t>(s_.seq[t])];
-                float* out = attn + t * QD + g * group * HD;
-                std::fill(out, out + group * HD, 0.0f);
-                std::fill(m, m + group, -std::numeric_limits<float>::infinity());
-                std::fill(lsum, lsum + group, 0.0f);
-                for (int64_t b0 = 0; b0 <= pos; b0 += KL.block_tokens) {
-                    const uint8_t* blk =
-                        kv.block(s.block_table[static_cast<size_t>(b0 / KL.block_tokens)]);
-                    const int64_t nb = std::min(KL.block_tokens, pos + 1 - b0);
-                    const uint8_t* kb = blk + KL.offset(l, false, g, 0);
-                    const uint8_t* vb = blk + KL.offset(l, true, g, 0);
-                    const size_t row = static_cast<size_t>(HD) * KL.elem_bytes();
-                    for (int64_t qi = 0; qi < group; ++qi) {
-                        const float* q = s_.q.data() + t * QD + (g * group + qi) * HD;
-                        float bmax = m[qi];
-                        for (int64_t j = 0; j < nb; ++j) {
-                            sc[j] = kt.dot_kv(q, kb + j * row, KL.type, HD) * scale;
-                            bmax = std::max(bmax, sc[j]);
-                        }
-                        // Online softmax: rescale what was summed under the old max.
-                        float* o = out + qi * HD;
-                        const float corr = std::exp(m[qi] - bmax);
-                        if (corr != 1.0f) {
-                            for (int64_t d = 0; d < HD; ++d) o[d] *= corr;
-                            lsum[qi] *= corr;
-                        }
-                        m[qi] = bmax;
-                        for (int64_t j = 0; j < nb; ++j) {
-                            const float p = std::exp(sc[j] - bmax);
-                            lsum[qi] += p;
-                            kt.axpy_kv(p, vb + j * row, KL.type, o, HD);
-                        }
-                    }
-                }
-                for (int64_t qi = 0; qi < group; ++qi) {
-                    const float inv = 1.0f / lsum[qi];
-                    for (int64_t d = 0; d < HD; ++d) out[qi * HD + d] *= inv;
-                }
-            }
-        });
+        AttentionInput ai;
+        ai.batch = &batch;
+        ai.kv = &kv;
+        ai.layer = l;
+        ai.n_tokens = T;
+        ai.seq = s_.seq.data();
+        ai.pos = s_.pos.data();
+        ai.q = s_.q.data();
+        ai.out = s_.attn.data();
+        ai.n_head = c.n_head;
+        ai.scale = scale;
+        paged_attention(pool, kt, ai);
+        const float* attn = s_.attn.data();
 
         matmul(pool, kt, W.wo, attn, T, h);
         pool.parallel_for(T, 16, [&](int64_t t0, int64_t t1) {
