@@ -42,7 +42,13 @@ bool meets(const nlohmann::json& run, const PlanInputs& in) {
 }
 
 std::string gib(double bytes) {
-    return fmt::format("{:.2f} GiB", bytes / (1024.0 * 1024.0 * 1024.0));
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (bytes >= 1024 && u < 4) {
+        bytes /= 1024;
+        ++u;
+    }
+    return fmt::format("{:.2f} {}", bytes, units[u]);
 }
 
 }  // namespace

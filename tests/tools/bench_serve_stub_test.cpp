@@ -212,3 +212,29 @@ TEST(BenchServeStub, CliSweepWritesJsonAndSvg) {
 
 }  // namespace
 }  // namespace ig
+
+namespace ig {
+namespace {
+
+TEST(BenchServeStub, DurationRepeatsTheWorkloadUntilTimeIsUp) {
+    auto s = stub(20, 0);
+    ASSERT_TRUE(s);
+    BenchServeOptions o = options(s->port());
+    o.workload.num_prompts = 3;
+    o.workload.output_len = 1;
+    o.max_concurrency = 2;
+    o.duration_s = 0.4;
+    std::ostringstream out;
+    auto r = run_bench_serve(o, out);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    // ~20 ms per request, 2 at a time, for 0.4 s: far more than 3 requests.
+    EXPECT_GT((*r)["completed"].get<int64_t>(), 6);
+    EXPECT_EQ((*r)["failed"].get<int64_t>(), 0);
+    EXPECT_GE((*r)["duration_s"].get<double>(), 0.4);
+    EXPECT_LT((*r)["duration_s"].get<double>(), 3.0);
+    o.max_concurrency = 0;  // unbounded and timed: refused
+    EXPECT_FALSE(run_bench_serve(o, out).ok());
+}
+
+}  // namespace
+}  // namespace ig
