@@ -75,9 +75,7 @@ Expected<nlohmann::json> run_bench_serve(const BenchServeOptions& o, std::ostrea
 // The table `run_bench_serve` prints for one run's JSON.
 void print_serve_table(const nlohmann::json& j, std::ostream& out);
 
-}  // namespace ig
-
-namespace ig {
 // SVG of a sweep's JSON: TTFT, TPOT and E2E percentiles against output tokens/s.
 std::string sweep_svg(const nlohmann::json& sweep_result);
+
 }  // namespace ig
