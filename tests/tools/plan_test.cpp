@@ -1,6 +1,8 @@
 // `infergrid plan` arithmetic on hand-computed cases, and refusals.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "support/test_support.h"
 #include "tools/capacity_plan.h"
 
@@ -137,6 +139,41 @@ TEST(Plan, FromGgufModelFile) {
     // stories260K: 5 layers, 4 KV heads, head dim 8; f16 KV -> 2*5*4*8*2 = 640
     EXPECT_DOUBLE_EQ((*p)["kv_bytes_per_token"].get<double>(), 640);
     EXPECT_GT((*p)["model"]["weight_bytes"].get<double>(), 0);
+}
+
+}  // namespace
+}  // namespace ig
+
+namespace ig {
+namespace {
+
+TEST(Plan, TrafficAndReplicaRateFromBenchJson) {
+    test::TempDir dir;
+    const std::string run = dir.file("run.json"), sweep = dir.file("sweep.json");
+    std::ofstream(run) << R"({"completed": 10, "request_throughput": 2.0,
+        "total_input_tokens": 2000, "total_output_tokens": 640})";
+    std::ofstream(sweep) << R"({"sweep": [
+        {"output_throughput": 100, "p99_ttft_ms": 200, "p99_tpot_ms": 40},
+        {"output_throughput": 300, "p99_ttft_ms": 900, "p99_tpot_ms": 60},
+        {"output_throughput": 500, "p99_ttft_ms": 5000, "p99_tpot_ms": 90}]})";
+    PlanInputs in = llama70b();
+    in.from_bench = run;
+    in.replica_bench = sweep;
+    in.slo_ttft_ms = 1000;
+    in.slo_tpot_ms = 70;
+    auto p = make_plan(in);
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    EXPECT_DOUBLE_EQ((*p)["traffic"]["qps"].get<double>(), 2.0);
+    EXPECT_DOUBLE_EQ((*p)["traffic"]["output_tokens"].get<double>(), 64);
+    EXPECT_DOUBLE_EQ((*p)["traffic"]["prompt_tokens"].get<double>(), 200);
+    EXPECT_EQ((*p)["context"].get<int64_t>(), 264);
+    // Best run within the SLO: 300 tok/s; 2 x 64 = 128 needed -> ceil(0.4267 x 1.3) = 1
+    EXPECT_DOUBLE_EQ((*p)["tokens_per_s_per_replica"].get<double>(), 300);
+    EXPECT_EQ((*p)["replicas"].get<int64_t>(), 1);
+    in.slo_ttft_ms = 100;  // nothing meets it
+    p = make_plan(in);
+    ASSERT_FALSE(p.ok());
+    EXPECT_NE(p.error().message.find("no run meets the SLO"), std::string::npos);
 }
 
 }  // namespace
