@@ -8,6 +8,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <list>
 #include <mutex>
 #include <ostream>
@@ -293,8 +294,14 @@ RunOutcome drive(const Runner& runner, const std::vector<Session>& sessions, dou
     size_t n_requests = 0;
     for (const Session& s : sessions) n_requests += s.turns.size();
     std::mt19937_64 rng(o.workload.seed + 1);  // arrivals: own stream, same seed
+    // Gaps of vLLM's benchmark: gamma(shape = burstiness, scale = 1 / (rate x burstiness)),
+    // mean 1/rate; unused (but must be well-formed) when the rate is infinite.
     std::gamma_distribution<double> gap(o.burstiness,
-                                        std::isinf(rate) ? 0.0 : 1.0 / (rate * o.burstiness));
+                                        std::isinf(rate) ? 1.0 : 1.0 / (rate * o.burstiness));
+    // With --duration the workload repeats; each repetition is generated
+    // afresh (next seed) so that repeats are not prefix-cache hits.
+    std::deque<std::vector<Session>> repeats;
+    const std::vector<Session>* current = &sessions;
     Semaphore slots(o.max_concurrency > 0 ? o.max_concurrency
                                           : std::numeric_limits<int64_t>::max());
     ProgressBar bar(o.progress, cycle ? 0 : n_requests, label);
@@ -313,7 +320,16 @@ RunOutcome drive(const Runner& runner, const std::vector<Session>& sessions, dou
             slots.release();
             break;
         }
-        const Session* s = &sessions[i % n_total];
+        if (cycle && i > 0 && i % n_total == 0 && o.workload.kind != "dataset") {
+            WorkloadOptions w = o.workload;
+            w.seed += i / n_total;
+            auto next = make_workload(w);
+            if (next.ok()) {
+                repeats.push_back(std::move(next).value());
+                current = &repeats.back();
+            }
+        }
+        const Session* s = &(*current)[i % n_total];
         workers.spawn([&, s, i] {
             auto r = runner.session(*s, static_cast<int32_t>(i), t0);
             slots.release();
@@ -379,9 +395,10 @@ nlohmann::json params_json(const BenchServeOptions& o, double rate) {
 Expected<nlohmann::json> run_once(const BenchServeOptions& o, const Runner& runner,
                                   const std::vector<Session>& sessions, double rate,
                                   std::ostream& out) {
-    RunOutcome r =
-        drive(runner, sessions, rate, o,
-              std::isinf(rate) ? std::string("rate inf") : fmt::format("rate {:g}", rate));
+    std::string label = std::isinf(rate) ? "" : fmt::format("rate {:g}/s", rate);
+    if (o.max_concurrency > 0)
+        label += fmt::format("{}concurrency {}", label.empty() ? "" : ", ", o.max_concurrency);
+    RunOutcome r = drive(runner, sessions, rate, o, label.empty() ? "all at once" : label);
     nlohmann::json j = summarize_results(r.results, r.duration_s, o.slo);
     j["params"] = params_json(o, rate);
     print_serve_table(j, out);
