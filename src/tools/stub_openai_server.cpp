@@ -170,7 +170,11 @@ Expected<std::unique_ptr<StubOpenAiServer>> StubOpenAiServer::start(const StubSe
             if (aec) continue;
             auto done = std::make_shared<std::atomic<bool>>(false);
             std::thread t([self, done, sock = std::move(sock)]() mutable {
-                serve(std::move(sock), self->o_, self->served_);
+                try {
+                    serve(std::move(sock), self->o_, self->served_);
+                } catch (const std::exception&) {
+                    // A field of the wrong JSON type: the connection just closes.
+                }
                 done->store(true);
             });
             {
