@@ -2,6 +2,14 @@
 
 #include <limits>
 
+// GCC 12 flags Boost 1.74's recycled coroutine frames (allocated with
+// ::operator new, freed through awaitable_frame_base::operator delete, which
+// hands them back to the same recycling allocator) as a new/delete mismatch
+// once it inlines them; the pairing is correct.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
