@@ -26,5 +26,6 @@ Command add_quantize(CLI::App& app);
 Command add_chat_template(CLI::App& app);
 Command add_bench(CLI::App& app);
 Command add_serve(CLI::App& app);
+Command add_plan(CLI::App& app);
 
 }  // namespace ig::app

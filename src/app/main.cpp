@@ -21,9 +21,9 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "infergrid 0.1.0");
 
     const std::vector<Command> commands = {
-        add_generate(app),      add_synth(app),      add_inspect(app),
-        add_tokenize(app),      add_detokenize(app), add_quantize(app),
-        add_chat_template(app), add_bench(app),      add_serve(app),
+        add_generate(app),   add_synth(app),    add_inspect(app),       add_tokenize(app),
+        add_detokenize(app), add_quantize(app), add_chat_template(app), add_bench(app),
+        add_serve(app),      add_plan(app),
     };
 
     CLI11_PARSE(app, argc, argv);

@@ -64,6 +64,7 @@ double seconds(BenchClock::time_point a, BenchClock::time_point b) {
 }
 
 void add_summary(nlohmann::json& j, const LatencySummary& s, double wall_s) {
+    s.put_distributions(j);  // the same flat names as `bench serve`
     j["mean_ttft_ms"] = s.mean_ttft_ms;
     j["p99_ttft_ms"] = s.p99_ttft_ms;
     j["mean_itl_ms"] = s.mean_itl_ms;

@@ -72,10 +72,18 @@ double percentile(std::vector<double> v, double p) {
 
 LatencySummary summarize(const std::vector<const RequestTrace*>& traces) {
     LatencySummary s;
-    std::vector<double> ttft, itl;
+    std::vector<double> ttft, itl, tpot, e2el;
     for (const RequestTrace* t : traces) {
         ++s.n_requests;
-        if (!t->token_times.empty()) ttft.push_back(t->ttft_ms());
+        if (!t->token_times.empty()) {
+            ttft.push_back(t->ttft_ms());
+            const double e2e =
+                std::chrono::duration<double, std::milli>(t->token_times.back() - t->submitted)
+                    .count();
+            e2el.push_back(e2e);
+            if (t->tokens.size() > 1)
+                tpot.push_back((e2e - t->ttft_ms()) / static_cast<double>(t->tokens.size() - 1));
+        }
         t->add_itls(itl);
         s.prompt_tokens += t->usage.prompt_tokens;
         s.cached_tokens += t->usage.cached_tokens;
@@ -87,24 +95,37 @@ LatencySummary summarize(const std::vector<const RequestTrace*>& traces) {
         s.mean_itl_ms = std::accumulate(itl.begin(), itl.end(), 0.0) / itl.size();
         s.max_itl_ms = *std::max_element(itl.begin(), itl.end());
     }
-    s.p50_ttft_ms = percentile(ttft, 50);
-    s.p99_ttft_ms = percentile(ttft, 99);
-    s.p99_itl_ms = percentile(itl, 99);
+    s.ttft = describe(ttft);
+    s.tpot = describe(tpot);
+    s.itl = describe(itl);
+    s.e2el = describe(e2el);
+    s.p50_ttft_ms = s.ttft.median;
+    s.p99_ttft_ms = s.ttft.p99;
+    s.p99_itl_ms = s.itl.p99;
     return s;
 }
 
+void LatencySummary::put_distributions(nlohmann::json& j) const {
+    put_distribution(j, "ttft", ttft);
+    put_distribution(j, "tpot", tpot);
+    put_distribution(j, "itl", itl);
+    put_distribution(j, "e2el", e2el);
+}
+
 nlohmann::json LatencySummary::to_json() const {
-    return {{"requests", n_requests},
-            {"mean_ttft_ms", mean_ttft_ms},
-            {"p50_ttft_ms", p50_ttft_ms},
-            {"p99_ttft_ms", p99_ttft_ms},
-            {"mean_itl_ms", mean_itl_ms},
-            {"p99_itl_ms", p99_itl_ms},
-            {"max_itl_ms", max_itl_ms},
-            {"prompt_tokens", prompt_tokens},
-            {"cached_tokens", cached_tokens},
-            {"output_tokens", output_tokens},
-            {"prefix_hit_rate", prefix_hit_rate()}};
+    nlohmann::json j = {{"requests", n_requests},
+                        {"mean_ttft_ms", mean_ttft_ms},
+                        {"p50_ttft_ms", p50_ttft_ms},
+                        {"p99_ttft_ms", p99_ttft_ms},
+                        {"mean_itl_ms", mean_itl_ms},
+                        {"p99_itl_ms", p99_itl_ms},
+                        {"max_itl_ms", max_itl_ms},
+                        {"prompt_tokens", prompt_tokens},
+                        {"cached_tokens", cached_tokens},
+                        {"output_tokens", output_tokens},
+                        {"prefix_hit_rate", prefix_hit_rate()}};
+    put_distributions(j);
+    return j;
 }
 
 }  // namespace ig

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/engine.h"
+#include "tools/latency_stats.h"
 
 namespace ig {
 
@@ -59,6 +60,11 @@ struct LatencySummary {
     double mean_ttft_ms = 0, p50_ttft_ms = 0, p99_ttft_ms = 0;
     double mean_itl_ms = 0, p99_itl_ms = 0, max_itl_ms = 0;
     int64_t prompt_tokens = 0, cached_tokens = 0, output_tokens = 0;
+    // Full distributions, as `bench serve` reports them (vLLM's definitions;
+    // TPOT excludes the first token, E2E runs from submit to the last token).
+    Distribution ttft, tpot, itl, e2el;
+    // Writes mean_/median_/p90_/p95_/p99_/max_{ttft,tpot,itl,e2el}_ms into j.
+    void put_distributions(nlohmann::json& j) const;
     double prefix_hit_rate() const {
         return prompt_tokens ? static_cast<double>(cached_tokens) / prompt_tokens : 0.0;
     }

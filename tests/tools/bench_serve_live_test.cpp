@@ -1,0 +1,99 @@
+// `bench serve` against a live `infergrid serve` (in process, stories260K or
+// a synthetic tiny llama): every request completes with the asked output
+// length, and multi-turn sessions hit the server's prefix cache.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "server/server_fixture.h"
+#include "tools/bench_serve.h"
+
+namespace ig {
+namespace {
+
+BenchServeOptions options(const test::TestServer& s) {
+    BenchServeOptions o;
+    o.base_url = "http://127.0.0.1:" + std::to_string(s.port);
+    o.model = s.model_name;
+    o.progress = false;
+    o.timeout_s = 60;
+    o.max_concurrency = 2;
+    o.workload.num_prompts = 6;
+    o.workload.input_len = 16;
+    o.workload.output_len = 8;
+    return o;
+}
+
+TEST(BenchServeLive, RandomCompletionsAgainstInfergridServe) {
+    auto s = test::TestServer::start();
+    ASSERT_TRUE(s);
+    std::ostringstream out;
+    BenchServeOptions o = options(*s);
+    o.warmup = 1;
+    auto r = run_bench_serve(o, out);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    const nlohmann::json& j = *r;
+    EXPECT_EQ(j["completed"].get<int64_t>(), 6) << j.dump(2);
+    EXPECT_EQ(j["failed"].get<int64_t>(), 0);
+    EXPECT_EQ(j["total_output_tokens"].get<int64_t>(), 6 * 8);  // ignore_eos + max_tokens
+    EXPECT_GE(j["total_input_tokens"].get<int64_t>(), 6 * 16);  // server-side token counts
+    EXPECT_GT(j["median_ttft_ms"].get<double>(), 0);
+    EXPECT_GT(j["mean_itl_ms"].get<double>(), 0);
+    EXPECT_GT(j["output_throughput"].get<double>(), 0);
+    EXPECT_GE(j["p99_e2el_ms"].get<double>(), j["median_ttft_ms"].get<double>());
+    EXPECT_TRUE(s->wait_blocks_free());
+}
+
+TEST(BenchServeLive, MultiTurnChatHitsThePrefixCache) {
+    auto s = test::TestServer::start();
+    ASSERT_TRUE(s);
+    BenchServeOptions o = options(*s);
+    o.endpoint = "/v1/chat/completions";
+    o.workload.kind = "multi-turn";
+    o.workload.num_sessions = 2;
+    o.workload.turns = 3;
+    o.workload.input_len = 12;
+    o.workload.output_len = 6;
+    std::ostringstream out;
+    auto r = run_bench_serve(o, out);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ((*r)["completed"].get<int64_t>(), 6) << r->dump(2);
+    const auto& turns = (*r)["per_turn"];
+    ASSERT_EQ(turns.size(), 3u);
+    EXPECT_GT(turns[2]["mean_prompt_tokens"].get<double>(),
+              turns[0]["mean_prompt_tokens"].get<double>());
+    // Later turns re-send the conversation, which the server has cached.
+    EXPECT_GT(turns[2]["prefix_hit_rate"].get<double>(), 0) << r->dump(2);
+    EXPECT_GT((*r)["cached_tokens"].get<int64_t>(), 0);
+}
+
+// The command the lead runs, against the live server.
+TEST(BenchServeLive, CliOneCommand) {
+    auto s = test::TestServer::start();
+    ASSERT_TRUE(s);
+    test::TempDir dir;
+    const std::string json = dir.file("out.json");
+    std::string out;
+    const std::string cmd = test::binary() +
+                            " bench serve --base-url http://127.0.0.1:" + std::to_string(s->port) +
+                            " --model " + s->model_name +
+                            " --workload random --input-len 20 --output-len 8 --num-prompts 4 "
+                            "--max-concurrency 2 --json " +
+                            json + " 2>&1";
+    ASSERT_EQ(test::run(cmd, &out), 0) << out;
+    EXPECT_NE(out.find("Successful requests:"), std::string::npos) << out;
+    std::ifstream f(json);
+    auto j = nlohmann::json::parse(f, nullptr, false);
+    ASSERT_FALSE(j.is_discarded());
+    EXPECT_EQ(j["completed"].get<int>(), 4);
+    EXPECT_EQ(j["total_output_tokens"].get<int>(), 32);
+    for (const char* k :
+         {"mean_ttft_ms", "median_ttft_ms", "p90_ttft_ms", "p95_ttft_ms", "p99_ttft_ms",
+          "max_ttft_ms", "mean_tpot_ms", "p99_itl_ms", "median_e2el_ms", "request_throughput",
+          "output_tokens_per_s", "prefix_hit_rate"})
+        EXPECT_TRUE(j.contains(k)) << k;
+}
+
+}  // namespace
+}  // namespace ig
