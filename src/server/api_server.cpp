@@ -97,6 +97,7 @@ ApiServer::ApiServer(ServerConfig cfg, ServedModel model)
                 "requests", std::make_shared<spdlog::sinks::stdout_sink_mt>());
             logger->set_pattern("%v");
             logger->set_level(spdlog::get_level());
+            logger->flush_on(spdlog::level::info);  // whole lines reach log shippers at once
             request_log_ = [logger](const std::string& line) { logger->info("{}", line); };
         }
     }
