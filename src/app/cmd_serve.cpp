@@ -41,6 +41,8 @@ struct ServeArgs {
     int64_t max_connections = 16384;
     double grace_period = 30;
     int max_n = 16;
+    int max_tenant_labels = 100;
+    bool no_request_log = false;
     std::string log_level = "info";
 };
 
@@ -135,6 +137,8 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
     cfg.limits.max_connections = a.max_connections;
     cfg.grace_period = ms(a.grace_period);
     cfg.max_n = a.max_n;
+    cfg.max_tenant_labels = static_cast<size_t>(a.max_tenant_labels);
+    cfg.request_log = !a.no_request_log;
 
     raise_fd_limit(a.max_connections);
     auto served = load_served_model(mo);
@@ -218,6 +222,12 @@ Command add_serve(CLI::App& app) {
     s->add_option("--max-n", a->max_n, "Largest 'n' (choices per request)")
         ->check(CLI::Range(1, 1024))
         ->capture_default_str();
+    s->add_option("--max-tenant-labels", a->max_tenant_labels,
+                  "Distinct X-Tenant-Id values kept as metric labels (later ones: 'other')")
+        ->check(CLI::Range(0, 100000))
+        ->capture_default_str();
+    s->add_flag("--no-request-log", a->no_request_log,
+                "No JSON log line per finished request (written at info level)");
     s->add_option("--log-level", a->log_level, "trace, debug, info, warn, error")
         ->capture_default_str();
     return {s, [s, a] { return run_serve(*s, *a); }};

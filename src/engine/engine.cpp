@@ -387,6 +387,7 @@ void Engine::erase_if_done(RequestState& r) {
 
 void Engine::publish_stats(double busy, int64_t batch_tokens) {
     busy_seconds_ += busy;
+    if (busy > 0) last_step_seconds_ = busy;
     EngineStats s;
     s.running = static_cast<int32_t>(sched_->num_running());
     s.waiting = static_cast<int32_t>(sched_->num_waiting());
@@ -399,6 +400,9 @@ void Engine::publish_stats(double busy, int64_t batch_tokens) {
     s.steps = steps_;
     s.busy_seconds = busy_seconds_;
     s.last_batch_tokens = static_cast<int32_t>(batch_tokens);
+    s.last_step_seconds = last_step_seconds_;
+    if (busy > 0 && cfg_.step_observer)
+        cfg_.step_observer({busy, static_cast<int32_t>(batch_tokens), s.running});
     std::lock_guard lk(stats_mu_);
     stats_ = s;
 }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -30,6 +31,13 @@
 
 namespace ig {
 
+// What one engine step did; see EngineConfig::step_observer.
+struct StepInfo {
+    double seconds = 0;        // wall time of the step (schedule + forward + sample)
+    int32_t batch_tokens = 0;  // tokens in the forward batch
+    int32_t running = 0;       // sequences running after the step
+};
+
 struct EngineConfig {
     int64_t kv_bytes = 0;  // 0: default_kv_budget_bytes
     int32_t block_tokens = 16;
@@ -41,6 +49,9 @@ struct EngineConfig {
     bool enable_prefix_cache = true;
     bool chunked_prefill = true;
     std::string model_fingerprint;  // default: derived from the GGUF (model_fingerprint.h)
+    // Additive: called on the engine thread after every step that ran a batch
+    // (metrics: step-time histogram). Must be cheap and must not call the engine.
+    std::function<void(const StepInfo&)> step_observer;
 };
 
 struct EngineStats {
@@ -53,6 +64,7 @@ struct EngineStats {
     int32_t last_batch_tokens = 0;
     // Additive: blocks referenced by sequences, blocks holding a published hash.
     int32_t blocks_used = 0, blocks_cached = 0;
+    double last_step_seconds = 0;  // additive: duration of the last step that ran a batch
 };
 
 enum class SubmitError { QueueFull, Invalid, ShuttingDown };
@@ -111,6 +123,7 @@ class Engine {
     std::vector<float> logits_, fork_logits_;
     uint64_t steps_ = 0;
     double busy_seconds_ = 0;
+    double last_step_seconds_ = 0;
 
     // Shared with API callers, under mu_.
     std::mutex mu_;

@@ -33,6 +33,14 @@ struct Usage {
     int64_t completion_tokens = 0;  // all choices of the request so far
 };
 
+// Additive: engine-side timings of one choice, carried by its final event
+// (a default time_point: it never happened, e.g. cancelled while waiting).
+struct RequestTimings {
+    std::chrono::steady_clock::time_point arrival{};          // accepted by the engine loop
+    std::chrono::steady_clock::time_point first_scheduled{};  // queue time ends
+    std::chrono::steady_clock::time_point first_token{};      // prefill ends
+};
+
 struct StreamEvent {
     int32_t choice = 0;
     std::vector<int32_t> tokens;         // new token ids (0 or 1 normally)
@@ -43,6 +51,7 @@ struct StreamEvent {
     Usage usage;                         // cumulative, complete on the final event
     // Additive: when the engine produced the event (TTFT/ITL metrics, benchmarks).
     std::chrono::steady_clock::time_point time{};
+    std::optional<RequestTimings> timings;  // additive: set on the choice's final event
 };
 
 }  // namespace ig

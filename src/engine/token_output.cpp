@@ -51,14 +51,30 @@ StreamEvent append_token(Sequence& s, RequestState& r, SampledToken st, const To
             ev.finish = FinishReason::Length;
         }
     }
-    if (ev.finish) s.times.finish = now;
+    if (ev.finish) {
+        s.times.finish = now;
+        ev.timings = request_timings(s.times);
+    }
     ev.usage = r.usage();
     return ev;
+}
+
+RequestTimings request_timings(const SeqTimes& t) {
+    RequestTimings out;
+    out.arrival = t.arrival;
+    out.first_scheduled = t.first_scheduled.value_or(SeqTimes::TimePoint{});
+    out.first_token = t.first_token.value_or(SeqTimes::TimePoint{});
+    return out;
 }
 
 StreamEvent final_event(const RequestState& r, int32_t choice, FinishReason reason,
                         std::string error) {
     StreamEvent ev;
+    // A choice not forked yet shares its parent's (choice 0's) history.
+    const Sequence* seq = nullptr;
+    for (const auto& s : r.seqs)
+        if (s->choice == choice || (!seq && s->choice == 0)) seq = s.get();
+    if (seq) ev.timings = request_timings(seq->times);
     ev.choice = choice;
     ev.finish = reason;
     ev.error = std::move(error);

@@ -16,6 +16,9 @@ namespace ig {
 StreamEvent append_token(Sequence& s, RequestState& r, SampledToken st, const Tokenizer* tok,
                          int64_t n_ctx);
 
+// The public view of a sequence's timestamps.
+RequestTimings request_timings(const SeqTimes& t);
+
 // The last event of a choice that ends without a token (cancel, error).
 StreamEvent final_event(const RequestState& r, int32_t choice, FinishReason reason,
                         std::string error);

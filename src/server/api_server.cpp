@@ -5,13 +5,13 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include "server/api_error.h"
 #include "server/completion_job.h"
-#include "server/metrics_handler.h"
 #include "server/openai_request.h"
 
 namespace ig::server {
@@ -58,10 +58,49 @@ std::optional<ApiError> check_context(int64_t n_ctx, int64_t prompt, int64_t max
     return e;
 }
 
+// A client's X-Request-Id is echoed and logged only when it is 1..128
+// visible ASCII characters (no spaces, no CR/LF: header and log safe).
+bool valid_request_id(std::string_view id) {
+    if (id.empty() || id.size() > 128) return false;
+    for (char c : id)
+        if (c < 0x21 || c > 0x7e) return false;
+    return true;
+}
+
+std::string header_value(const HttpRequest& req, std::string_view name) {
+    auto it = req.find(boost::beast::string_view(name.data(), name.size()));
+    return it == req.end() ? std::string() : std::string(it->value());
+}
+
+// The `endpoint` label of a path: a known route, else "other" (bounded).
+std::string endpoint_label(std::string_view path) {
+    for (const Route& r : kRoutes)
+        if (path == r.path) return r.path;
+    if (path.substr(0, 11) == "/v1/models/") return "/v1/models/{id}";
+    return "other";
+}
+
 }  // namespace
 
 ApiServer::ApiServer(ServerConfig cfg, ServedModel model)
     : cfg_(std::move(cfg)), model_(std::move(model)) {
+    if (!model_.metrics)
+        model_.metrics = ServerMetrics::create(model_.name, cfg_.max_tenant_labels);
+    model_.metrics->set_max_tenants(cfg_.max_tenant_labels);
+    if (model_.load_seconds > 0) model_.metrics->set_model_load_seconds(model_.load_seconds);
+    if (cfg_.request_log) {
+        if (cfg_.request_log_sink) {
+            request_log_ = cfg_.request_log_sink;
+        } else {
+            // Not registered with spdlog: several servers may live in one process.
+            auto logger = std::make_shared<spdlog::logger>(
+                "requests", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+            logger->set_pattern("%v");
+            logger->set_level(spdlog::get_level());
+            logger->flush_on(spdlog::level::info);  // whole lines reach log shippers at once
+            request_log_ = [logger](const std::string& line) { logger->info("{}", line); };
+        }
+    }
     std::random_device rd;
     id_salt_ = fmt::format("{:08x}", rd());
     http_ = std::make_unique<HttpServer>(cfg_,
@@ -132,6 +171,37 @@ HttpResponse ApiServer::json_response(const json& body, unsigned version,
 }
 
 Reply ApiServer::handle(HttpRequest&& req) {
+    const std::string endpoint =
+        endpoint_label(path_of({req.target().data(), req.target().size()}));
+    Reply r = route(std::move(req));
+    // Jobs count their own status when they end.
+    if (r.response)
+        model_.metrics->count_http(endpoint, static_cast<int>(r.response->result_int()));
+    return r;
+}
+
+void ApiServer::log_rejected(const RequestContext& ctx, bool chat, const HttpResponse& res) {
+    RequestRecord r;
+    r.request_id = ctx.request_id;
+    r.tenant = ctx.tenant;
+    r.endpoint = chat ? "chat" : "completions";
+    r.stream = ctx.stream;
+    r.status = static_cast<int>(res.result_int());
+    const json body = json::parse(res.body(), nullptr, false);
+    r.error_type = "error";
+    if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+        const json& e = body["error"];
+        if (e.contains("code") && e["code"].is_string())
+            r.error_type = e["code"].get<std::string>();
+        else if (e.contains("type") && e["type"].is_string())
+            r.error_type = e["type"].get<std::string>();
+    }
+    r.e2e_seconds = std::chrono::duration<double>(Clock::now() - ctx.received).count();
+    model_.metrics->record(r);
+    if (request_log_) request_log_(request_log_line(r, model_.name));
+}
+
+Reply ApiServer::route(HttpRequest&& req) {
     const unsigned v = req.version();
     const std::string_view path = path_of({req.target().data(), req.target().size()});
     auto error = [&](const ApiError& e) {
@@ -195,8 +265,8 @@ Reply ApiServer::handle(HttpRequest&& req) {
     if (path == "/metrics") {
         HttpResponse res{http::status::ok, v};
         res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-        res.body() = render_metrics(model_.engine->stats(), *counters_, http_->open_connections(),
-                                    !draining_.load());
+        res.body() = model_.metrics->render(model_.engine->stats(), *counters_,
+                                            http_->open_connections(), !draining_.load());
         return {std::move(res), nullptr};
     }
     if (path == "/v1/models") {
@@ -208,13 +278,23 @@ Reply ApiServer::handle(HttpRequest&& req) {
         return {json_response({{"object", "list"}, {"data", std::move(data)}}, v), nullptr};
     }
     const bool chat = path == "/v1/chat/completions";
-    Reply r = completions(std::move(req), chat);
-    if (r.response) counters_->rejected_total.fetch_add(1);
+    RequestContext ctx;
+    ctx.received = Clock::now();
+    ctx.id = next_id(chat ? "chatcmpl" : "cmpl");
+    const std::string client_id = header_value(req, "X-Request-Id");
+    ctx.request_id = valid_request_id(client_id) ? client_id : ctx.id;
+    ctx.tenant = model_.metrics->tenant_label(header_value(req, "X-Tenant-Id"));
+    Reply r = completions(std::move(req), chat, ctx);
+    if (r.response) {
+        counters_->rejected_total.fetch_add(1);
+        r.response->set("X-Request-Id", ctx.request_id);
+        log_rejected(ctx, chat, *r.response);
+    }
     return r;
 }
 
-Reply ApiServer::completions(HttpRequest&& req, bool chat) {
-    const auto t0 = Clock::now();
+Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) {
+    const auto t0 = ctx.received;
     const unsigned v = req.version();
     auto error = [&](const ApiError& e) {
         return Reply{error_response(e, v, cfg_.retry_after_seconds), nullptr};
@@ -245,6 +325,7 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat) {
     ParsedRequest pr;
     if (auto e = parse_request(body, chat ? Endpoint::Chat : Endpoint::Completions, bounds, pr))
         return error(*e);
+    ctx.stream = pr.stream;
     if (pr.model && *pr.model != model_.name)
         return error(not_found(fmt::format("The model '{}' does not exist; this server serves '{}'",
                                            *pr.model, model_.name),
@@ -308,7 +389,11 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat) {
     spec.stream = pr.stream;
     spec.include_usage = pr.include_usage;
     spec.logprobs = pr.sampling.logprobs;
-    spec.id = next_id(chat ? "chatcmpl" : "cmpl");
+    spec.id = ctx.id;
+    spec.request_id = ctx.request_id;
+    spec.tenant = ctx.tenant;
+    spec.received = ctx.received;
+    spec.request_log = request_log_;
     spec.model = model_.name;
     spec.created = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
@@ -337,7 +422,8 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat) {
                              std::move(stream).value(), plen});
     }
     auto job = std::make_shared<CompletionJob>(std::move(spec), model_.engine, model_.tokenizer,
-                                               std::move(submitted), counters_, Clock::now() - t0);
+                                               std::move(submitted), counters_, Clock::now() - t0,
+                                               model_.metrics);
     return {std::nullopt, std::move(job)};
 }
 

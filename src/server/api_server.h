@@ -15,6 +15,7 @@
 #include "server/http_server.h"
 #include "server/server_config.h"
 #include "server/server_counters.h"
+#include "server/server_metrics.h"
 #include "tokenizer/tokenizer.h"
 
 namespace ig::server {
@@ -36,6 +37,10 @@ struct ServedModel {
     ChatRenderer chat;    // empty: the model has no chat template
     std::string name;     // the `model` clients must send
     int64_t created = 0;  // unix seconds, for /v1/models
+    // Metrics of this model; load_served_model makes it before the engine so
+    // that the engine's step observer feeds it. Null: the ApiServer makes one.
+    std::shared_ptr<ServerMetrics> metrics;
+    double load_seconds = 0;  // model load + engine start, for infergrid_model_load_seconds
 };
 
 class ApiServer {
@@ -56,10 +61,21 @@ class ApiServer {
     // Drains as on a signal, waiting at most the grace period.
     void drain_and_stop();
     void stop();
+    ServerMetrics& metrics() { return *model_.metrics; }
 
   private:
+    // Observability context of one generation request.
+    struct RequestContext {
+        std::string id;          // OpenAI response id (chatcmpl-..., cmpl-...)
+        std::string request_id;  // X-Request-Id: the client's if valid, else `id`
+        std::string tenant;      // folded X-Tenant-Id
+        std::chrono::steady_clock::time_point received;
+        bool stream = false;  // known once the body is parsed
+    };
+    Reply route(HttpRequest&& req);
+    void log_rejected(const RequestContext& ctx, bool chat, const HttpResponse& res);
     Reply handle(HttpRequest&& req);
-    Reply completions(HttpRequest&& req, bool chat);
+    Reply completions(HttpRequest&& req, bool chat, RequestContext& ctx);
     HttpResponse json_response(const nlohmann::json& body, unsigned version,
                                http::status status = http::status::ok) const;
     std::string next_id(const char* prefix);
@@ -71,6 +87,7 @@ class ApiServer {
     std::atomic<uint64_t> next_id_{0};
     std::string id_salt_;
     std::unique_ptr<HttpServer> http_;
+    std::function<void(const std::string&)> request_log_;
 };
 
 }  // namespace ig::server

@@ -79,7 +79,8 @@ CompletionJob::CompletionJob(JobSpec spec, std::shared_ptr<Engine> engine,
                              std::shared_ptr<const Tokenizer> tokenizer,
                              std::vector<SubmittedPrompt> prompts,
                              std::shared_ptr<ServerCounters> counters,
-                             std::chrono::nanoseconds setup_time)
+                             std::chrono::nanoseconds setup_time,
+                             std::shared_ptr<ServerMetrics> metrics)
     : spec_(std::move(spec)),
       engine_(std::move(engine)),
       tok_(std::move(tokenizer)),
@@ -87,7 +88,9 @@ CompletionJob::CompletionJob(JobSpec spec, std::shared_ptr<Engine> engine,
       counters_(std::move(counters)),
       choices_(prompts_.size() * static_cast<size_t>(spec_.n)),
       cached_tokens_(prompts_.size(), 0),
-      overhead_(setup_time) {
+      overhead_(setup_time),
+      metrics_(std::move(metrics)),
+      first_token_seen_(prompts_.size(), false) {
     counters_->in_flight.fetch_add(1);
     counters_->requests_total.fetch_add(1);
     if (spec_.logprobs)
@@ -98,6 +101,8 @@ CompletionJob::CompletionJob(JobSpec spec, std::shared_ptr<Engine> engine,
 CompletionJob::~CompletionJob() {
     for (SubmittedPrompt& p : prompts_) p.stream->set_notify({});
     if (!finished_) cancel();
+    // Abandoned (client gone, server stopping): 499 as nginx logs it.
+    if (!recorded_) record(started_stream_ ? 200 : 499, "");
     counters_->overhead_ns_total.fetch_add(static_cast<uint64_t>(overhead_.count()));
     counters_->in_flight.fetch_sub(1);
 }
@@ -156,6 +161,18 @@ void CompletionJob::absorb(int32_t prompt_index, StreamEvent& ev, std::string* s
     cached_tokens_[static_cast<size_t>(prompt_index)] =
         std::max(cached_tokens_[static_cast<size_t>(prompt_index)], ev.usage.cached_tokens);
     c.text += ev.text;
+    if (!ev.tokens.empty()) {
+        if (c.last_token) {
+            metrics_->observe_inter_token(
+                std::chrono::duration<double>(ev.time - *c.last_token).count());
+        } else if (!first_token_seen_[static_cast<size_t>(prompt_index)]) {
+            first_token_seen_[static_cast<size_t>(prompt_index)] = true;
+            const double ttft = std::chrono::duration<double>(ev.time - spec_.received).count();
+            metrics_->observe_ttft(ttft);
+            if (!ttft_) ttft_ = ttft;
+        }
+        c.last_token = ev.time;
+    }
 
     json lp_delta;
     if (spec_.logprobs && !ev.logprobs.empty()) {
@@ -175,6 +192,8 @@ void CompletionJob::absorb(int32_t prompt_index, StreamEvent& ev, std::string* s
         }
     }
     if (ev.finish) {
+        c.finish_time = ev.time;
+        c.timings = ev.timings;
         c.done = true;
         c.finish_reason = openai_finish_reason(*ev.finish);
         if (*ev.finish == FinishReason::Error)
@@ -238,6 +257,7 @@ JobOutput CompletionJob::poll() {
     if (spec_.stream && !started_stream_) {
         started_stream_ = true;
         out.start_stream = true;
+        out.stream_headers.emplace_back("X-Request-Id", spec_.request_id);
         if (spec_.chat) {
             for (size_t i = 0; i < choices_.size(); ++i) {
                 json chunk = chunk_base();
@@ -265,6 +285,7 @@ JobOutput CompletionJob::poll() {
             }
             sse += "data: [DONE]\n\n";
             out.end_stream = true;
+            record(200, "");
         } else {
             std::string error;
             for (const Choice& c : choices_)
@@ -276,17 +297,76 @@ JobOutput CompletionJob::poll() {
                 e.code = "generation_error";
                 e.message = error;
                 out.full = error_response(e, spec_.http_version, 1);
+                record(500, "generation_error");
             } else {
                 HttpResponse res{http::status::ok, spec_.http_version};
                 res.set(http::field::content_type, "application/json");
                 res.body() = dump(full_response());
                 out.full = std::move(res);
+                record(200, "");
             }
+            out.full->set("X-Request-Id", spec_.request_id);
         }
     }
     out.chunk = std::move(sse);
     overhead_ += Clock::now() - t0;
     return out;
+}
+
+}  // namespace ig::server
+
+namespace ig::server {
+
+namespace {
+
+// The request's finish reason: the most severe of its choices'.
+std::string overall_finish(const std::vector<std::string>& reasons) {
+    for (const char* r : {"error", "abort", "length", "stop"})
+        for (const std::string& x : reasons)
+            if (x == r) return r;
+    return reasons.empty() ? std::string("abort") : reasons.front();
+}
+
+}  // namespace
+
+void CompletionJob::record(int status, std::string error_type) {
+    if (recorded_) return;
+    recorded_ = true;
+    const auto now = Clock::now();
+    RequestRecord r;
+    r.request_id = spec_.request_id;
+    r.tenant = spec_.tenant;
+    r.endpoint = spec_.chat ? "chat" : "completions";
+    r.stream = spec_.stream;
+    r.status = status;
+    r.error_type = std::move(error_type);
+    std::vector<std::string> reasons;
+    for (const Choice& c : choices_) reasons.push_back(c.done ? c.finish_reason : "abort");
+    r.finish_reason = overall_finish(reasons);
+    if (r.finish_reason == "error" && r.error_type.empty()) r.error_type = "generation_error";
+    for (size_t i = 0; i < prompts_.size(); ++i) {
+        r.prompt_tokens += prompts_[i].prompt_tokens;
+        r.cached_tokens += cached_tokens_[i];
+    }
+    for (const Choice& c : choices_) r.completion_tokens += c.completion_tokens;
+    r.ttft_seconds = ttft_;
+    r.e2e_seconds = std::chrono::duration<double>(now - spec_.received).count();
+    // Engine-side phases per prompt, from its first choice's final event.
+    const size_t n = static_cast<size_t>(spec_.n);
+    for (size_t p = 0; p < prompts_.size(); ++p) {
+        const Choice& c = choices_[p * n];
+        if (!c.timings) continue;
+        Clock::time_point last = c.finish_time;
+        int64_t tokens = c.completion_tokens;
+        metrics_->observe_phases(*c.timings, last, tokens);
+        if (p == 0 && c.timings->first_scheduled != Clock::time_point{})
+            r.queue_seconds =
+                std::chrono::duration<double>(c.timings->first_scheduled - c.timings->arrival)
+                    .count();
+    }
+    metrics_->record(r);
+    metrics_->count_http(spec_.chat ? "/v1/chat/completions" : "/v1/completions", status);
+    if (spec_.request_log) spec_.request_log(request_log_line(r, spec_.model));
 }
 
 }  // namespace ig::server

@@ -3,7 +3,9 @@
 // engine's streams and turns their events into OpenAI responses, either SSE
 // chunks as tokens arrive or one JSON document at the end.
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,7 @@
 #include "engine/engine.h"
 #include "server/http_types.h"
 #include "server/server_counters.h"
+#include "server/server_metrics.h"
 #include "tokenizer/tokenizer.h"
 
 namespace ig::server {
@@ -26,6 +29,12 @@ struct JobSpec {
     int64_t created = 0;  // unix seconds
     int32_t n = 1;        // choices per prompt
     unsigned http_version = 11;
+    // Observability: X-Request-Id (incoming or `id`), folded tenant label,
+    // when the request arrived, and where its log line goes (empty: nowhere).
+    std::string request_id;
+    std::string tenant = "none";
+    std::chrono::steady_clock::time_point received{};
+    std::function<void(const std::string&)> request_log;
 };
 
 // One engine request (one prompt) of the job.
@@ -39,7 +48,8 @@ class CompletionJob : public AsyncJob {
   public:
     CompletionJob(JobSpec spec, std::shared_ptr<Engine> engine,
                   std::shared_ptr<const Tokenizer> tokenizer, std::vector<SubmittedPrompt> prompts,
-                  std::shared_ptr<ServerCounters> counters, std::chrono::nanoseconds setup_time);
+                  std::shared_ptr<ServerCounters> counters, std::chrono::nanoseconds setup_time,
+                  std::shared_ptr<ServerMetrics> metrics);
     ~CompletionJob() override;
 
     void start(std::function<void()> wake) override;
@@ -55,6 +65,9 @@ class CompletionJob : public AsyncJob {
         bool done = false;
         nlohmann::json logprobs;  // chat: array of entries; completions: the four lists
         int64_t text_offset = 0;
+        std::optional<std::chrono::steady_clock::time_point> last_token;  // ITL
+        std::chrono::steady_clock::time_point finish_time{};
+        std::optional<RequestTimings> timings;
     };
 
     void absorb(int32_t prompt_index, StreamEvent& ev, std::string* sse);
@@ -62,6 +75,8 @@ class CompletionJob : public AsyncJob {
     nlohmann::json usage_json() const;
     nlohmann::json full_response() const;
     bool all_done() const;
+    // Metrics and the log line, once, when the response is complete (or abandoned).
+    void record(int status, std::string error_type);
 
     JobSpec spec_;
     std::shared_ptr<Engine> engine_;
@@ -74,6 +89,10 @@ class CompletionJob : public AsyncJob {
     bool finished_ = false;
     bool cancelled_ = false;
     std::chrono::nanoseconds overhead_{0};
+    std::shared_ptr<ServerMetrics> metrics_;
+    std::vector<bool> first_token_seen_;  // per prompt
+    std::optional<double> ttft_;          // first prompt's first token, seconds
+    bool recorded_ = false;
 };
 
 // OpenAI's finish_reason for the engine's.

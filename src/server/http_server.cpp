@@ -263,8 +263,11 @@ class Session : public std::enable_shared_from_this<Session> {
             if (srv_->draining.load()) keep_alive_ = false;
             out_ = fmt::format(
                 "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                "Transfer-Encoding: chunked\r\nConnection: {}\r\n\r\n",
+                "Transfer-Encoding: chunked\r\nConnection: {}\r\n",
                 keep_alive_ ? "keep-alive" : "close");
+            for (const auto& [name, value] : out.stream_headers)
+                out_ += fmt::format("{}: {}\r\n", name, value);
+            out_ += "\r\n";
         }
         if (!out.chunk.empty()) out_ += chunk_encode(out.chunk);
         if (out.end_stream) {

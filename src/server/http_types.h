@@ -5,6 +5,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace ig::server {
 
@@ -16,8 +18,10 @@ using HttpResponse = http::response<http::string_body>;
 struct JobOutput {
     std::optional<HttpResponse> full;  // a complete response; the job is over
     bool start_stream = false;         // write the SSE response head first
-    std::string chunk;                 // SSE bytes to send (one HTTP chunk)
-    bool end_stream = false;           // last chunk written: the job is over
+    // Extra header fields of the SSE head (values must not contain CR/LF).
+    std::vector<std::pair<std::string, std::string>> stream_headers;
+    std::string chunk;        // SSE bytes to send (one HTTP chunk)
+    bool end_stream = false;  // last chunk written: the job is over
     bool empty() const { return !full && !start_stream && chunk.empty() && !end_stream; }
 };
 

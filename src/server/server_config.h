@@ -2,7 +2,9 @@
 // Settings of the HTTP front end. `infergrid serve` fills them from flags or
 // a TOML file (same names); tests fill them directly.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace ig::server {
@@ -27,6 +29,12 @@ struct ServerConfig {
     std::chrono::milliseconds grace_period{30'000};  // SIGTERM: in-flight requests get this long
     int retry_after_seconds = 1;                     // Retry-After on 429/503
     int max_n = 16;                                  // upper bound of `n`
+    // Distinct X-Tenant-Id values kept as metric labels; later ones fold into "other".
+    size_t max_tenant_labels = 100;
+    // One JSON line per finished generation request (server_metrics.h). The
+    // sink gets each line; empty: spdlog at info level on stdout.
+    bool request_log = true;
+    std::function<void(const std::string&)> request_log_sink;
 };
 
 }  // namespace ig::server

@@ -32,6 +32,7 @@ Expected<std::string> chat_template_source(const ServeModelOptions& opt, const G
 }  // namespace
 
 Expected<server::ServedModel> load_served_model(const ServeModelOptions& opt) {
+    const auto t0 = std::chrono::steady_clock::now();
     std::unique_ptr<LlamaModel> loaded;
     IG_ASSIGN_OR_RETURN(loaded, LlamaModel::load(opt.model_path));
     std::shared_ptr<LlamaModel> model = std::move(loaded);
@@ -72,9 +73,13 @@ Expected<server::ServedModel> load_served_model(const ServeModelOptions& opt) {
             return server::ChatPrompt{std::move(r->text), std::move(r->special_allowed)};
         };
     }
+    sm.metrics = server::ServerMetrics::create(sm.name);
+    EngineConfig ecfg = opt.engine;
+    if (!ecfg.step_observer) ecfg.step_observer = sm.metrics->step_observer();
     std::unique_ptr<Engine> engine;
-    IG_ASSIGN_OR_RETURN(engine, Engine::create(model, tok, opt.engine));
+    IG_ASSIGN_OR_RETURN(engine, Engine::create(model, tok, ecfg));
     sm.engine = std::move(engine);
+    sm.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return sm;
 }
 
