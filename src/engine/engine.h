@@ -23,6 +23,7 @@
 #include "kvcache/block_pool.h"
 #include "kvcache/kv_arena.h"
 #include "kvcache/kv_cache_manager.h"
+#include "kvcache/kv_tiers.h"
 #include "model/llama_model.h"
 #include "tokenizer/tokenizer.h"
 #include "util/expected.h"
@@ -41,6 +42,12 @@ struct EngineConfig {
     bool enable_prefix_cache = true;
     bool chunked_prefill = true;
     std::string model_fingerprint;  // default: derived from the GGUF (model_fingerprint.h)
+    // KV tiers below the pool (need the prefix cache). 0 / empty: off.
+    int64_t kv_host_bytes = 0;  // host-RAM tier budget
+    bool kv_host_q8 = false;    // host tier stores Q8 (lossy: ~1.8x more blocks for F16)
+    std::string kv_disk_dir;    // disk tier directory (survives restarts)
+    int64_t kv_disk_bytes = 0;  // disk tier budget
+    int kv_disk_io_threads = 2;
 };
 
 struct EngineStats {
@@ -53,6 +60,8 @@ struct EngineStats {
     int32_t last_batch_tokens = 0;
     // Additive: blocks referenced by sequences, blocks holding a published hash.
     int32_t blocks_used = 0, blocks_cached = 0;
+    // Additive (issue 9): one entry per KV tier below the pool, host then disk.
+    std::vector<TierStats> tiers;
 };
 
 enum class SubmitError { QueueFull, Invalid, ShuttingDown };
@@ -79,6 +88,8 @@ class Engine {
 
     // After shutdown(): the block pool's invariants hold and no block is referenced.
     Status check_idle() const;
+    // Waits until the disk tier has written every queued block (tests, benchmarks).
+    void flush_kv_tiers();
 
   private:
     Engine() = default;
@@ -99,6 +110,7 @@ class Engine {
 
     std::unique_ptr<ThreadPool> threads_;
     std::optional<KvArena> arena_;
+    std::unique_ptr<KvTiers> tiers_;  // null: no tier below the pool
     std::unique_ptr<BlockPool> blocks_;
     std::unique_ptr<KvCacheManager> kv_;
     KvCacheView view_;
