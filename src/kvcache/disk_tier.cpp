@@ -275,6 +275,8 @@ Status DiskTier::read(const BlockHash& h, std::span<uint8_t> out) {
         stats_.read_seconds += since(t0);
         return {};
     }
+    // Evicted by an IO thread while we read: an ordinary miss.
+    if (!index_.count(h)) return make_error(ErrorCode::NotFound, "disk tier: block evicted");
     if (io_error)
         ++stats_.errors;
     else

@@ -103,7 +103,9 @@ TEST(DiskTierTest, PendingWritesAreReadableAndQueueIsBounded) {
     EXPECT_EQ(s.puts + s.dropped, 200u);
     EXPECT_EQ(static_cast<int>(s.puts), taken);
     for (int i = 0; i < 200; ++i)
-        if (t->lookup(hash_of(i))) EXPECT_TRUE(reads_back(*t, i)) << i;
+        if (t->lookup(hash_of(i))) {
+            EXPECT_TRUE(reads_back(*t, i)) << i;
+        }
 }
 
 TEST(DiskTierTest, BudgetEvictsOldestFiles) {

@@ -112,9 +112,13 @@ TEST(HostTierTest, Q8OfF16) {
     for (size_t i = 0; i < 64; ++i) {
         uint16_t h;
         std::memcpy(&h, out.data() + 2 * i, 2);
-        if (i % 4 == 1) EXPECT_EQ(h, 0xC000) << i;
-        if (i % 4 == 3) EXPECT_EQ(h, 0x0000) << i;
-        if (i % 4 == 0) EXPECT_TRUE(h >= 0x3BF0 && h <= 0x3C10) << std::hex << h;
+        if (i % 4 == 1) {
+            EXPECT_EQ(h, 0xC000) << i;
+        } else if (i % 4 == 3) {
+            EXPECT_EQ(h, 0x0000) << i;
+        } else if (i % 4 == 0) {
+            EXPECT_TRUE(h >= 0x3BF0 && h <= 0x3C10) << std::hex << h;
+        }
     }
 }
 

@@ -79,7 +79,9 @@ void round_trip(KvTiersConfig c, const char* tier_name) {
     uint64_t hits = 0;
     for (const TierStats& s : stats) {
         hits += s.hit_blocks;
-        if (s.name == tier_name) EXPECT_EQ(s.hit_blocks, static_cast<uint64_t>(kBlocks));
+        if (s.name == tier_name) {
+            EXPECT_EQ(s.hit_blocks, static_cast<uint64_t>(kBlocks));
+        }
         EXPECT_EQ(s.load_count, s.hit_blocks);
     }
     EXPECT_EQ(hits, static_cast<uint64_t>(kBlocks));
