@@ -47,6 +47,9 @@ Command add_bench(CLI::App& app) {
         ->transform(CLI::AsSizeValue(false));
     e->add_option("--turns", o->turns, "multi-turn: turns per conversation (default 4)")
         ->check(CLI::Range(0, 1000));
+    e->add_option("--first-turn-len", o->first_turn_len,
+                  "multi-turn: tokens of the first turn (default: --prompt-len)")
+        ->check(CLI::Range(0, 1 << 20));
     e->add_flag("--rotate-turns", o->rotate_turns,
                 "multi-turn: conversations take turns in rotation (working set = all of them)");
     return {bench, [o, json_path, e] {

@@ -202,7 +202,8 @@ Expected<nlohmann::json> multi_turn(Bench& b) {
     std::vector<int> slot_conv(static_cast<size_t>(conc), -1);
     auto start_turn = [&](int ci) -> Status {
         Conv& c = convs[static_cast<size_t>(ci)];
-        auto add = b.tokens(b.uniform(new_len - 10, new_len + 10));
+        const int32_t len = c.turn == 0 && b.o.first_turn_len > 0 ? b.o.first_turn_len : new_len;
+        auto add = b.tokens(b.uniform(len - 10, len + 10));
         c.history.insert(c.history.end(), add.begin(), add.end());
         auto r = set.submit(*b.engine, b.request(c.history, out_len), c.turn);
         if (!r.ok()) return r.error();
@@ -284,6 +285,7 @@ Expected<nlohmann::json> multi_turn(Bench& b) {
                      {"output_len", out_len},         {"per_turn", turns},
                      {"turn4_over_turn1_ttft", ratio}};
     j["rotate_turns"] = rotate;
+    j["first_turn_len"] = b.o.first_turn_len > 0 ? b.o.first_turn_len : new_len;
     j["long_prompt_turns"] = sl.to_json();
     j["long_prompt_turns"]["count"] = long_turns.size();
     add_summary(j, summarize(all_of(set)), wall);

@@ -97,6 +97,7 @@ TEST(KvRestartTest, SigkillThenRestartKeepsDiskHits) {
         cached += t.cached;
     }
     EXPECT_GT(cached, 0);
+    std::printf("cached tokens after restart: %lld\n", static_cast<long long>(cached));
     b.kill_hard();
 
     // Damage every block file one way or another; answers stay right.
