@@ -96,8 +96,7 @@ TEST(KvRestartTest, SigkillThenRestartKeepsDiskHits) {
         EXPECT_EQ(t.text, expected[i]) << i;
         cached += t.cached;
     }
-    EXPECT_GT(cached, 0);
-    std::printf("cached tokens after restart: %lld\n", static_cast<long long>(cached));
+    EXPECT_GE(cached, 256) << "prompt tokens served from disk after the restart";
     b.kill_hard();
 
     // Damage every block file one way or another; answers stay right.
