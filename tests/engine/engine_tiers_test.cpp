@@ -170,6 +170,47 @@ INSTANTIATE_TEST_SUITE_P(Tiers, EngineTiers,
                              return std::string(info.param.kv == DType::F16 ? "F16" : "F32") + m;
                          });
 
+// Q8 host blocks are not bit-exact, so only what cannot change is checked:
+// first turns (no tier involved) match, second turns hit the tier and finish.
+TEST(EngineTiersQ8, HostQ8ServesHits) {
+    TempDir dir;
+    auto m = synth_and_load(dir, "tiny-llama", DType::F32);
+    ASSERT_TRUE(m.model);
+    const auto V = static_cast<int32_t>(m.model->config().n_vocab);
+    const int64_t bb = m.model->kv_layout(16, DType::F16).block_bytes();
+    EngineConfig c;
+    c.kv_bytes = 16 * bb;
+    c.threads = 2;
+    c.kv_host_bytes = 32 * bb;  // ~56 Q8 blocks
+    c.kv_host_q8 = true;
+    auto e = make_engine(m, c);
+    ASSERT_TRUE(e);
+    std::mt19937_64 rng(9);
+    std::vector<std::vector<int32_t>> prompts;
+    for (int i = 0; i < 5; ++i) prompts.push_back(random_tokens(rng, 100, V));
+    for (const auto& p : prompts) {
+        auto s = e->submit(greedy(p, 4));
+        ASSERT_TRUE(s.ok());
+        EXPECT_EQ(collect(**s)[0].finish, FinishReason::Length);
+    }
+    int64_t cached = 0;
+    for (auto p : prompts) {
+        p.push_back(7);
+        auto s = e->submit(greedy(p, 4));
+        ASSERT_TRUE(s.ok());
+        const auto r = collect(**s);
+        EXPECT_EQ(r[0].finish, FinishReason::Length);
+        cached += r[0].usage.cached_tokens;
+    }
+    EXPECT_GT(cached, 0);
+    const EngineStats st = e->stats();
+    ASSERT_EQ(st.tiers.size(), 1u);
+    EXPECT_GT(st.tiers[0].hit_blocks, 0u);
+    EXPECT_LT(st.tiers[0].bytes_used, st.tiers[0].blocks * bb);  // compressed
+    e->shutdown(true);
+    EXPECT_TRUE(e->check_idle().ok());
+}
+
 TEST(EngineTiersConfig, BadTierSettingsAreClearErrors) {
     TempDir dir;
     auto m = synth_and_load(dir, "tiny-llama", DType::F32);
