@@ -296,7 +296,7 @@ void DiskTier::evict(const BlockHash& h) {
     for (const std::string& p : unlink_paths) ::unlink(p.c_str());
 }
 
-void DiskTier::drop_locked(const BlockHash& h, std::vector<std::string>& unlink_paths) {
+void DiskTier::drop_locked(BlockHash h, std::vector<std::string>& unlink_paths) {
     const auto it = index_.find(h);
     if (it == index_.end()) return;
     lru_.erase(it->second.lru);

@@ -62,7 +62,8 @@ class DiskTier final : public Tier {
     // Writes one block file; returns 0 or an errno.
     int write_file(const BlockHash& h, const std::vector<uint8_t>& bytes);
     void on_write_error(int err);
-    void drop_locked(const BlockHash& h, std::vector<std::string>& unlink_paths);
+    // By value: callers pass lru_.front(), whose node this erases.
+    void drop_locked(BlockHash h, std::vector<std::string>& unlink_paths);
     void shrink_locked(std::vector<std::string>& unlink_paths);
     void disable_locked(const std::string& why);
 

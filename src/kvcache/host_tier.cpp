@@ -202,7 +202,7 @@ void HostTier::evict(const BlockHash& h) {
     if (map_.count(h)) evict_locked(h);
 }
 
-void HostTier::evict_locked(const BlockHash& h) {
+void HostTier::evict_locked(BlockHash h) {
     const auto it = map_.find(h);
     if (it == map_.end()) return;
     lru_.erase(it->second.lru);

@@ -35,7 +35,7 @@ class HostTier final : public Tier {
 
   private:
     explicit HostTier(HostTierConfig cfg);
-    void evict_locked(const BlockHash& h);
+    void evict_locked(BlockHash h);  // by value: callers pass lru_.front()
 
     struct Node {
         std::vector<uint8_t> data;
