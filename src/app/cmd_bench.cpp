@@ -179,6 +179,18 @@ Command add_bench(CLI::App& app) {
                   "multi-turn conversations at a time / long-prompt-arrivals running decodes")
         ->check(CLI::Range(0, 1 << 16));
     e->add_option("--seed", o->seed, "Seed of the random token ids");
+    e->add_option("--kv-host-bytes", o->kv_host_bytes, "Host-RAM KV tier in bytes (0: off)")
+        ->transform(CLI::AsSizeValue(false));
+    e->add_option("--kv-disk-dir", o->kv_disk_dir, "Disk KV tier directory (empty: off)");
+    e->add_option("--kv-disk-bytes", o->kv_disk_bytes, "Disk KV tier budget in bytes")
+        ->transform(CLI::AsSizeValue(false));
+    e->add_option("--turns", o->turns, "multi-turn: turns per conversation (default 4)")
+        ->check(CLI::Range(0, 1000));
+    e->add_option("--first-turn-len", o->first_turn_len,
+                  "multi-turn: tokens of the first turn (default: --prompt-len)")
+        ->check(CLI::Range(0, 1 << 20));
+    e->add_flag("--rotate-turns", o->rotate_turns,
+                "multi-turn: conversations take turns in rotation (working set = all of them)");
     auto serve_run = add_bench_serve(*bench);
     auto stub_run = add_bench_stub_server(*bench);
     return {bench, [o, json_path, e, serve_run, stub_run] {

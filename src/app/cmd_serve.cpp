@@ -34,6 +34,10 @@ struct ServeArgs {
     int max_num_batched_tokens = 512;
     int max_waiting = 1024;
     bool no_prefix_cache = false;
+    int64_t kv_host_bytes = 0;
+    bool kv_host_q8 = false;
+    std::string kv_disk_dir;
+    int64_t kv_disk_bytes = 0;
     int64_t max_body_bytes = 8 << 20;
     int64_t max_header_bytes = 16 << 10;
     double idle_timeout = 60;
@@ -124,6 +128,14 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
     mo.engine.max_waiting = a.max_waiting;
     mo.engine.threads = a.threads;
     mo.engine.enable_prefix_cache = !a.no_prefix_cache;
+    mo.engine.kv_host_bytes = a.kv_host_bytes;
+    mo.engine.kv_host_q8 = a.kv_host_q8;
+    mo.engine.kv_disk_dir = a.kv_disk_dir;
+    mo.engine.kv_disk_bytes = a.kv_disk_bytes;
+    if (!a.kv_disk_dir.empty() && a.kv_disk_bytes == 0)
+        return fail(make_error("--kv-disk-dir needs --kv-disk-bytes (the disk tier's budget)"));
+    if ((a.kv_host_bytes > 0 || !a.kv_disk_dir.empty()) && a.no_prefix_cache)
+        return fail(make_error("KV tiers need the prefix cache (drop --no-prefix-cache)"));
 
     server::ServerConfig cfg;
     cfg.host = a.host;
@@ -196,6 +208,20 @@ Command add_serve(CLI::App& app) {
         ->check(CLI::Range(1, 1 << 24))
         ->capture_default_str();
     s->add_flag("--no-prefix-cache", a->no_prefix_cache, "Disable prefix caching");
+    s->add_option("--kv-host-bytes", a->kv_host_bytes,
+                  "Host-RAM KV tier below the pool, in bytes (units: 512MB, 4GB; 0: off)")
+        ->transform(CLI::AsSizeValue(false))
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 50))
+        ->capture_default_str();
+    s->add_flag("--kv-host-q8", a->kv_host_q8,
+                "Store host-tier KV blocks as Q8 (about half the bytes; not bit-exact)");
+    s->add_option("--kv-disk-dir", a->kv_disk_dir,
+                  "Directory of the disk KV tier (blocks survive restarts)");
+    s->add_option("--kv-disk-bytes", a->kv_disk_bytes,
+                  "Disk KV tier budget in bytes (units: 512MB, 4GB)")
+        ->transform(CLI::AsSizeValue(false))
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 50))
+        ->capture_default_str();
     s->add_option("--max-body-bytes", a->max_body_bytes, "Largest request body (413 above)")
         ->check(CLI::Range(int64_t{1024}, int64_t{1} << 32))
         ->capture_default_str();

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "engine/model_fingerprint.h"
 #include "engine/token_output.h"
 #include "kvcache/block_hash.h"
@@ -66,6 +68,28 @@ Expected<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<LlamaModel> mod
     e->blocks_ = std::make_unique<BlockPool>(static_cast<int32_t>(e->arena_->num_blocks()));
     e->kv_ =
         std::make_unique<KvCacheManager>(*e->blocks_, cfg.block_tokens, cfg.enable_prefix_cache);
+    if (cfg.enable_prefix_cache) {
+        KvTiersConfig tc;
+        tc.host_bytes = cfg.kv_host_bytes;
+        tc.host_q8 = cfg.kv_host_q8;
+        tc.elem_bytes = cfg.kv_type == DType::F32 ? 4 : 2;
+        tc.disk_dir = cfg.kv_disk_dir;
+        tc.disk_bytes = cfg.kv_disk_bytes;
+        tc.disk_io_threads = cfg.kv_disk_io_threads;
+        // Blocks are only interchangeable between engines of the same model and KV layout.
+        tc.layout_key =
+            fmt::format("{}|kv={}|block_tokens={}|block_bytes={}", cfg.model_fingerprint,
+                        dtype_name(cfg.kv_type), cfg.block_tokens, layout.block_bytes());
+        tc.block_tokens = cfg.block_tokens;
+        auto tiers = KvTiers::create(tc, *e->arena_);
+        if (!tiers.ok()) return make_error("engine: KV tiers: {}", tiers.error().message);
+        e->tiers_ = std::move(tiers).value();
+        if (e->tiers_) {
+            e->blocks_->set_evict_hook(
+                [t = e->tiers_.get()](BlockId id, const BlockHash& h) { t->on_evict(id, h); });
+            e->kv_->set_tiers(e->tiers_.get());
+        }
+    }
     e->view_ = KvCacheView{layout, e->arena_->base(), e->arena_->num_blocks()};
     e->sched_ = std::make_unique<Scheduler>(
         SchedulerConfig{cfg.max_num_seqs, cfg.max_num_batched_tokens, cfg.chunked_prefill},
@@ -175,6 +199,10 @@ Status Engine::check_idle() const {
     return {};
 }
 
+void Engine::flush_kv_tiers() {
+    if (tiers_) tiers_->flush();
+}
+
 void Engine::loop() {
     for (;;) {
         std::vector<std::unique_ptr<RequestState>> in;
@@ -211,7 +239,14 @@ void Engine::loop() {
 
         if (requests_.empty()) {
             publish_stats(0, 0);
-            if (stop) break;
+            if (stop) {
+                // Write the pool's cached blocks down too, so that a restart
+                // on the same disk directory finds them.
+                if (tiers_)
+                    blocks_->for_each_cached(
+                        [&](BlockId id, const BlockHash& h) { tiers_->on_evict(id, h); });
+                break;
+            }
             continue;
         }
         run_step();
@@ -403,6 +438,7 @@ void Engine::publish_stats(double busy, int64_t batch_tokens) {
     s.last_step_seconds = last_step_seconds_;
     if (busy > 0 && cfg_.step_observer)
         cfg_.step_observer({busy, static_cast<int32_t>(batch_tokens), s.running});
+    if (tiers_) s.tiers = tiers_->stats();
     std::lock_guard lk(stats_mu_);
     stats_ = s;
 }

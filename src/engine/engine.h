@@ -24,6 +24,7 @@
 #include "kvcache/block_pool.h"
 #include "kvcache/kv_arena.h"
 #include "kvcache/kv_cache_manager.h"
+#include "kvcache/kv_tiers.h"
 #include "model/llama_model.h"
 #include "tokenizer/tokenizer.h"
 #include "util/expected.h"
@@ -52,6 +53,12 @@ struct EngineConfig {
     // Additive: called on the engine thread after every step that ran a batch
     // (metrics: step-time histogram). Must be cheap and must not call the engine.
     std::function<void(const StepInfo&)> step_observer;
+    // KV tiers below the pool (need the prefix cache). 0 / empty: off.
+    int64_t kv_host_bytes = 0;  // host-RAM tier budget
+    bool kv_host_q8 = false;    // host tier stores Q8 (lossy: ~1.8x more blocks for F16)
+    std::string kv_disk_dir;    // disk tier directory (survives restarts)
+    int64_t kv_disk_bytes = 0;  // disk tier budget
+    int kv_disk_io_threads = 2;
 };
 
 struct EngineStats {
@@ -65,6 +72,8 @@ struct EngineStats {
     // Additive: blocks referenced by sequences, blocks holding a published hash.
     int32_t blocks_used = 0, blocks_cached = 0;
     double last_step_seconds = 0;  // additive: duration of the last step that ran a batch
+    // Additive (issue 9): one entry per KV tier below the pool, host then disk.
+    std::vector<TierStats> tiers;
 };
 
 enum class SubmitError { QueueFull, Invalid, ShuttingDown };
@@ -91,6 +100,8 @@ class Engine {
 
     // After shutdown(): the block pool's invariants hold and no block is referenced.
     Status check_idle() const;
+    // Waits until the disk tier has written every queued block (tests, benchmarks).
+    void flush_kv_tiers();
 
   private:
     Engine() = default;
@@ -111,6 +122,7 @@ class Engine {
 
     std::unique_ptr<ThreadPool> threads_;
     std::optional<KvArena> arena_;
+    std::unique_ptr<KvTiers> tiers_;  // null: no tier below the pool
     std::unique_ptr<BlockPool> blocks_;
     std::unique_ptr<KvCacheManager> kv_;
     KvCacheView view_;

@@ -55,6 +55,7 @@ std::optional<BlockId> BlockPool::allocate() {
     } else if (lru_head_ != kNone) {
         id = lru_head_;
         lru_unlink(id);
+        if (evict_hook_) evict_hook_(id, hash_[id]);
         index_.erase(hash_[id]);
         hashed_[id] = 0;
         ++evictions_;

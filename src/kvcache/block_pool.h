@@ -9,6 +9,7 @@
 //   in use  - refcount > 0, hashed or not.
 // All operations are O(1). Not thread-safe: the engine thread owns the pool.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -41,6 +42,16 @@ class BlockPool {
     bool publish(BlockId id, const BlockHash& h);
     std::optional<BlockId> lookup(const BlockHash& h) const;  // no refcount change
 
+    // Called by allocate() just before it reuses an evicted cached block, while
+    // the block's bytes still hold content `h` (the tiers' write-down point).
+    using EvictHook = std::function<void(BlockId id, const BlockHash& h)>;
+    void set_evict_hook(EvictHook hook) { evict_hook_ = std::move(hook); }
+
+    // Every block holding a published hash (referenced or not), in no order.
+    void for_each_cached(const std::function<void(BlockId, const BlockHash&)>& fn) const {
+        for (const auto& [h, id] : index_) fn(id, h);
+    }
+
     int32_t refcount(BlockId id) const;
     uint64_t evictions() const { return evictions_; }
     Status check() const;  // verifies all invariants (tests)
@@ -65,6 +76,7 @@ class BlockPool {
     std::vector<BlockId> free_;  // stack
     std::unordered_map<BlockHash, BlockId, BlockHashHasher> index_;
     uint64_t evictions_ = 0;
+    EvictHook evict_hook_;
 };
 
 }  // namespace ig

@@ -4,6 +4,8 @@
 #include <cassert>
 #include <cstdint>
 
+#include "kvcache/kv_tiers.h"
+
 namespace ig {
 
 KvCacheManager::KvCacheManager(BlockPool& pool, int32_t block_tokens, bool enable_prefix_cache)
@@ -29,11 +31,23 @@ int64_t KvCacheManager::match_prefix(SeqBlocks& seq, const BlockHash& root,
     for (size_t b = 0; b < max_blocks; ++b) {
         const BlockHash h =
             hasher_.chain(*parent, tokens.subspan(b * block_tokens_, block_tokens_));
-        const auto id = pool_.lookup(h);
-        if (!id) break;
-        // Shared as is, whether a running sequence holds it or it waits in the LRU.
-        pool_.retain(*id);
-        seq.table.push_back(*id);
+        if (const auto id = pool_.lookup(h)) {
+            // Shared as is, whether a running sequence holds it or it waits in the LRU.
+            pool_.retain(*id);
+            seq.table.push_back(*id);
+        } else {
+            if (!tiers_ || !tiers_->contains(h)) break;
+            // Found below: load it into a fresh block (which may evict, and
+            // so write down, an unreferenced cached block) and publish it.
+            const auto fresh = pool_.allocate();
+            if (!fresh) break;
+            if (!tiers_->load(h, *fresh) || !pool_.publish(*fresh, h)) {
+                pool_.release(*fresh);
+                break;
+            }
+            seq.table.push_back(*fresh);
+            stats_.tier_hits_tokens += static_cast<uint64_t>(block_tokens_);
+        }
         seq.hashes.push_back(h);
         parent = &seq.hashes.back();
     }

@@ -23,7 +23,10 @@ struct SeqBlocks {
 
 struct PrefixCacheStats {
     uint64_t queries_tokens = 0, hits_tokens = 0;
+    uint64_t tier_hits_tokens = 0;  // part of hits_tokens loaded from a tier below the pool
 };
+
+class KvTiers;
 
 class KvCacheManager {
   public:
@@ -53,6 +56,10 @@ class KvCacheManager {
     // Releases tail first so that the chain's tail is evicted before its head.
     void free(SeqBlocks& seq);
 
+    // Tiers below the pool (not owned; null: none): match_prefix continues
+    // its walk there and loads found blocks into the pool.
+    void set_tiers(KvTiers* tiers) { tiers_ = tiers; }
+
     PrefixCacheStats stats() const { return stats_; }
     BlockPool& pool() { return pool_; }
     const BlockPool& pool() const { return pool_; }
@@ -63,6 +70,7 @@ class KvCacheManager {
     bool enable_prefix_cache_;
     PrefixCacheStats stats_;
     BlockHasher hasher_;
+    KvTiers* tiers_ = nullptr;
 };
 
 }  // namespace ig

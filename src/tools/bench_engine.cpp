@@ -1,6 +1,7 @@
 #include "tools/bench_engine.h"
 
 #include <algorithm>
+#include <deque>
 #include <fstream>
 #include <ostream>
 #include <random>
@@ -176,14 +177,20 @@ Expected<nlohmann::json> shared_prefix(Bench& b) {
     return j;
 }
 
-// Conversations of 4 turns, each re-sending the whole conversation plus
-// ~150 new tokens; `concurrency` conversations at a time.
+// Conversations of 4 (--turns) turns, each re-sending the whole conversation
+// plus ~150 new tokens; `concurrency` conversations at a time. A slot keeps
+// its conversation to the end; with KV tiers on, the conversations take
+// turns in rotation instead (every first turn, then every second turn, ...),
+// so each one's KV has to outlive all the others' turns: the working set is
+// all conversations, not the slots'.
 Expected<nlohmann::json> multi_turn(Bench& b) {
     const int32_t n_conv = or_default(b.o.num_requests, 8);
     const int32_t conc = or_default(b.o.concurrency, 4);
     const int32_t out_len = or_default(b.o.output_len, 16);
     const int32_t new_len = or_default(b.o.prompt_len, 150);
-    constexpr int kTurns = 4;
+    const int kTurns = or_default(b.o.turns, 4);
+    const bool rotate = b.o.rotate_turns;
+    std::deque<int> ready;  // rotation: conversations whose next turn may start
     struct Conv {
         std::vector<int32_t> history;
         int turn = 0;
@@ -196,7 +203,8 @@ Expected<nlohmann::json> multi_turn(Bench& b) {
     std::vector<int> slot_conv(static_cast<size_t>(conc), -1);
     auto start_turn = [&](int ci) -> Status {
         Conv& c = convs[static_cast<size_t>(ci)];
-        auto add = b.tokens(b.uniform(new_len - 10, new_len + 10));
+        const int32_t len = c.turn == 0 && b.o.first_turn_len > 0 ? b.o.first_turn_len : new_len;
+        auto add = b.tokens(b.uniform(len - 10, len + 10));
         c.history.insert(c.history.end(), add.begin(), add.end());
         auto r = set.submit(*b.engine, b.request(c.history, out_len), c.turn);
         if (!r.ok()) return r.error();
@@ -217,14 +225,23 @@ Expected<nlohmann::json> multi_turn(Bench& b) {
                 if (t.finish == FinishReason::Error) return make_error("turn failed: {}", t.error);
                 c.history.insert(c.history.end(), t.tokens.begin(), t.tokens.end());
                 if (++c.turn < kTurns) {
-                    IG_TRY(start_turn(ci));
-                    busy = true;
-                    continue;
+                    if (rotate) {
+                        ready.push_back(ci);
+                    } else {
+                        IG_TRY(start_turn(ci));
+                        busy = true;
+                        continue;
+                    }
                 }
                 ci = -1;
             }
             if (next_conv < n_conv) {
                 ci = next_conv++;
+                IG_TRY(start_turn(ci));
+                busy = true;
+            } else if (!ready.empty()) {
+                ci = ready.front();
+                ready.pop_front();
                 IG_TRY(start_turn(ci));
                 busy = true;
             }
@@ -234,7 +251,7 @@ Expected<nlohmann::json> multi_turn(Bench& b) {
     }
     const double wall = seconds(t0, BenchClock::now());
     nlohmann::json turns = nlohmann::json::array();
-    std::vector<double> mean_ttft(kTurns);
+    std::vector<double> mean_ttft(static_cast<size_t>(kTurns));
     for (int turn = 0; turn < kTurns; ++turn) {
         std::vector<const RequestTrace*> v;
         for (const RequestTrace& t : set.traces())
@@ -254,10 +271,24 @@ Expected<nlohmann::json> multi_turn(Bench& b) {
     }
     const double ratio = mean_ttft[0] > 0 ? mean_ttft[kTurns - 1] / mean_ttft[0] : 0.0;
     b.out << fmt::format("turn 4 / turn 1 mean TTFT: {:.2f}x\n", ratio);
+    // Conversations past 2,000 tokens: the figure KV tiers are judged by.
+    std::vector<const RequestTrace*> long_turns;
+    for (const RequestTrace& t : set.traces())
+        if (t.usage.prompt_tokens > 2000) long_turns.push_back(&t);
+    const LatencySummary sl = summarize(long_turns);
+    if (!long_turns.empty())
+        b.out << fmt::format(
+            "turns with prompts > 2000 tokens: {}  mean TTFT {:9.1f} ms  p99 TTFT "
+            "{:9.1f} ms  prefix hit rate {:5.1f} %\n",
+            long_turns.size(), sl.mean_ttft_ms, sl.p99_ttft_ms, 100 * sl.prefix_hit_rate());
     nlohmann::json j{{"conversations", n_conv},       {"turns", kTurns},
                      {"concurrency", conc},           {"new_tokens_per_turn", new_len},
                      {"output_len", out_len},         {"per_turn", turns},
                      {"turn4_over_turn1_ttft", ratio}};
+    j["rotate_turns"] = rotate;
+    j["first_turn_len"] = b.o.first_turn_len > 0 ? b.o.first_turn_len : new_len;
+    j["long_prompt_turns"] = sl.to_json();
+    j["long_prompt_turns"]["count"] = long_turns.size();
     add_summary(j, summarize(all_of(set)), wall);
     return j;
 }
@@ -350,6 +381,9 @@ Expected<nlohmann::json> run_bench_engine(const BenchEngineOptions& o, std::ostr
     cfg.chunked_prefill = o.chunked_prefill;
     cfg.max_num_batched_tokens = o.max_num_batched_tokens;
     cfg.max_num_seqs = 64;
+    cfg.kv_host_bytes = o.kv_host_bytes;
+    cfg.kv_disk_dir = o.kv_disk_dir;
+    cfg.kv_disk_bytes = o.kv_disk_bytes;
     Bench b{o, out, nullptr, static_cast<int32_t>(model->config().n_vocab),
             std::mt19937_64(o.seed)};
     IG_ASSIGN_OR_RETURN(b.engine, Engine::create(model, nullptr, cfg));
@@ -361,8 +395,37 @@ Expected<nlohmann::json> run_bench_engine(const BenchEngineOptions& o, std::ostr
         o.chunked_prefill ? "on" : "off", o.max_num_batched_tokens, b.engine->stats().blocks_total);
     nlohmann::json j;
     IG_ASSIGN_OR_RETURN(j, fn(b));
+    b.engine->flush_kv_tiers();
     const EngineStats st = b.engine->stats();
     b.engine->shutdown(true);
+    nlohmann::json tiers = nlohmann::json::array();
+    for (const TierStats& t : st.tiers) {
+        const double wbw = t.write_seconds > 0 ? t.bytes_written / t.write_seconds : 0.0;
+        const double rbw = t.read_seconds > 0 ? t.bytes_read / t.read_seconds : 0.0;
+        const double mean_load_ms = t.load_count ? 1e3 * t.load_latency_sum_s / t.load_count : 0.0;
+        out << fmt::format(
+            "KV tier {}: hits {} blocks ({} tokens), misses {} blocks, written {:.1f} MiB, read "
+            "{:.1f} MiB, mean load {:.3f} ms/block, {} blocks held, dropped {}, errors {}",
+            t.name, t.hit_blocks, t.hit_tokens, t.miss_blocks, t.bytes_written / 1048576.0,
+            t.bytes_read / 1048576.0, mean_load_ms, t.blocks, t.dropped, t.errors + t.corrupt);
+        if (t.name == "disk")
+            out << fmt::format(", write {:.0f} MiB/s, read {:.0f} MiB/s (per IO thread)",
+                               wbw / 1048576.0, rbw / 1048576.0);
+        out << "\n";
+        tiers.push_back({{"name", t.name},
+                         {"hit_blocks", t.hit_blocks},
+                         {"hit_tokens", t.hit_tokens},
+                         {"miss_blocks", t.miss_blocks},
+                         {"bytes_written", t.bytes_written},
+                         {"bytes_read", t.bytes_read},
+                         {"write_bytes_per_s", wbw},
+                         {"read_bytes_per_s", rbw},
+                         {"mean_load_ms", mean_load_ms},
+                         {"blocks", t.blocks},
+                         {"dropped", t.dropped},
+                         {"errors", t.errors},
+                         {"corrupt", t.corrupt}});
+    }
     j["workload"] = o.workload;
     j["model"] = o.model;
     j["threads"] = o.threads;
@@ -375,7 +438,9 @@ Expected<nlohmann::json> run_bench_engine(const BenchEngineOptions& o, std::ostr
                    {"busy_seconds", st.busy_seconds},
                    {"preemptions", st.preemptions},
                    {"prefix_queries_tokens", st.prefix.queries_tokens},
-                   {"prefix_hits_tokens", st.prefix.hits_tokens}};
+                   {"prefix_hits_tokens", st.prefix.hits_tokens},
+                   {"prefix_tier_hits_tokens", st.prefix.tier_hits_tokens},
+                   {"kv_tiers", tiers}};
     out << fmt::format(
         "mean TTFT {:.1f} ms, p99 TTFT {:.1f} ms, p99 ITL {:.1f} ms, output {:.2f} "
         "tokens/s, prefix hit rate {:.1f} %\n",

@@ -24,10 +24,17 @@ struct BenchEngineOptions {
     std::string kv_type = "f16";
     uint64_t seed = 1;
     // Workload sizes; 0 picks the workload's default (see bench_engine.cpp).
-    int32_t num_requests = 0;  // shared-prefix questions, multi-turn conversations, arrivals
-    int32_t output_len = 0;    // tokens generated per request (model: batch decode steps)
-    int32_t prompt_len = 0;    // system prompt / long prompt / short prompt length
-    int32_t concurrency = 0;   // multi-turn slots, long-prompt-arrivals running decodes
+    int32_t num_requests = 0;    // shared-prefix questions, multi-turn conversations, arrivals
+    int32_t output_len = 0;      // tokens generated per request (model: batch decode steps)
+    int32_t prompt_len = 0;      // system prompt / long prompt / short prompt length
+    int32_t concurrency = 0;     // multi-turn slots, long-prompt-arrivals running decodes
+    int32_t turns = 0;           // multi-turn turns per conversation (0: 4)
+    bool rotate_turns = false;   // multi-turn: conversations take turns in rotation
+    int32_t first_turn_len = 0;  // multi-turn: new tokens of the first turn (0: prompt_len)
+    // KV tiers below the pool (0 / empty: off).
+    int64_t kv_host_bytes = 0;
+    std::string kv_disk_dir;
+    int64_t kv_disk_bytes = 0;
 };
 
 // Runs the workload, prints a human table to `out` and returns the figures.

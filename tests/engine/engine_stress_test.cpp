@@ -26,21 +26,29 @@ struct Submitted {
     int32_t n = 1;
 };
 
-TEST(EngineStress, RandomRequestsUnderMemoryPressureLoseNothing) {
+// With `tiers`, blocks evicted under the pressure go to a small host tier
+// and a small disk tier and come back from them.
+void stress(bool tiers, int kPerThread) {
     TempDir dir;
     LoadedModel m = synth_and_load(dir, "tiny-llama", DType::F32);
     ASSERT_TRUE(m.model);
     const auto V = static_cast<int32_t>(m.model->config().n_vocab);
     EngineConfig c;
-    c.kv_bytes = 40 * static_cast<int64_t>(m.model->kv_layout(16, DType::F16).block_bytes());
+    const auto block_bytes = static_cast<int64_t>(m.model->kv_layout(16, DType::F16).block_bytes());
+    c.kv_bytes = 40 * block_bytes;
     c.threads = 1;
     c.max_num_seqs = 16;
     c.max_num_batched_tokens = 96;
     c.max_waiting = 100000;
+    if (tiers) {
+        c.kv_host_bytes = 20 * block_bytes;
+        c.kv_disk_dir = dir.file("kv");
+        c.kv_disk_bytes = 60 * block_bytes;
+    }
     auto e = make_engine(m, c);
     ASSERT_TRUE(e);
 
-    constexpr int kThreads = 3, kPerThread = 700;
+    constexpr int kThreads = 3;
     std::mutex mu;
     std::vector<Submitted> all;
     std::atomic<int> rejected{0};
@@ -122,9 +130,25 @@ TEST(EngineStress, RandomRequestsUnderMemoryPressureLoseNothing) {
     const EngineStats st = e->stats();
     EXPECT_GT(st.preemptions, 0u);
     EXPECT_GT(st.prefix.hits_tokens, 0u);
+    if (tiers) {
+        EXPECT_GT(st.prefix.tier_hits_tokens, 0u);
+        ASSERT_EQ(st.tiers.size(), 2u);
+        EXPECT_GT(st.tiers[0].puts, 0u);
+        EXPECT_LE(st.tiers[0].bytes_used, st.tiers[0].bytes_budget);
+        EXPECT_LE(st.tiers[1].bytes_used, st.tiers[1].bytes_budget);
+        EXPECT_EQ(st.tiers[1].errors + st.tiers[1].corrupt, 0u);
+    }
     e->shutdown(true);
     const Status idle = e->check_idle();
     EXPECT_TRUE(idle.ok()) << idle.error().message;
+}
+
+TEST(EngineStress, RandomRequestsUnderMemoryPressureLoseNothing) {
+    stress(false, 700);
+}
+
+TEST(EngineStress, WithHostAndDiskTiers) {
+    stress(true, 250);
 }
 
 }  // namespace
