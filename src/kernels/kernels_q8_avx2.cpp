@@ -313,65 +313,6 @@ constexpr TileFn kTiles[kTileN][kTileM] = {
     {tile<T, 4, 1>, tile<T, 4, 2>},
 };
 
-// Decode path for Q8_0/Q4_0 (M <= 4): NR weight rows straight from memory
-// against MR X rows, blocks converted in registers (no unpack buffer, which
-// at M = 1 costs as much as the dot products); same canonical reduction.
-template <DType T>
-inline __m256i load_w(const uint8_t* p) {
-    if constexpr (T == DType::Q8_0) {
-        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
-    } else {
-        const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
-        const __m128i m4 = _mm_set1_epi8(0x0f);
-        return _mm256_sub_epi8(
-            _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4)),
-            _mm256_set1_epi8(8));
-    }
-}
-
-template <DType T, int NR, int MR>
-void direct_rows(const uint8_t* W, size_t w_stride, const uint8_t* Xq, size_t xs, int64_t blocks,
-                 float* Y, int64_t ldy, int64_t n) {
-    constexpr size_t kBB = T == DType::Q8_0 ? 34 : 18;
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256 a[NR][MR];
-    for (int i = 0; i < NR; ++i)
-        for (int j = 0; j < MR; ++j) a[i][j] = _mm256_setzero_ps();
-    const uint8_t* rows = W + static_cast<size_t>(n) * w_stride;
-    for (int64_t bi = 0; bi < blocks; ++bi) {
-        const uint8_t* xb = Xq + (bi / kBlocks) * kQ8GroupBytes;
-        const int64_t b = bi % kBlocks;
-        __m256i xv[MR];
-        float dx[MR];
-        for (int j = 0; j < MR; ++j) {
-            xv[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + j * xs + 32 * b));
-            std::memcpy(&dx[j], xb + j * xs + kQ8DOffset + 4 * b, 4);
-        }
-        for (int i = 0; i < NR; ++i) {
-            const uint8_t* p = rows + i * w_stride + static_cast<size_t>(bi) * kBB;
-            const __m256i w = load_w<T>(p);
-            const __m256i aw = _mm256_abs_epi8(w);
-            const float dw = f16_at(p);
-            for (int j = 0; j < MR; ++j) {
-                const __m256i q =
-                    _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv[j], w)), ones);
-                a[i][j] =
-                    _mm256_fmadd_ps(_mm256_set1_ps(dw * dx[j]), _mm256_cvtepi32_ps(q), a[i][j]);
-            }
-        }
-    }
-    for (int i = 0; i < NR; ++i)
-        for (int j = 0; j < MR; ++j) Y[j * ldy + n + i] = hsum(a[i][j]);
-}
-
-template <DType T, int MR>
-void direct_all(const uint8_t* W, size_t w_stride, const uint8_t* Xq, size_t xs, int64_t blocks,
-                float* Y, int64_t ldy, int64_t n0, int64_t n1) {
-    int64_t n = n0;
-    for (; n + 2 <= n1; n += 2) direct_rows<T, 2, MR>(W, w_stride, Xq, xs, blocks, Y, ldy, n);
-    if (n < n1) direct_rows<T, 1, MR>(W, w_stride, Xq, xs, blocks, Y, ldy, n);
-}
-
 // Weight rows in tiles of kTileN; per tile, X rows in panels of kPanel; per
 // panel, K in chunks of kChunkGroups groups, each unpacked once and run
 // against the panel's X rows in tiles of kTileM. Accumulators live in `acc`
@@ -383,20 +324,6 @@ void matmul_t(const uint8_t* W, size_t w_stride, const uint8_t* Xq, float* Y, in
     const int64_t groups = (blocks + kBlocks - 1) / kBlocks;
     const int nb_tail = static_cast<int>(blocks - (groups - 1) * kBlocks);
     const size_t xs = q8_row_bytes(K);
-    if constexpr (T == DType::Q8_0 || T == DType::Q4_0) {
-        switch (M) {
-            case 1:
-                return direct_all<T, 1>(W, w_stride, Xq, xs, blocks, Y, ldy, n0, n1);
-            case 2:
-                return direct_all<T, 2>(W, w_stride, Xq, xs, blocks, Y, ldy, n0, n1);
-            case 3:
-                return direct_all<T, 3>(W, w_stride, Xq, xs, blocks, Y, ldy, n0, n1);
-            case 4:
-                return direct_all<T, 4>(W, w_stride, Xq, xs, blocks, Y, ldy, n0, n1);
-            default:
-                break;
-        }
-    }
     UChunk ubuf[kTileN];
     alignas(32) float acc[kTileN * kPanel * 8];
     for (int64_t n = n0; n < n1; n += kTileN) {
