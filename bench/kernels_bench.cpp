@@ -1,4 +1,5 @@
-// Kernel micro-benchmarks. matmul reports weight bytes/s (bytes_per_second)
+// Kernel micro-benchmarks. matmul (float path) and matmul_q8 (integer path,
+// activation quantization included) report weight bytes/s (bytes_per_second)
 // so decode (M = 1) can be read against the machine's memory bandwidth,
 // which BM_MemRead measures with a plain streaming read of the same size.
 //
@@ -71,6 +72,30 @@ void BM_Matmul(benchmark::State& state, Isa isa, DType t, int64_t K, int64_t N, 
     for (auto _ : state) {
         const uint8_t* W = w.data.data() + static_cast<size_t>(copy) * w.bytes;
         kt.matmul(t, W, w.stride, x.data(), K, y.data(), N, M, K, 0, N);
+        benchmark::DoNotOptimize(y.data());
+        benchmark::ClobberMemory();
+        copy = (copy + 1) % w.copies;
+    }
+    state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(w.bytes));
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(2.0 * static_cast<double>(M * N * K) * state.iterations() * 1e-9,
+                           benchmark::Counter::kIsRate);
+}
+
+// The integer path: X quantized once per call (included), then matmul_q8.
+void BM_MatmulQ8(benchmark::State& state, Isa isa, DType t, int64_t K, int64_t N, int64_t M) {
+    const KernelTable& kt = kernel_table(isa);
+    const WeightSet& w = weights(t, K, N);
+    std::mt19937 rng(7);
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    std::vector<float> x(static_cast<size_t>(M * K)), y(static_cast<size_t>(M * N));
+    std::vector<uint8_t> xq(q8_row_bytes(K) * static_cast<size_t>(M));
+    for (float& f : x) f = dist(rng);
+    int copy = 0;
+    for (auto _ : state) {
+        const uint8_t* W = w.data.data() + static_cast<size_t>(copy) * w.bytes;
+        kt.quantize_rows_q8(x.data(), K, M, K, xq.data());
+        kt.matmul_q8(t, W, w.stride, xq.data(), y.data(), N, M, K, 0, N);
         benchmark::DoNotOptimize(y.data());
         benchmark::ClobberMemory();
         copy = (copy + 1) % w.copies;
@@ -169,7 +194,7 @@ void register_all() {
         ->UseRealTime()
         ->ThreadRange(1, 2);
     const std::pair<int64_t, int64_t> shapes[] = {{2048, 5632}, {5632, 2048}};  // K, N
-    const std::vector<int64_t> plain_ms = {1, 4, 32}, kquant_ms = {1, 4, 16};
+    const std::vector<int64_t> plain_ms = {1, 4, 16, 64}, kquant_ms = {1, 4, 16, 64};
     for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K,
                     DType::Q5_K, DType::Q6_K}) {
         const bool kquant = t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K;
@@ -181,6 +206,11 @@ void register_all() {
                                              "/K:" + std::to_string(K) + "/N:" + std::to_string(N) +
                                              "/M:" + std::to_string(M);
                     benchmark::RegisterBenchmark(name.c_str(), BM_Matmul, isa, t, K, N, M)
+                        ->Unit(benchmark::kMillisecond)
+                        ->MinTime(0.3);
+                    if (!matmul_q8_supports(t)) continue;
+                    benchmark::RegisterBenchmark(("matmul_q8" + name.substr(6)).c_str(),
+                                                 BM_MatmulQ8, isa, t, K, N, M)
                         ->Unit(benchmark::kMillisecond)
                         ->MinTime(0.3);
                 }

@@ -42,4 +42,41 @@ float rms_scale(double sum_sq, int64_t n, float eps);
 // A kernel got a type it does not implement: a caller bug. Prints and aborts.
 [[noreturn]] void unsupported_dtype(const char* op, DType t);
 
+// Quantized activation rows (matmul_q8). A row of K elements is cut into
+// groups of 256 (8 blocks of 32; the last group may hold fewer blocks, its
+// missing ones zero). Group g of a row starts at g * kQ8GroupBytes and holds
+//   int8  qs[256]  at 0:   x ~= d[b] * qs[32b + i]
+//   float d[8]     at 256: block scales, max|x| / 127
+//   int32 sum[8]   at 288: sum of each block's qs (for the K-quants' mins)
+// A group spans one K-quant super-block, so its 8 blocks line up with the
+// super-block's 8 sub-blocks of 32.
+inline constexpr int64_t kQ8Group = 256;
+inline constexpr int64_t kQ8GroupBytes = 320;
+inline constexpr int64_t kQ8DOffset = 256;
+inline constexpr int64_t kQ8SumOffset = 288;
+
+// The canonical integer matmul (every ISA reproduces it bit for bit). Per
+// (weight row, X row) there are 8 float lanes, all starting at +0. Block b
+// (32 elements) of the row, in order, adds to lane l (its elements 4l..4l+3)
+//   acc[l] = fma(dw[b] * dx[b], float(P[l]), acc[l])
+// where P[l] is the exact integer sum over those 4 elements of s * w * q
+// (w the weight's integer, q the activation's, s an integer sub-block scale
+// or 1) and dw[b] the weight block's float scale:
+//   Q8_0, Q4_0:  w = q8 or nibble - 8, s = 1, dw = the block's d
+//   Q4_K, Q5_K:  w = 0..15 / 0..31, s = sub-block scale, dw = super-block d;
+//                after the super-block's 8 blocks, lane j gets its min term
+//                acc[j] = fma(-((dmin * float(min_j)) * dx[j]), float(sum_j), acc[j])
+//   Q6_K:        w = q - 32, s = scale of the 16-element half (lanes 0-3 /
+//                4-7), dw = super-block d
+// The result is ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)).
+//
+// The integer kernels are also entered by the AVX-512 table (AVX-512 CPUs
+// have AVX2); defined in kernels_q8_avx2.cpp, never called by baseline code.
+void avx2_quantize_rows_q8(const float* X, int64_t ldx, int64_t M, int64_t K, void* Xq);
+void avx2_matmul_q8(DType wtype, const void* W, size_t w_stride, const void* Xq, float* Y,
+                    int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1);
+void scalar_quantize_rows_q8(const float* X, int64_t ldx, int64_t M, int64_t K, void* Xq);
+void scalar_matmul_q8(DType wtype, const void* W, size_t w_stride, const void* Xq, float* Y,
+                      int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1);
+
 }  // namespace ig::kernel_detail

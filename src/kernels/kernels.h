@@ -39,6 +39,22 @@ struct KernelTable {
     void (*matmul)(DType wtype, const void* W, size_t w_stride, const float* X, int64_t ldx,
                    float* Y, int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1);
 
+    // Integer path for quantized weights (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K; see
+    // matmul_q8_supports). Activation rows are quantized once per call into
+    // 8-bit blocks (layout in kernel_impl.h, q8_row_bytes(K) bytes per row),
+    // then weight blocks are dotted with them in integers; only the per-block
+    // scaling is float. Results differ from `matmul` by the activation
+    // rounding (|x - x'| <= max|x of its 32-block| / 254 per element), like
+    // llama.cpp's. Every ISA gives bit-identical results (the scalar kernel
+    // defines them), and Y[m][n] depends only on weight row n and X row m.
+    //
+    // Xq[m * q8_row_bytes(K) ...] = quantized X[m * ldx ...], m in [0, M);
+    // K a multiple of 32.
+    void (*quantize_rows_q8)(const float* X, int64_t ldx, int64_t M, int64_t K, void* Xq);
+    // Y[m * ldy + n] = sum_k W[n][k] * Xq[m][k]  for m in [0, M), n in [n0, n1).
+    void (*matmul_q8)(DType wtype, const void* W, size_t w_stride, const void* Xq, float* Y,
+                      int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1);
+
     // y = x / sqrt(mean(x^2) + eps) * w   (y may alias x)
     void (*rmsnorm)(const float* x, const float* w, float* y, int64_t n, float eps);
 
@@ -67,6 +83,11 @@ struct KernelTable {
     // dst[i] = (kv_type) x[i]
     void (*store_kv)(const float* x, void* dst, DType kv_type, int64_t n);
 };
+
+// Bytes of one quantized activation row of K elements (K a multiple of 32).
+size_t q8_row_bytes(int64_t K);
+// Weight types matmul_q8 accepts.
+bool matmul_q8_supports(DType wtype);
 
 const KernelTable& kernel_table();         // best supported
 const KernelTable& kernel_table(Isa isa);  // isa must be supported

@@ -3,6 +3,7 @@
 // together, so weights are read once per layer per step.
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 
 #include "kernels/kernels.h"
@@ -21,11 +22,36 @@ void grow(std::vector<T>& v, size_t n) {
     if (v.size() < n) v.resize(n);
 }
 
-// Y[M, w.ne1] = X[M, w.ne0] * W^T, split over output rows.
-void matmul(ThreadPool& pool, const KernelTable& kt, const WeightView& w, const float* X, int64_t M,
-            float* Y) {
+// Quantizes the M rows of X (K wide) once into xq for the integer matmuls
+// of the weights that follow, if int8 is on and any of them can use it;
+// returns xq, or null when every one of them takes the float path.
+const uint8_t* quantize_input(ThreadPool& pool, const KernelTable& kt, bool int8, const float* X,
+                              int64_t M, int64_t K, std::initializer_list<const WeightView*> ws,
+                              std::vector<uint8_t>& xq) {
+    if (!int8 || K % 32 != 0) return nullptr;
+    bool any = false;
+    for (const WeightView* w : ws) any = any || matmul_q8_supports(w->type);
+    if (!any) return nullptr;
+    const size_t rb = q8_row_bytes(K);
+    uint8_t* out = xq.data();
+    pool.parallel_for(M, 8, [&](int64_t m0, int64_t m1) {
+        kt.quantize_rows_q8(X + m0 * K, K, m1 - m0, K, out + static_cast<size_t>(m0) * rb);
+    });
+    return out;
+}
+
+// Y[M, w.ne1] = X[M, w.ne0] * W^T, split over output rows; through the
+// integer kernels when Xq (X quantized) is given and W's type has them.
+void matmul(ThreadPool& pool, const KernelTable& kt, const WeightView& w, const float* X,
+            const uint8_t* Xq, int64_t M, float* Y) {
     // Enough rows per chunk to amortise dispatch; few enough to balance.
     const int64_t grain = std::max<int64_t>(4, 16384 / std::max<int64_t>(1, w.ne0));
+    if (Xq != nullptr && matmul_q8_supports(w.type)) {
+        pool.parallel_for(w.ne1, grain, [&](int64_t n0, int64_t n1) {
+            kt.matmul_q8(w.type, w.data, w.row_stride, Xq, Y, w.ne1, M, w.ne0, n0, n1);
+        });
+        return;
+    }
     pool.parallel_for(w.ne1, grain, [&](int64_t n0, int64_t n1) {
         kt.matmul(w.type, w.data, w.row_stride, X, w.ne0, Y, w.ne1, M, w.ne0, n0, n1);
     });
@@ -104,6 +130,8 @@ void LlamaModel::ensure_scratch(int64_t T, int64_t R) {
     grow(s_.ff_gate, t * c.n_ff);
     grow(s_.ff_up, t * c.n_ff);
     grow(s_.rows, static_cast<size_t>(R * c.n_embd));
+    const int64_t widest = std::max({c.n_embd, c.q_dim(), c.n_ff});
+    grow(s_.xq, t * q8_row_bytes(widest));
     grow(s_.tok, t);
     grow(s_.seq, t);
     grow(s_.pos, t);
@@ -159,9 +187,11 @@ Status LlamaModel::forward(const ForwardBatch& batch, const KvCacheView& kv, Thr
             for (int64_t t = t0; t < t1; ++t)
                 kt.rmsnorm(x + t * E, W.attn_norm.data(), h + t * E, E, c.rms_eps);
         });
-        matmul(pool, kt, W.wq, h, T, s_.q.data());
-        matmul(pool, kt, W.wk, h, T, s_.k.data());
-        matmul(pool, kt, W.wv, h, T, s_.v.data());
+        const uint8_t* hq =
+            quantize_input(pool, kt, int8_matmul_, h, T, E, {&W.wq, &W.wk, &W.wv}, s_.xq);
+        matmul(pool, kt, W.wq, h, hq, T, s_.q.data());
+        matmul(pool, kt, W.wk, h, hq, T, s_.k.data());
+        matmul(pool, kt, W.wv, h, hq, T, s_.v.data());
         add_bias(pool, kt, s_.q.data(), W.bq, T);
         add_bias(pool, kt, s_.k.data(), W.bk, T);
         add_bias(pool, kt, s_.v.data(), W.bv, T);
@@ -199,7 +229,8 @@ Status LlamaModel::forward(const ForwardBatch& batch, const KvCacheView& kv, Thr
         paged_attention(pool, kt, ai);
         const float* attn = s_.attn.data();
 
-        matmul(pool, kt, W.wo, attn, T, h);
+        matmul(pool, kt, W.wo, attn,
+               quantize_input(pool, kt, int8_matmul_, attn, T, QD, {&W.wo}, s_.xq), T, h);
         pool.parallel_for(T, 16, [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; ++t) kt.add(x + t * E, h + t * E, E);
         });
@@ -208,14 +239,18 @@ Status LlamaModel::forward(const ForwardBatch& batch, const KvCacheView& kv, Thr
             for (int64_t t = t0; t < t1; ++t)
                 kt.rmsnorm(x + t * E, W.ffn_norm.data(), h + t * E, E, c.rms_eps);
         });
-        matmul(pool, kt, W.gate, h, T, s_.ff_gate.data());
-        matmul(pool, kt, W.up, h, T, s_.ff_up.data());
+        const uint8_t* fq =
+            quantize_input(pool, kt, int8_matmul_, h, T, E, {&W.gate, &W.up}, s_.xq);
+        matmul(pool, kt, W.gate, h, fq, T, s_.ff_gate.data());
+        matmul(pool, kt, W.up, h, fq, T, s_.ff_up.data());
         const int64_t F = c.n_ff;
         pool.parallel_for(T, 4, [&](int64_t t0, int64_t t1) {
             kt.silu_mul(s_.ff_gate.data() + t0 * F, s_.ff_up.data() + t0 * F,
                         s_.ff_gate.data() + t0 * F, (t1 - t0) * F);
         });
-        matmul(pool, kt, W.down, s_.ff_gate.data(), T, h);
+        matmul(pool, kt, W.down, s_.ff_gate.data(),
+               quantize_input(pool, kt, int8_matmul_, s_.ff_gate.data(), T, F, {&W.down}, s_.xq), T,
+               h);
         pool.parallel_for(T, 16, [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; ++t) kt.add(x + t * E, h + t * E, E);
         });
@@ -225,7 +260,10 @@ Status LlamaModel::forward(const ForwardBatch& batch, const KvCacheView& kv, Thr
     float* rows = s_.rows.data();
     for (int64_t r = 0; r < R; ++r)
         kt.rmsnorm(x + s_.row_src[r] * E, output_norm_.data(), rows + r * E, E, c.rms_eps);
-    if (R > 0) matmul(pool, kt, output_, rows, R, logits.data());
+    if (R > 0)
+        matmul(pool, kt, output_, rows,
+               quantize_input(pool, kt, int8_matmul_, rows, R, E, {&output_}, s_.xq), R,
+               logits.data());
     return {};
 }
 

@@ -1,6 +1,8 @@
 #include "model/llama_model.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <string_view>
 
 #include "tensor/quantize.h"
 
@@ -67,6 +69,8 @@ Expected<std::unique_ptr<LlamaModel>> LlamaModel::from_gguf(std::shared_ptr<cons
     std::unique_ptr<LlamaModel> m(new LlamaModel());
     m->file_ = std::move(file);
     m->cfg_ = *cfg;
+    if (const char* v = std::getenv("IG_MATMUL"); v != nullptr && std::string_view(v) == "float")
+        m->int8_matmul_ = false;
     IG_TRY(m->bind_weights());
     return m;
 }

@@ -47,6 +47,14 @@ class LlamaModel {
     Status forward(const ForwardBatch& batch, const KvCacheView& kv, ThreadPool& pool,
                    std::span<float> logits);
 
+    // Quantized weights (Q8_0, Q4_0, K-quants) run through the integer kernels
+    // (KernelTable::matmul_q8: activations rounded to 8 bits per 32-block) or,
+    // when off, the float kernels (exact products of the dequantized weights).
+    // On by default; the environment variable IG_MATMUL=float at load turns it
+    // off (A/B measurements). F32/F16/BF16 weights always take the float path.
+    void set_int8_matmul(bool on) { int8_matmul_ = on; }
+    bool int8_matmul() const { return int8_matmul_; }
+
   private:
     LlamaModel() = default;
     Status bind_weights();
@@ -60,10 +68,12 @@ class LlamaModel {
     std::vector<float> output_norm_;
     std::vector<LayerWeights> layers_;
     std::vector<float> inv_freq_;  // rope_dim / 2 entries, all scalings applied
+    bool int8_matmul_ = true;
 
     // Grow-only scratch so steady-state decode allocates nothing.
     struct Scratch {
         std::vector<float> x, h, q, k, v, attn, ff_gate, ff_up, rows;
+        std::vector<uint8_t> xq;  // the current matmul input, quantized (matmul_q8)
         std::vector<int32_t> tok, seq;
         std::vector<int64_t> pos, row_src;
     } s_;

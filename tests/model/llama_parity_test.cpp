@@ -3,12 +3,14 @@
 // shape family and weight type.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
 
 #include <fmt/format.h>
 
+#include "kernels/kernels.h"
 #include "model/llama_model.h"
 #include "support/model_runner.h"
 #include "support/test_support.h"
@@ -25,6 +27,22 @@ struct ParityCase {
     int64_t block_tokens;
     double tolerance;  // max |ours - ref| / max |ref|, per logits row (measured ~5e-7 for F32 KV)
 };
+
+// Quantized weights also run through the integer kernels (matmul_q8), whose
+// activations are rounded to 8 bits per 32-block (|x - x'| <= max|x| / 254,
+// about 0.2% noise per dot product by design, as in llama.cpp). The random
+// weights of these models compound it over the layers: measured 1.9e-2 to
+// 3.1e-2 of max|logit|, so the bound is that of int8 activations, not of
+// float rounding. The kernels themselves are held to the exact activation
+// rounding bound in tests/kernels/matmul_q8_test.cpp, and the float path
+// (set_int8_matmul(false)) keeps the tight bound above.
+constexpr double kInt8Tolerance = 6e-2;
+
+bool has_int8_path(const LlamaModel& m) {
+    for (const auto& t : m.gguf().tensors())
+        if (t.shape.size() == 2 && matmul_q8_supports(t.type)) return true;
+    return false;
+}
 
 std::string case_name(const testing::TestParamInfo<ParityCase>& i) {
     // fmt rather than operator+: GCC 12 warns falsely (-Wrestrict) on that chain.
@@ -49,7 +67,18 @@ double row_error(const float* ours, const double* ref, int64_t n) {
 // Runs 11 prompt tokens and 6 decode steps of the model at `path` and compares every
 // logits row with the float64 reference's on the same file.
 void check_parity(const std::string& path, test::TempDir& dir, ThreadPool& pool,
-                  const std::string& name, DType kv_type, int64_t block_tokens, double tolerance);
+                  const std::string& name, DType kv_type, int64_t block_tokens, double tolerance,
+                  bool int8);
+
+// The float path with the case's bound, then (quantized weights) the integer
+// path with kInt8Tolerance.
+void check_both_paths(const std::string& path, test::TempDir& dir, ThreadPool& pool,
+                      const std::string& name, DType kv_type, int64_t block_tokens,
+                      double tolerance) {
+    check_parity(path, dir, pool, name, kv_type, block_tokens, tolerance, false);
+    check_parity(path, dir, pool, name + "_int8", kv_type, block_tokens,
+                 std::max(tolerance, kInt8Tolerance), true);
+}
 
 TEST_P(LlamaParity, MatchesFloat64Reference) {
     if (!test::have_numpy()) GTEST_SKIP() << "/usr/bin/python3 with numpy not available";
@@ -60,15 +89,18 @@ TEST_P(LlamaParity, MatchesFloat64Reference) {
     auto spec = synth_preset(pc.preset);
     ASSERT_TRUE(spec);
     ASSERT_TRUE(synth_model(*spec, *dtype_from_name(pc.weight_type), 42, path, pool).ok());
-    check_parity(path, dir, pool, case_name({GetParam(), 0}), pc.kv_type, pc.block_tokens,
-                 pc.tolerance);
+    check_both_paths(path, dir, pool, case_name({GetParam(), 0}), pc.kv_type, pc.block_tokens,
+                     pc.tolerance);
 }
 
 void check_parity(const std::string& path, test::TempDir& dir, ThreadPool& pool,
-                  const std::string& name, DType kv_type, int64_t block_tokens, double tolerance) {
+                  const std::string& name, DType kv_type, int64_t block_tokens, double tolerance,
+                  bool int8) {
     auto model = LlamaModel::load(path);
     ASSERT_TRUE(model.ok()) << model.error().message;
     LlamaModel& m = **model;
+    if (int8 && !has_int8_path(m)) return;  // nothing would differ
+    m.set_int8_matmul(int8);
     const int64_t V = m.config().n_vocab;
 
     // 11 prompt tokens then 6 decode steps: crosses block boundaries.
@@ -153,8 +185,8 @@ TEST_P(KQuantParity, MatchesFloat64Reference) {
     ASSERT_TRUE(synth_model(spec, DType::F32, 43, f32, pool).ok());
     auto sum = quantize_model(f32, path, pc.mix, pool, nullptr);
     ASSERT_TRUE(sum.ok()) << sum.error().message;
-    check_parity(path, dir, pool, std::string("kquant_") + std::string(quant_mix_name(pc.mix)),
-                 DType::F32, 16, pc.tolerance);
+    check_both_paths(path, dir, pool, std::string("kquant_") + std::string(quant_mix_name(pc.mix)),
+                     DType::F32, 16, pc.tolerance);
 }
 
 INSTANTIATE_TEST_SUITE_P(Mixes, KQuantParity,

@@ -1,0 +1,196 @@
+// Scalar reference of the integer matmul path (matmul_q8): activation
+// quantization and the canonical integer dot products described in
+// kernel_impl.h. The vector kernels reproduce these results bit for bit.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/kernel_impl.h"
+#include "tensor/half.h"
+#include "tensor/quantize.h"
+
+namespace ig {
+
+size_t q8_row_bytes(int64_t K) {
+    return static_cast<size_t>((K + kernel_detail::kQ8Group - 1) / kernel_detail::kQ8Group *
+                               kernel_detail::kQ8GroupBytes);
+}
+
+bool matmul_q8_supports(DType wtype) {
+    switch (wtype) {
+        case DType::Q8_0:
+        case DType::Q4_0:
+        case DType::Q4_K:
+        case DType::Q5_K:
+        case DType::Q6_K:
+            return true;
+        default:
+            return false;
+    }
+}
+
+namespace kernel_detail {
+namespace {
+
+constexpr int kBlocks = 8;  // blocks of 32 per group
+
+// One weight row's group of up to 8 blocks as integers and scales (see the
+// canonical definition in kernel_impl.h).
+struct Unpacked {
+    int8_t w[kQ8Group];
+    int32_t s[kBlocks][2];  // integer scale of elements 0-15 / 16-31 of each block
+    float dw[kBlocks];
+    float mn[kBlocks];  // dmin * min_j (Q4_K, Q5_K)
+    bool mins = false;
+};
+
+float f16_at(const uint8_t* p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return f16_to_f32(h);
+}
+
+// Group g (blocks [8g, 8g + nb)) of weight row `row`.
+void unpack(DType t, const uint8_t* row, int64_t g, int nb, Unpacked& u) {
+    for (int b = 0; b < kBlocks; ++b) u.s[b][0] = u.s[b][1] = 1;
+    u.mins = false;
+    switch (t) {
+        case DType::Q8_0:
+            for (int b = 0; b < nb; ++b) {
+                const uint8_t* p = row + static_cast<size_t>(g * kBlocks + b) * sizeof(BlockQ8_0);
+                u.dw[b] = f16_at(p);
+                std::memcpy(u.w + 32 * b, p + 2, 32);
+            }
+            return;
+        case DType::Q4_0:
+            for (int b = 0; b < nb; ++b) {
+                const uint8_t* p = row + static_cast<size_t>(g * kBlocks + b) * sizeof(BlockQ4_0);
+                u.dw[b] = f16_at(p);
+                for (int i = 0; i < 16; ++i) {
+                    u.w[32 * b + i] = static_cast<int8_t>((p[2 + i] & 0x0f) - 8);
+                    u.w[32 * b + 16 + i] = static_cast<int8_t>((p[2 + i] >> 4) - 8);
+                }
+            }
+            return;
+        case DType::Q4_K:
+        case DType::Q5_K: {
+            const bool q5 = t == DType::Q5_K;
+            const uint8_t* p =
+                row + static_cast<size_t>(g) * (q5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K));
+            const float d = f16_at(p), dmin = f16_at(p + 2);
+            const uint8_t* qh = p + 16;
+            const uint8_t* qs = p + (q5 ? 48 : 16);
+            u.mins = true;
+            for (int j = 0; j < kBlocks; ++j) {
+                uint8_t sc, mn;
+                kquant_scale_min(j, p + 4, &sc, &mn);
+                u.s[j][0] = u.s[j][1] = sc;
+                u.dw[j] = d;
+                u.mn[j] = dmin * static_cast<float>(mn);
+                for (int l = 0; l < 32; ++l) {
+                    const uint8_t byte = qs[32 * (j / 2) + l];
+                    int q = j % 2 ? byte >> 4 : byte & 0x0f;
+                    if (q5) q |= ((qh[l] >> j) & 1) << 4;
+                    u.w[32 * j + l] = static_cast<int8_t>(q);
+                }
+            }
+            return;
+        }
+        case DType::Q6_K: {
+            const uint8_t* p = row + static_cast<size_t>(g) * sizeof(BlockQ6_K);
+            const float d = f16_at(p + 208);
+            const auto* sc = reinterpret_cast<const int8_t*>(p + 192);
+            for (int j = 0; j < kBlocks; ++j) {
+                const int h = j / 4, r = j % 4;
+                u.s[j][0] = sc[2 * j];
+                u.s[j][1] = sc[2 * j + 1];
+                u.dw[j] = d;
+                for (int l = 0; l < 32; ++l) {
+                    const uint8_t lb = p[64 * h + 32 * (r % 2) + l];
+                    const int low = r < 2 ? lb & 0x0f : lb >> 4;
+                    const int high = (p[128 + 32 * h + l] >> (2 * r)) & 3;
+                    u.w[32 * j + l] = static_cast<int8_t>((low | (high << 4)) - 32);
+                }
+            }
+            return;
+        }
+        default:
+            unsupported_dtype("matmul_q8", t);
+    }
+}
+
+}  // namespace
+
+void scalar_quantize_rows_q8(const float* X, int64_t ldx, int64_t M, int64_t K, void* Xq) {
+    const size_t rb = q8_row_bytes(K);
+    const int64_t blocks = K / 32;
+    for (int64_t m = 0; m < M; ++m) {
+        auto* out = static_cast<uint8_t*>(Xq) + static_cast<size_t>(m) * rb;
+        std::memset(out, 0, rb);
+        for (int64_t bi = 0; bi < blocks; ++bi) {
+            uint8_t* grp = out + (bi / kBlocks) * kQ8GroupBytes;
+            const int64_t b = bi % kBlocks;
+            const float* x = X + m * ldx + bi * 32;
+            float amax = 0.0f;
+            for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[i]));
+            const float d = amax / 127.0f;
+            const float id = d != 0.0f ? 1.0f / d : 0.0f;
+            int32_t sum = 0;
+            for (int i = 0; i < 32; ++i) {
+                const float v = x[i] * id;  // |v| <= 127 for finite x
+                const int q =
+                    std::isnan(v)
+                        ? 0
+                        : static_cast<int>(std::nearbyint(std::clamp(v, -127.0f, 127.0f)));
+                grp[32 * b + i] = static_cast<uint8_t>(static_cast<int8_t>(q));
+                sum += q;
+            }
+            std::memcpy(grp + kQ8DOffset + 4 * b, &d, 4);
+            std::memcpy(grp + kQ8SumOffset + 4 * b, &sum, 4);
+        }
+    }
+}
+
+void scalar_matmul_q8(DType wtype, const void* W, size_t w_stride, const void* Xq, float* Y,
+                      int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1) {
+    if (!matmul_q8_supports(wtype)) unsupported_dtype("matmul_q8", wtype);
+    if (M <= 0 || n1 <= n0) return;
+    const int64_t blocks = K / 32;
+    const int64_t groups = (K + kQ8Group - 1) / kQ8Group;
+    const size_t rb = q8_row_bytes(K);
+    Unpacked u;
+    for (int64_t n = n0; n < n1; ++n) {
+        const auto* row = static_cast<const uint8_t*>(W) + static_cast<size_t>(n) * w_stride;
+        for (int64_t m = 0; m < M; ++m) {
+            const auto* xr = static_cast<const uint8_t*>(Xq) + static_cast<size_t>(m) * rb;
+            float acc[8] = {};
+            for (int64_t g = 0; g < groups; ++g) {
+                const int nb = static_cast<int>(std::min<int64_t>(kBlocks, blocks - g * kBlocks));
+                unpack(wtype, row, g, nb, u);
+                const uint8_t* xg = xr + g * kQ8GroupBytes;
+                float dx[kBlocks];
+                int32_t sx[kBlocks];
+                std::memcpy(dx, xg + kQ8DOffset, sizeof(dx));
+                std::memcpy(sx, xg + kQ8SumOffset, sizeof(sx));
+                for (int b = 0; b < nb; ++b) {
+                    const float dd = u.dw[b] * dx[b];
+                    for (int l = 0; l < 8; ++l) {
+                        int32_t p = 0;
+                        for (int i = 4 * l; i < 4 * l + 4; ++i)
+                            p += u.s[b][l / 4] * u.w[32 * b + i] *
+                                 static_cast<int8_t>(xg[32 * b + i]);
+                        acc[l] = std::fma(dd, static_cast<float>(p), acc[l]);
+                    }
+                }
+                if (u.mins)
+                    for (int j = 0; j < nb; ++j)
+                        acc[j] = std::fma(-(u.mn[j] * dx[j]), static_cast<float>(sx[j]), acc[j]);
+            }
+            Y[m * ldy + n] =
+                ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+        }
+    }
+}
+
+}  // namespace kernel_detail
+}  // namespace ig

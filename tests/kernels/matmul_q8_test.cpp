@@ -1,0 +1,343 @@
+// Integer matmul path (quantize_rows_q8 + matmul_q8): every vector ISA bit
+// for bit against the scalar reference; the scalar reference against the
+// exact product within the activation-rounding bound; batch invariance; and
+// hand-made blocks that pin down element order and offsets.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "kernels/kernel_test_util.h"
+#include "kernels/kernels.h"
+#include "tensor/dtype.h"
+#include "tensor/quantize.h"
+
+namespace ig {
+namespace {
+
+using test::isa_param_name;
+
+constexpr float kSentinel = 777.0f;
+
+// Weights quantized from N(0, 1) rows, w_stride apart with garbage padding;
+// X rows ldx apart with NaN padding (a kernel reading past K poisons Y).
+struct Problem {
+    DType t;
+    int64_t M, K, N;
+    size_t w_stride;
+    int64_t ldx, ldy;
+    std::vector<uint8_t> w;
+    std::vector<float> x;
+    std::vector<float> wf;  // dequantized weights, N x K
+};
+
+Problem make_problem(DType t, int64_t M, int64_t K, int64_t N, uint32_t seed) {
+    std::mt19937 rng(seed);
+    Problem p{t, M, K, N, 0, K + 3, N + 2, {}, {}, {}};
+    p.w_stride = *row_bytes(t, static_cast<uint64_t>(K)) + 8;
+    p.w.assign(p.w_stride * static_cast<size_t>(N), 0xa5);
+    p.wf.resize(static_cast<size_t>(N * K));
+    for (int64_t n = 0; n < N; ++n) {
+        const std::vector<float> row = test::random_normal(rng, static_cast<size_t>(K));
+        uint8_t* dst = p.w.data() + static_cast<size_t>(n) * p.w_stride;
+        EXPECT_TRUE(quantize_row(t, row.data(), dst, K));
+        EXPECT_TRUE(dequantize_row(t, dst, p.wf.data() + n * K, K));
+    }
+    p.x.assign(static_cast<size_t>(M * p.ldx), std::numeric_limits<float>::quiet_NaN());
+    // Activations with a few outliers per row, as in real hidden states.
+    const std::vector<float> xs = test::random_normal(rng, static_cast<size_t>(M * K));
+    for (int64_t m = 0; m < M; ++m)
+        for (int64_t k = 0; k < K; ++k)
+            p.x[m * p.ldx + k] = xs[m * K + k] * (k % 97 == 5 ? 20.0f : 1.0f);
+    return p;
+}
+
+std::vector<uint8_t> quantize(const KernelTable& kt, const Problem& p) {
+    std::vector<uint8_t> q(q8_row_bytes(p.K) * static_cast<size_t>(p.M), 0xcc);
+    kt.quantize_rows_q8(p.x.data(), p.ldx, p.M, p.K, q.data());
+    return q;
+}
+
+std::vector<float> run(const KernelTable& kt, const Problem& p, const std::vector<uint8_t>& xq,
+                       int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                       std::vector<float>* into = nullptr) {
+    std::vector<float> y(static_cast<size_t>(p.M * p.ldy), kSentinel);
+    std::vector<float>& out = into ? *into : y;
+    kt.matmul_q8(p.t, p.w.data(), p.w_stride, xq.data() + q8_row_bytes(p.K) * m0,
+                 out.data() + m0 * p.ldy, p.ldy, m1 - m0, p.K, n0, n1);
+    return y;
+}
+
+int64_t first_bit_difference(const std::vector<float>& a, const std::vector<float>& b) {
+    for (size_t i = 0; i < a.size(); ++i)
+        if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) return static_cast<int64_t>(i);
+    return -1;
+}
+
+void expect_same_bits(const Problem& p, const std::vector<float>& got,
+                      const std::vector<float>& want, const char* how) {
+    const int64_t i = first_bit_difference(got, want);
+    if (i >= 0)
+        ADD_FAILURE() << how << ": first difference at m=" << i / p.ldy << " n=" << i % p.ldy
+                      << ": " << std::hexfloat << got[static_cast<size_t>(i)] << " vs "
+                      << want[static_cast<size_t>(i)];
+}
+
+struct Shape {
+    DType t;
+    int64_t K;
+};
+
+// Q8_0/Q4_0: partial last groups (K % 256 != 0) and more groups than one
+// unpacked chunk (2048 elements); K-quants: 1 to 9 super-blocks.
+std::vector<Shape> shapes() {
+    std::vector<Shape> s;
+    for (DType t : {DType::Q8_0, DType::Q4_0})
+        for (int64_t K : {32, 96, 256, 544, 4128}) s.push_back({t, K});
+    for (DType t : {DType::Q4_K, DType::Q5_K, DType::Q6_K})
+        for (int64_t K : {256, 768, 2304}) s.push_back({t, K});
+    return s;
+}
+
+TEST(MatmulQ8, RowBytesAndSupportedTypes) {
+    EXPECT_EQ(q8_row_bytes(0), 0u);
+    EXPECT_EQ(q8_row_bytes(32), 320u);
+    EXPECT_EQ(q8_row_bytes(256), 320u);
+    EXPECT_EQ(q8_row_bytes(288), 640u);
+    for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K})
+        EXPECT_TRUE(matmul_q8_supports(t)) << dtype_name(t);
+    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_K})
+        EXPECT_FALSE(matmul_q8_supports(t)) << dtype_name(t);
+}
+
+// The scalar quantization: per block d = max|x| / 127, |x - d q| <= d / 2
+// (plus float slack), block sums equal the sum of q, missing blocks zero.
+TEST(MatmulQ8, ScalarQuantizationWithinHalfStep) {
+    const KernelTable& kt = kernel_table(Isa::Scalar);
+    for (int64_t K : {32, 224, 288}) {
+        const Problem p = make_problem(DType::Q8_0, 3, K, 1, 7);
+        const std::vector<uint8_t> q = quantize(kt, p);
+        const size_t rb = q8_row_bytes(K);
+        for (int64_t m = 0; m < p.M; ++m) {
+            const uint8_t* row = q.data() + rb * static_cast<size_t>(m);
+            for (int64_t b = 0; b < static_cast<int64_t>(rb / 320) * 8; ++b) {
+                const uint8_t* g = row + (b / 8) * 320;
+                float d;
+                int32_t sum, want_sum = 0;
+                std::memcpy(&d, g + 256 + 4 * (b % 8), 4);
+                std::memcpy(&sum, g + 288 + 4 * (b % 8), 4);
+                float amax = 0;
+                for (int i = 0; i < 32; ++i) {
+                    const auto qi = static_cast<int8_t>(g[32 * (b % 8) + i]);
+                    want_sum += qi;
+                    if (32 * b >= K) {
+                        EXPECT_EQ(qi, 0);
+                        continue;
+                    }
+                    const float x = p.x[m * p.ldx + 32 * b + i];
+                    amax = std::max(amax, std::fabs(x));
+                    EXPECT_LE(std::fabs(x - d * qi), 0.5f * d * (1 + 1e-5f) + 1e-6f * std::fabs(x))
+                        << "m=" << m << " k=" << 32 * b + i;
+                }
+                EXPECT_EQ(d, amax / 127.0f);
+                EXPECT_EQ(sum, want_sum);
+            }
+        }
+    }
+}
+
+class MatmulQ8VsScalar : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(MatmulQ8VsScalar, QuantizationBitIdentical) {
+    IG_REQUIRE_ISA(GetParam());
+    const KernelTable& kt = kernel_table(GetParam());
+    const KernelTable& ref = kernel_table(Isa::Scalar);
+    uint32_t seed = 10;
+    for (int64_t K : {32, 96, 256, 544, 4128}) {
+        const Problem p = make_problem(DType::Q8_0, 5, K, 1, seed++);
+        EXPECT_EQ(quantize(kt, p), quantize(ref, p)) << "K=" << K;
+    }
+}
+
+TEST_P(MatmulQ8VsScalar, MatmulBitIdentical) {
+    IG_REQUIRE_ISA(GetParam());
+    const KernelTable& kt = kernel_table(GetParam());
+    const KernelTable& ref = kernel_table(Isa::Scalar);
+    constexpr int64_t kN = 11;
+    const std::pair<int64_t, int64_t> ranges[] = {{0, kN}, {2, 7}, {10, 11}};
+    uint32_t seed = 100;
+    for (const Shape& s : shapes()) {
+        for (int64_t M : {1, 2, 3, 4, 5, 8, 17, 67}) {
+            const Problem p = make_problem(s.t, M, s.K, kN, seed++);
+            const std::vector<uint8_t> xq = quantize(ref, p);
+            for (auto [n0, n1] : ranges) {
+                SCOPED_TRACE(testing::Message() << dtype_name(s.t) << " K=" << s.K << " M=" << M
+                                                << " rows [" << n0 << ", " << n1 << ")");
+                expect_same_bits(p, run(kt, p, xq, 0, M, n0, n1), run(ref, p, xq, 0, M, n0, n1),
+                                 "vs scalar");
+                if (HasFailure()) return;
+            }
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, MatmulQ8VsScalar, ::testing::ValuesIn(test::supported_isas(false)),
+                         isa_param_name);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(MatmulQ8VsScalar);
+
+class MatmulQ8AllIsas : public ::testing::TestWithParam<Isa> {};
+
+// Against the exact product of the dequantized weights with the float X:
+// the activation rounding moves each term by at most |w| * d_block / 2; the
+// float accumulation adds 1e-5 of sum|terms| at most.
+TEST_P(MatmulQ8AllIsas, WithinActivationRoundingOfExactProduct) {
+    IG_REQUIRE_ISA(GetParam());
+    const KernelTable& kt = kernel_table(GetParam());
+    constexpr int64_t kN = 7;
+    uint32_t seed = 300;
+    for (const Shape& s : shapes()) {
+        for (int64_t M : {1, 5}) {
+            const Problem p = make_problem(s.t, M, s.K, kN, seed++);
+            const std::vector<uint8_t> xq = quantize(kt, p);
+            const std::vector<float> y = run(kt, p, xq, 0, M, 0, kN);
+            int failures = 0;
+            for (int64_t m = 0; m < M; ++m) {
+                for (int64_t n = 0; n < p.ldy; ++n) {
+                    const float got = y[m * p.ldy + n];
+                    if (n >= kN) {
+                        EXPECT_EQ(got, kSentinel);
+                        continue;
+                    }
+                    double ref = 0, abs_sum = 0, bound = 0;
+                    for (int64_t b = 0; b < s.K / 32; ++b) {
+                        double amax = 0;
+                        for (int64_t i = 0; i < 32; ++i)
+                            amax = std::max(amax, std::fabs(double(p.x[m * p.ldx + 32 * b + i])));
+                        for (int64_t i = 0; i < 32; ++i) {
+                            const int64_t k = 32 * b + i;
+                            const double term = double(p.wf[n * s.K + k]) * p.x[m * p.ldx + k];
+                            ref += term;
+                            abs_sum += std::fabs(term);
+                            bound += std::fabs(p.wf[n * s.K + k]) * amax / 254.0;
+                        }
+                    }
+                    const double tol = bound * (1 + 1e-4) + 1e-5 * abs_sum;
+                    if (!(std::fabs(got - ref) <= tol) && ++failures <= 5)
+                        ADD_FAILURE() << dtype_name(s.t) << " K=" << s.K << " m=" << m << " n=" << n
+                                      << " got " << got << " want " << ref << " tol " << tol;
+                }
+            }
+            if (HasFailure()) return;
+        }
+    }
+}
+
+// Y[m][n] depends only on weight row n and X row m, bit for bit: rows alone,
+// X rows in two calls, weight rows in odd ranges all give the same bits.
+TEST_P(MatmulQ8AllIsas, BatchInvariant) {
+    IG_REQUIRE_ISA(GetParam());
+    const KernelTable& kt = kernel_table(GetParam());
+    constexpr int64_t kN = 13;
+    uint32_t seed = 700;
+    for (const Shape& s : shapes()) {
+        for (int64_t M : {3, 9, 70}) {
+            SCOPED_TRACE(testing::Message() << dtype_name(s.t) << " K=" << s.K << " M=" << M);
+            const Problem p = make_problem(s.t, M, s.K, kN, seed++);
+            const std::vector<uint8_t> xq = quantize(kt, p);
+            const std::vector<float> all = run(kt, p, xq, 0, M, 0, kN);
+            std::vector<float> y(all.size(), kSentinel);
+            for (int64_t m = 0; m < M; ++m) run(kt, p, xq, m, m + 1, 0, kN, &y);
+            expect_same_bits(p, y, all, "rows one at a time");
+            y.assign(all.size(), kSentinel);
+            run(kt, p, xq, 0, M / 2 + 1, 0, kN, &y);
+            run(kt, p, xq, M / 2 + 1, M, 0, kN, &y);
+            expect_same_bits(p, y, all, "X rows in 2 calls");
+            y.assign(all.size(), kSentinel);
+            int64_t n = 0;
+            for (int64_t len : {3, 5, 1, 3, 1}) {
+                run(kt, p, xq, 0, M, n, n + len, &y);
+                n += len;
+            }
+            expect_same_bits(p, y, all, "weight rows in odd ranges");
+            if (HasFailure()) return;
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, MatmulQ8AllIsas, ::testing::ValuesIn(test::supported_isas(true)),
+                         isa_param_name);
+
+// Integer X with max |x| = 127 per block quantizes exactly (d = 1), so
+// hand-made Q4_0/Q8_0 blocks give exact results: nibble order, the -8
+// offset and the f16 scales.
+TEST(MatmulQ8KnownValues, QuantBlocksDecodeAsSpecified) {
+    BlockQ4_0 q4[2];
+    BlockQ8_0 q8[2];
+    float x[64];
+    for (int b = 0; b < 2; ++b) {
+        q4[b].d = b == 0 ? 0x3c00 : 0x4000;  // 1.0, 2.0
+        q8[b].d = b == 0 ? 0x3800 : 0x3c00;  // 0.5, 1.0
+        for (int j = 0; j < 16; ++j) q4[b].qs[j] = static_cast<uint8_t>(j | ((15 - j) << 4));
+        for (int j = 0; j < 32; ++j) q8[b].qs[j] = static_cast<int8_t>(j * 8 - 128);
+    }
+    double want4 = 0, want8 = 0;
+    for (int k = 0; k < 64; ++k) {
+        x[k] = k % 32 == 3 ? -127.0f : static_cast<float>((k % 7) * 9 - 27);
+        const int b = k / 32, j = k % 32;
+        const int q = j < 16 ? j : 15 - (j - 16);
+        want4 += (b == 0 ? 1.0 : 2.0) * (q - 8) * x[k];
+        want8 += (b == 0 ? 0.5 : 1.0) * (j * 8 - 128) * x[k];
+    }
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+        if (!isa_supported(isa)) continue;
+        SCOPED_TRACE(isa_name(isa));
+        const KernelTable& kt = kernel_table(isa);
+        std::vector<uint8_t> xq(q8_row_bytes(64));
+        kt.quantize_rows_q8(x, 64, 1, 64, xq.data());
+        float y = 0;
+        kt.matmul_q8(DType::Q4_0, q4, sizeof(q4), xq.data(), &y, 1, 1, 64, 0, 1);
+        EXPECT_EQ(y, want4);
+        kt.matmul_q8(DType::Q8_0, q8, sizeof(q8), xq.data(), &y, 1, 1, 64, 0, 1);
+        EXPECT_EQ(y, want8);
+    }
+}
+
+// K-quants: X = 127 * e_k picks weight element k (times 127) out of a
+// two-super-block row, for every k: pins down the element order of each
+// layout, the scales, and the mins.
+TEST(MatmulQ8KnownValues, KQuantUnitVectorsPickTheirElement) {
+    constexpr int64_t K = 512, N = 3;
+    for (DType t : {DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+        const Problem p = make_problem(t, 1, K, N, 99);
+        for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+            if (!isa_supported(isa)) continue;
+            SCOPED_TRACE(testing::Message() << dtype_name(t) << " " << isa_name(isa));
+            const KernelTable& kt = kernel_table(isa);
+            std::vector<float> x(K);
+            std::vector<uint8_t> xq(q8_row_bytes(K));
+            int failures = 0;
+            for (int64_t k = 0; k < K; ++k) {
+                std::fill(x.begin(), x.end(), 0.0f);
+                x[static_cast<size_t>(k)] = 127.0f;
+                kt.quantize_rows_q8(x.data(), K, 1, K, xq.data());
+                float y[N];
+                kt.matmul_q8(t, p.w.data(), p.w_stride, xq.data(), y, N, 1, K, 0, N);
+                for (int64_t n = 0; n < N; ++n) {
+                    double wmax = 0;
+                    for (int64_t i = 0; i < K; ++i)
+                        wmax = std::max(wmax, std::fabs(double(p.wf[n * K + i])));
+                    const double want = 127.0 * p.wf[n * K + k];
+                    if (!(std::fabs(y[n] - want) <= 127.0 * wmax * 1e-6) && ++failures <= 3)
+                        ADD_FAILURE() << "n=" << n << " k=" << k << ": " << y[n] << " vs " << want;
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+}  // namespace ig
