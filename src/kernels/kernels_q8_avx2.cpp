@@ -353,6 +353,60 @@ void matmul_t(const uint8_t* W, size_t w_stride, const uint8_t* Xq, float* Y, in
     }
 }
 
+// ---------------------------------------------------------------------------
+// M = 1 (single-stream decode) for Q8_0 / Q4_0: no unpacked copy; each
+// weight block goes from memory straight into the dot product, NR rows at a
+// time so that NR accumulator chains overlap and each X block is loaded once
+// per NR rows. Same per-lane operations and order as the tiles.
+
+template <DType T>
+inline __m256i load_block_w(const uint8_t* p) {
+    if constexpr (T == DType::Q8_0) {
+        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
+    } else {
+        const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
+        const __m128i m4 = _mm_set1_epi8(0x0f);
+        return _mm256_sub_epi8(
+            _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4)),
+            _mm256_set1_epi8(8));
+    }
+}
+
+template <DType T, int NR>
+void gemv_rows(const uint8_t* W, size_t w_stride, const uint8_t* x, int64_t blocks, float* y) {
+    constexpr size_t kBlockBytes = T == DType::Q8_0 ? 34 : 18;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 a[NR];
+    for (int i = 0; i < NR; ++i) a[i] = _mm256_setzero_ps();
+    for (int64_t bi = 0; bi < blocks; ++bi) {
+        const uint8_t* xg = x + (bi / kBlocks) * kQ8GroupBytes;
+        const int64_t b = bi % kBlocks;
+        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xg + 32 * b));
+        float dx;
+        std::memcpy(&dx, xg + kQ8DOffset + 4 * b, 4);
+        for (int i = 0; i < NR; ++i) {
+            const uint8_t* p = W + i * w_stride + static_cast<size_t>(bi) * kBlockBytes;
+            const __m256i w = load_block_w<T>(p);
+            const __m256i p16 = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(xv, w));
+            const __m256i p32 = _mm256_madd_epi16(p16, ones);
+            a[i] = _mm256_fmadd_ps(_mm256_set1_ps(f16_at(p) * dx), _mm256_cvtepi32_ps(p32), a[i]);
+        }
+    }
+    for (int i = 0; i < NR; ++i) y[i] = hsum(a[i]);
+}
+
+template <DType T>
+void gemv_t(const uint8_t* W, size_t w_stride, const uint8_t* Xq, float* Y, int64_t K, int64_t n0,
+            int64_t n1) {
+    constexpr int kRows = 4;
+    const int64_t blocks = K / 32;
+    int64_t n = n0;
+    for (; n + kRows <= n1; n += kRows)
+        gemv_rows<T, kRows>(W + static_cast<size_t>(n) * w_stride, w_stride, Xq, blocks, Y + n);
+    for (; n < n1; ++n)
+        gemv_rows<T, 1>(W + static_cast<size_t>(n) * w_stride, w_stride, Xq, blocks, Y + n);
+}
+
 }  // namespace
 
 namespace kernel_detail {
@@ -373,8 +427,10 @@ void avx2_matmul_q8(DType wtype, const void* W, size_t w_stride, const void* Xq,
     const auto* x = static_cast<const uint8_t*>(Xq);
     switch (wtype) {
         case DType::Q8_0:
+            if (M == 1) return gemv_t<DType::Q8_0>(w, w_stride, x, Y, K, n0, n1);
             return matmul_t<DType::Q8_0>(w, w_stride, x, Y, ldy, M, K, n0, n1);
         case DType::Q4_0:
+            if (M == 1) return gemv_t<DType::Q4_0>(w, w_stride, x, Y, K, n0, n1);
             return matmul_t<DType::Q4_0>(w, w_stride, x, Y, ldy, M, K, n0, n1);
         case DType::Q4_K:
             return matmul_t<DType::Q4_K>(w, w_stride, x, Y, ldy, M, K, n0, n1);

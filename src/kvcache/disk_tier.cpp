@@ -371,14 +371,18 @@ void DiskTier::worker() {
         queue_.pop_front();
         auto buf = pending_[h];
         ++in_flight_;
-        const bool enabled = enabled_;
+        bool enabled = enabled_;
         std::vector<std::string> unlink_paths;
-        // Room first, so the directory never holds more than the budget.
-        while (enabled && stats_.bytes_used + static_cast<int64_t>(file_bytes_) > budget_ &&
-               !lru_.empty()) {
+        // Room first, reserved until the write ends, so the directory never
+        // holds more than the budget while several IO threads write.
+        const auto room = static_cast<int64_t>(file_bytes_);
+        while (enabled && stats_.bytes_used + writing_bytes_ + room > budget_ && !lru_.empty()) {
             drop_locked(lru_.front(), unlink_paths);
             ++stats_.evictions;
         }
+        // Other writes hold all the room: drop this block (counted below).
+        if (stats_.bytes_used + writing_bytes_ + room > budget_) enabled = false;
+        writing_bytes_ += room;
         lk.unlock();
         for (const std::string& p : unlink_paths) ::unlink(p.c_str());
         unlink_paths.clear();
@@ -403,6 +407,7 @@ void DiskTier::worker() {
         }
         const double secs = since(t0);
         lk.lock();
+        writing_bytes_ -= room;
         pending_.erase(h);
         pending_bytes_ -= static_cast<int64_t>(buf->size());
         if (!enabled || !enabled_) {

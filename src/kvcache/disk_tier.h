@@ -85,6 +85,7 @@ class DiskTier final : public Tier {
     int64_t pending_bytes_ = 0;
     int in_flight_ = 0;
     int64_t budget_ = 0;
+    int64_t writing_bytes_ = 0;  // room reserved by writes in progress
     bool enabled_ = true, stop_ = false, recreated_dir_ = false;
     int consecutive_errors_ = 0;
     TierStats stats_;

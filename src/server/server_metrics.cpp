@@ -39,6 +39,78 @@ double cpu_seconds() {
     return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
 
+// KV tiers below the pool (host RAM, disk), one series per tier. Each
+// family's samples are written together, as the text format requires.
+void render_tiers(MetricWriter& w, const std::vector<TierStats>& tiers, const std::string& model) {
+    if (tiers.empty()) return;
+    auto labels = [&](const TierStats& t) {
+        return metrics::Labels{{"model", model}, {"tier", t.name}};
+    };
+    using metrics::MetricType;
+    struct Series {
+        const char* name;
+        const char* help;
+        MetricType type;
+        double (*value)(const TierStats&);
+    };
+    static constexpr Series kSeries[] = {
+        {"infergrid_kv_tier_hit_blocks_total", "Prefix blocks found in this tier.",
+         MetricType::Counter, [](const TierStats& t) { return double(t.hit_blocks); }},
+        {"infergrid_kv_tier_miss_blocks_total",
+         "Prefix blocks looked up in this tier and not found.", MetricType::Counter,
+         [](const TierStats& t) { return double(t.miss_blocks); }},
+        {"infergrid_kv_tier_hit_tokens_total", "Prompt tokens found in this tier.",
+         MetricType::Counter, [](const TierStats& t) { return double(t.hit_tokens); }},
+        {"infergrid_kv_tier_miss_tokens_total",
+         "Prompt tokens looked up in this tier and not found.", MetricType::Counter,
+         [](const TierStats& t) { return double(t.miss_tokens); }},
+        {"infergrid_kv_tier_read_bytes_total", "Bytes read from this tier.", MetricType::Counter,
+         [](const TierStats& t) { return double(t.bytes_read); }},
+        {"infergrid_kv_tier_written_bytes_total", "Bytes written to this tier.",
+         MetricType::Counter, [](const TierStats& t) { return double(t.bytes_written); }},
+        {"infergrid_kv_tier_read_seconds_total", "Time spent reading this tier.",
+         MetricType::Counter, [](const TierStats& t) { return t.read_seconds; }},
+        {"infergrid_kv_tier_write_seconds_total", "Time spent writing this tier.",
+         MetricType::Counter, [](const TierStats& t) { return t.write_seconds; }},
+        {"infergrid_kv_tier_stored_blocks_total", "Blocks stored into this tier.",
+         MetricType::Counter, [](const TierStats& t) { return double(t.puts); }},
+        {"infergrid_kv_tier_dropped_blocks_total",
+         "Blocks not stored (queue full, no room, tier disabled).", MetricType::Counter,
+         [](const TierStats& t) { return double(t.dropped); }},
+        {"infergrid_kv_tier_evicted_blocks_total", "Blocks removed from this tier for room.",
+         MetricType::Counter, [](const TierStats& t) { return double(t.evictions); }},
+        {"infergrid_kv_tier_io_errors_total", "IO errors in this tier.", MetricType::Counter,
+         [](const TierStats& t) { return double(t.errors); }},
+        {"infergrid_kv_tier_corrupt_blocks_total",
+         "Blocks rejected by header or checksum checks (served as misses).", MetricType::Counter,
+         [](const TierStats& t) { return double(t.corrupt); }},
+        {"infergrid_kv_tier_blocks", "Blocks held by this tier.", MetricType::Gauge,
+         [](const TierStats& t) { return double(t.blocks); }},
+        {"infergrid_kv_tier_used_bytes", "Bytes held by this tier.", MetricType::Gauge,
+         [](const TierStats& t) { return double(t.bytes_used); }},
+        {"infergrid_kv_tier_capacity_bytes", "Byte budget of this tier.", MetricType::Gauge,
+         [](const TierStats& t) { return double(t.bytes_budget); }},
+        {"infergrid_kv_tier_enabled", "1 while this tier serves, 0 once it disabled itself.",
+         MetricType::Gauge, [](const TierStats& t) { return t.enabled ? 1.0 : 0.0; }},
+    };
+    for (const Series& s : kSeries)
+        for (const TierStats& t : tiers) w.sample(s.name, s.help, s.type, s.value(t), labels(t));
+    const std::vector<double> bounds(kTierLatencyBounds.begin(), kTierLatencyBounds.end());
+    for (const TierStats& t : tiers) {
+        metrics::Histogram::Snapshot snap;
+        uint64_t running = 0;
+        for (size_t i = 0; i <= bounds.size(); ++i) {
+            running += i < t.load_latency_buckets.size() ? t.load_latency_buckets[i] : 0;
+            snap.cumulative.push_back(running);
+        }
+        snap.sum = t.load_latency_sum_s;
+        snap.count = running;
+        w.histogram("infergrid_kv_tier_load_seconds",
+                    "Time to load one block from this tier into the pool.", bounds, snap,
+                    labels(t));
+    }
+}
+
 }  // namespace
 
 std::string request_log_line(const RequestRecord& r, std::string_view model) {
@@ -210,6 +282,7 @@ std::string ServerMetrics::render(const EngineStats& e, const ServerCounters& s,
             e.last_batch_tokens, m);
     w.gauge("infergrid_engine_step_seconds", "Duration of the last step that ran a batch.",
             e.last_step_seconds, m);
+    render_tiers(w, e.tiers, model_);
     w.gauge("infergrid_http_requests_in_flight", "Generation requests not yet answered.",
             double(s.in_flight.load()));
     w.counter("infergrid_http_requests_cancelled_total",

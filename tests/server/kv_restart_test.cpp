@@ -9,6 +9,7 @@
 
 #include "server/child_server.h"
 #include "server/http_client.h"
+#include "server/metrics_text.h"
 #include "server/server_fixture.h"
 
 namespace ig::test {
@@ -97,6 +98,15 @@ TEST(KvRestartTest, SigkillThenRestartKeepsDiskHits) {
         cached += t.cached;
     }
     EXPECT_GE(cached, 256) << "prompt tokens served from disk after the restart";
+    // The same hits, as /metrics reports them per tier.
+    const HttpReply m = fetch(b.port, "GET", "/metrics");
+    ASSERT_EQ(m.status, 200);
+    const Exposition e = parse_exposition(m.body);
+    for (const std::string& err : e.errors) ADD_FAILURE() << err;
+    EXPECT_GE(e.sum("infergrid_kv_tier_hit_tokens_total", {{"tier", "disk"}}), 256);
+    EXPECT_GT(e.sum("infergrid_kv_tier_read_bytes_total", {{"tier", "disk"}}), 0);
+    EXPECT_GT(e.sum("infergrid_kv_tier_load_seconds_count", {{"tier", "disk"}}), 0);
+    EXPECT_GT(e.sum("infergrid_kv_tier_blocks", {{"tier", "disk"}}), 0);
     b.kill_hard();
 
     // Damage every block file one way or another; answers stay right.

@@ -331,7 +331,7 @@ TEST_F(MetricsTest, PromtoolAcceptsTheScrape) {
 namespace ig::test {
 namespace {
 
-// Other components (KV tiers, tenants) add families and collectors to the
+// Other components add families and collectors to the
 // server's registry; /metrics shows them after the built-in set.
 TEST_F(MetricsTest, ExtraFamiliesAndCollectorsAreRendered) {
     server::ServerConfig cfg;
@@ -339,23 +339,23 @@ TEST_F(MetricsTest, ExtraFamiliesAndCollectorsAreRendered) {
     auto srv = TestServer::start(cfg);
     ASSERT_NE(srv, nullptr);
     metrics::Registry& reg = srv->api->metrics().registry();
-    reg.counter("infergrid_kv_tier_hits_blocks_total", "Blocks found in a tier.", {"model", "tier"})
+    reg.counter("infergrid_test_extra_total", "A test counter.", {"model", "tier"})
         .with({"test-model", "host"})
         .inc(3);
-    reg.histogram("infergrid_kv_tier_load_seconds", "Tier load latency.", {"tier"},
+    reg.histogram("infergrid_test_extra_seconds", "A test histogram.", {"tier"},
                   metrics::fine_latency_buckets())
         .with({"disk"})
         .observe(0.002);
     reg.add_collector([](metrics::MetricWriter& w) {
-        w.gauge("infergrid_kv_tier_occupancy_ratio", "Share of a tier in use.", 0.25,
+        w.gauge("infergrid_test_extra_ratio", "A test gauge.", 0.25,
                 {{"model", "test-model"}, {"tier", "disk"}});
     });
     const Exposition e = scrape(srv->port);
-    EXPECT_EQ(e.sum("infergrid_kv_tier_hits_blocks_total", {{"tier", "host"}}), 3);
-    EXPECT_EQ(e.sum("infergrid_kv_tier_load_seconds_count", {{"tier", "disk"}}), 1);
-    EXPECT_EQ(e.sum("infergrid_kv_tier_load_seconds_bucket", {{"tier", "disk"}, {"le", "0.0025"}}),
+    EXPECT_EQ(e.sum("infergrid_test_extra_total", {{"tier", "host"}}), 3);
+    EXPECT_EQ(e.sum("infergrid_test_extra_seconds_count", {{"tier", "disk"}}), 1);
+    EXPECT_EQ(e.sum("infergrid_test_extra_seconds_bucket", {{"tier", "disk"}, {"le", "0.0025"}}),
               1);
-    EXPECT_EQ(e.sum("infergrid_kv_tier_occupancy_ratio", {{"tier", "disk"}}), 0.25);
+    EXPECT_EQ(e.sum("infergrid_test_extra_ratio", {{"tier", "disk"}}), 0.25);
     EXPECT_TRUE(e.has("infergrid_num_requests_running"));
 }
 

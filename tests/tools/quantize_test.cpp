@@ -62,12 +62,13 @@ TEST(Quantize, EveryMixChoosesTypesLoadsAndComputes) {
         DType base, output, more_bits;  // more_bits: attn_v / ffn_down of layers 0, 3, 6, 7
         uint32_t file_type;
         // Relative RMS difference from the F32 model's logits (8 random layers
-        // amplify weight error; measured f16 7e-4, q8_0 0.013, q4_0 0.21,
-        // q4_k_m 0.18, q5_k_m 0.089, q6_k 0.047).
+        // amplify weight error; the quantized types also quantize activations
+        // to 8 bits; measured f16 7e-4, q8_0 0.022, q4_0 0.21, q4_k_m 0.18,
+        // q5_k_m 0.092, q6_k 0.050).
         double logit_bound;
     } cases[] = {
         {QuantMix::F16, DType::F16, DType::F16, DType::F16, 1, 2e-3},
-        {QuantMix::Q8_0, DType::Q8_0, DType::Q8_0, DType::Q8_0, 7, 2e-2},
+        {QuantMix::Q8_0, DType::Q8_0, DType::Q8_0, DType::Q8_0, 7, 3e-2},
         {QuantMix::Q4_0, DType::Q4_0, DType::Q6_K, DType::Q4_0, 2, 0.3},
         {QuantMix::Q4_K_M, DType::Q4_K, DType::Q6_K, DType::Q6_K, 15, 0.25},
         {QuantMix::Q5_K_M, DType::Q5_K, DType::Q6_K, DType::Q6_K, 17, 0.13},
