@@ -354,10 +354,11 @@ void matmul_t(const uint8_t* W, size_t w_stride, const uint8_t* Xq, float* Y, in
 }
 
 // ---------------------------------------------------------------------------
-// M = 1 (single-stream decode) for Q8_0 / Q4_0: no unpacked copy; each
-// weight block goes from memory straight into the dot product, NR rows at a
-// time so that NR accumulator chains overlap and each X block is loaded once
-// per NR rows. Same per-lane operations and order as the tiles.
+// Small M (decode batches) for Q8_0 / Q4_0: no unpacked copy; each weight
+// block goes from memory straight into the dot products of MR activation
+// rows, NR weight rows at a time so that NR x MR accumulator chains overlap.
+// An NR-row slice of W is re-read (from L1/L2) for each group of MR X rows.
+// Same per-lane operations and order as the tiles.
 
 template <DType T>
 inline __m256i load_block_w(const uint8_t* p) {
@@ -372,39 +373,75 @@ inline __m256i load_block_w(const uint8_t* p) {
     }
 }
 
-template <DType T, int NR>
-void gemv_rows(const uint8_t* W, size_t w_stride, const uint8_t* x, int64_t blocks, float* y) {
+template <DType T, int NR, int MR>
+void direct_tile(const uint8_t* W, size_t w_stride, const uint8_t* x, size_t xs, int64_t blocks,
+                 float* Y, int64_t ldy) {
     constexpr size_t kBlockBytes = T == DType::Q8_0 ? 34 : 18;
     const __m256i ones = _mm256_set1_epi16(1);
-    __m256 a[NR];
-    for (int i = 0; i < NR; ++i) a[i] = _mm256_setzero_ps();
+    __m256 a[NR][MR];
+    for (int i = 0; i < NR; ++i)
+        for (int j = 0; j < MR; ++j) a[i][j] = _mm256_setzero_ps();
     for (int64_t bi = 0; bi < blocks; ++bi) {
-        const uint8_t* xg = x + (bi / kBlocks) * kQ8GroupBytes;
+        const size_t xo = static_cast<size_t>((bi / kBlocks) * kQ8GroupBytes);
         const int64_t b = bi % kBlocks;
-        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xg + 32 * b));
-        float dx;
-        std::memcpy(&dx, xg + kQ8DOffset + 4 * b, 4);
+        __m256i xv[MR];
+        float dx[MR];
+        for (int j = 0; j < MR; ++j) {
+            const uint8_t* xg = x + j * xs + xo;
+            xv[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xg + 32 * b));
+            std::memcpy(&dx[j], xg + kQ8DOffset + 4 * b, 4);
+        }
         for (int i = 0; i < NR; ++i) {
             const uint8_t* p = W + i * w_stride + static_cast<size_t>(bi) * kBlockBytes;
             const __m256i w = load_block_w<T>(p);
-            const __m256i p16 = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(xv, w));
-            const __m256i p32 = _mm256_madd_epi16(p16, ones);
-            a[i] = _mm256_fmadd_ps(_mm256_set1_ps(f16_at(p) * dx), _mm256_cvtepi32_ps(p32), a[i]);
+            const __m256i aw = _mm256_abs_epi8(w);
+            const float dw = f16_at(p);
+            for (int j = 0; j < MR; ++j) {
+                const __m256i p16 = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv[j], w));
+                const __m256i p32 = _mm256_madd_epi16(p16, ones);
+                a[i][j] =
+                    _mm256_fmadd_ps(_mm256_set1_ps(dw * dx[j]), _mm256_cvtepi32_ps(p32), a[i][j]);
+            }
         }
     }
-    for (int i = 0; i < NR; ++i) y[i] = hsum(a[i]);
+    for (int i = 0; i < NR; ++i)
+        for (int j = 0; j < MR; ++j) Y[j * ldy + i] = hsum(a[i][j]);
+}
+
+// Rows [n0, n1) of W against the M rows of Xq, for M <= kDirectMaxM.
+constexpr int64_t kDirectMaxM = 4;  // above, the unpacked tiles are as fast (kernels_bench)
+
+template <DType T, int NR>
+void direct_rows(const uint8_t* W, size_t w_stride, const uint8_t* Xq, size_t xs, int64_t M,
+                 int64_t blocks, float* Y, int64_t ldy) {
+    int64_t m = 0;
+    if constexpr (NR <= 2) {
+        for (; m + 4 <= M; m += 4)
+            direct_tile<T, NR, 4>(W, w_stride, Xq + m * xs, xs, blocks, Y + m * ldy, ldy);
+    }
+    for (; m + 2 <= M; m += 2)
+        direct_tile<T, NR, 2>(W, w_stride, Xq + m * xs, xs, blocks, Y + m * ldy, ldy);
+    if (m < M) direct_tile<T, NR, 1>(W, w_stride, Xq + m * xs, xs, blocks, Y + m * ldy, ldy);
 }
 
 template <DType T>
-void gemv_t(const uint8_t* W, size_t w_stride, const uint8_t* Xq, float* Y, int64_t K, int64_t n0,
-            int64_t n1) {
-    constexpr int kRows = 4;
+void direct_t(const uint8_t* W, size_t w_stride, const uint8_t* Xq, float* Y, int64_t ldy,
+              int64_t M, int64_t K, int64_t n0, int64_t n1) {
     const int64_t blocks = K / 32;
+    const size_t xs = q8_row_bytes(K);
     int64_t n = n0;
-    for (; n + kRows <= n1; n += kRows)
-        gemv_rows<T, kRows>(W + static_cast<size_t>(n) * w_stride, w_stride, Xq, blocks, Y + n);
-    for (; n < n1; ++n)
-        gemv_rows<T, 1>(W + static_cast<size_t>(n) * w_stride, w_stride, Xq, blocks, Y + n);
+    // One activation row: 4 weight rows per pass; more: 2 (registers).
+    if (M == 1) {
+        for (; n + 4 <= n1; n += 4)
+            direct_rows<T, 4>(W + static_cast<size_t>(n) * w_stride, w_stride, Xq, xs, M, blocks,
+                              Y + n, ldy);
+    }
+    for (; n + 2 <= n1; n += 2)
+        direct_rows<T, 2>(W + static_cast<size_t>(n) * w_stride, w_stride, Xq, xs, M, blocks, Y + n,
+                          ldy);
+    if (n < n1)
+        direct_rows<T, 1>(W + static_cast<size_t>(n) * w_stride, w_stride, Xq, xs, M, blocks, Y + n,
+                          ldy);
 }
 
 }  // namespace
@@ -427,10 +464,12 @@ void avx2_matmul_q8(DType wtype, const void* W, size_t w_stride, const void* Xq,
     const auto* x = static_cast<const uint8_t*>(Xq);
     switch (wtype) {
         case DType::Q8_0:
-            if (M == 1) return gemv_t<DType::Q8_0>(w, w_stride, x, Y, K, n0, n1);
+            if (M <= kDirectMaxM)
+                return direct_t<DType::Q8_0>(w, w_stride, x, Y, ldy, M, K, n0, n1);
             return matmul_t<DType::Q8_0>(w, w_stride, x, Y, ldy, M, K, n0, n1);
         case DType::Q4_0:
-            if (M == 1) return gemv_t<DType::Q4_0>(w, w_stride, x, Y, K, n0, n1);
+            if (M <= kDirectMaxM)
+                return direct_t<DType::Q4_0>(w, w_stride, x, Y, ldy, M, K, n0, n1);
             return matmul_t<DType::Q4_0>(w, w_stride, x, Y, ldy, M, K, n0, n1);
         case DType::Q4_K:
             return matmul_t<DType::Q4_K>(w, w_stride, x, Y, ldy, M, K, n0, n1);
