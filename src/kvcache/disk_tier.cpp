@@ -391,18 +391,16 @@ void DiskTier::worker() {
         if (enabled) {
             err = write_file(h, *buf);
             if (err == ENOENT) {
-                // The directory was removed under us: re-create it once.
+                // The directory was removed under us: re-create it once; a
+                // thread that raced the re-creation writes again into it.
+                std::lock_guard g(dir_mu_);
                 std::error_code ec;
-                bool retry = false;
-                {
-                    std::lock_guard g(mu_);
-                    retry = !recreated_dir_;
+                if (!fs::is_directory(cfg_.dir, ec) && !recreated_dir_) {
                     recreated_dir_ = true;
+                    if (fs::create_directories(cfg_.dir, ec) && !ec)
+                        spdlog::warn("disk KV tier: '{}' vanished; re-created it", cfg_.dir);
                 }
-                if (retry && fs::create_directories(cfg_.dir, ec) && !ec) {
-                    spdlog::warn("disk KV tier: '{}' vanished; re-created it", cfg_.dir);
-                    err = write_file(h, *buf);
-                }
+                if (fs::is_directory(cfg_.dir, ec)) err = write_file(h, *buf);
             }
         }
         const double secs = since(t0);

@@ -86,7 +86,9 @@ class DiskTier final : public Tier {
     int in_flight_ = 0;
     int64_t budget_ = 0;
     int64_t writing_bytes_ = 0;  // room reserved by writes in progress
-    bool enabled_ = true, stop_ = false, recreated_dir_ = false;
+    bool enabled_ = true, stop_ = false;
+    std::mutex dir_mu_;           // IO threads re-creating a vanished directory
+    bool recreated_dir_ = false;  // guarded by dir_mu_
     int consecutive_errors_ = 0;
     TierStats stats_;
     std::vector<std::thread> threads_;
