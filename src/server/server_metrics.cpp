@@ -39,6 +39,12 @@ double cpu_seconds() {
     return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
 
+// One TierStats number as a sample value (bool: 1 or 0).
+template <auto Member>
+double field(const TierStats& t) {
+    return static_cast<double>(t.*Member);
+}
+
 // KV tiers below the pool (host RAM, disk), one series per tier. Each
 // family's samples are written together, as the text format requires.
 void render_tiers(MetricWriter& w, const std::vector<TierStats>& tiers, const std::string& model) {
@@ -55,43 +61,43 @@ void render_tiers(MetricWriter& w, const std::vector<TierStats>& tiers, const st
     };
     static constexpr Series kSeries[] = {
         {"infergrid_kv_tier_hit_blocks_total", "Prefix blocks found in this tier.",
-         MetricType::Counter, [](const TierStats& t) { return double(t.hit_blocks); }},
+         MetricType::Counter, field<&TierStats::hit_blocks>},
         {"infergrid_kv_tier_miss_blocks_total",
          "Prefix blocks looked up in this tier and not found.", MetricType::Counter,
-         [](const TierStats& t) { return double(t.miss_blocks); }},
+         field<&TierStats::miss_blocks>},
         {"infergrid_kv_tier_hit_tokens_total", "Prompt tokens found in this tier.",
-         MetricType::Counter, [](const TierStats& t) { return double(t.hit_tokens); }},
+         MetricType::Counter, field<&TierStats::hit_tokens>},
         {"infergrid_kv_tier_miss_tokens_total",
          "Prompt tokens looked up in this tier and not found.", MetricType::Counter,
-         [](const TierStats& t) { return double(t.miss_tokens); }},
+         field<&TierStats::miss_tokens>},
         {"infergrid_kv_tier_read_bytes_total", "Bytes read from this tier.", MetricType::Counter,
-         [](const TierStats& t) { return double(t.bytes_read); }},
+         field<&TierStats::bytes_read>},
         {"infergrid_kv_tier_written_bytes_total", "Bytes written to this tier.",
-         MetricType::Counter, [](const TierStats& t) { return double(t.bytes_written); }},
+         MetricType::Counter, field<&TierStats::bytes_written>},
         {"infergrid_kv_tier_read_seconds_total", "Time spent reading this tier.",
-         MetricType::Counter, [](const TierStats& t) { return t.read_seconds; }},
+         MetricType::Counter, field<&TierStats::read_seconds>},
         {"infergrid_kv_tier_write_seconds_total", "Time spent writing this tier.",
-         MetricType::Counter, [](const TierStats& t) { return t.write_seconds; }},
+         MetricType::Counter, field<&TierStats::write_seconds>},
         {"infergrid_kv_tier_stored_blocks_total", "Blocks stored into this tier.",
-         MetricType::Counter, [](const TierStats& t) { return double(t.puts); }},
+         MetricType::Counter, field<&TierStats::puts>},
         {"infergrid_kv_tier_dropped_blocks_total",
          "Blocks not stored (queue full, no room, tier disabled).", MetricType::Counter,
-         [](const TierStats& t) { return double(t.dropped); }},
+         field<&TierStats::dropped>},
         {"infergrid_kv_tier_evicted_blocks_total", "Blocks removed from this tier for room.",
-         MetricType::Counter, [](const TierStats& t) { return double(t.evictions); }},
+         MetricType::Counter, field<&TierStats::evictions>},
         {"infergrid_kv_tier_io_errors_total", "IO errors in this tier.", MetricType::Counter,
-         [](const TierStats& t) { return double(t.errors); }},
+         field<&TierStats::errors>},
         {"infergrid_kv_tier_corrupt_blocks_total",
          "Blocks rejected by header or checksum checks (served as misses).", MetricType::Counter,
-         [](const TierStats& t) { return double(t.corrupt); }},
+         field<&TierStats::corrupt>},
         {"infergrid_kv_tier_blocks", "Blocks held by this tier.", MetricType::Gauge,
-         [](const TierStats& t) { return double(t.blocks); }},
+         field<&TierStats::blocks>},
         {"infergrid_kv_tier_used_bytes", "Bytes held by this tier.", MetricType::Gauge,
-         [](const TierStats& t) { return double(t.bytes_used); }},
+         field<&TierStats::bytes_used>},
         {"infergrid_kv_tier_capacity_bytes", "Byte budget of this tier.", MetricType::Gauge,
-         [](const TierStats& t) { return double(t.bytes_budget); }},
+         field<&TierStats::bytes_budget>},
         {"infergrid_kv_tier_enabled", "1 while this tier serves, 0 once it disabled itself.",
-         MetricType::Gauge, [](const TierStats& t) { return t.enabled ? 1.0 : 0.0; }},
+         MetricType::Gauge, field<&TierStats::enabled>},
     };
     for (const Series& s : kSeries)
         for (const TierStats& t : tiers) w.sample(s.name, s.help, s.type, s.value(t), labels(t));
