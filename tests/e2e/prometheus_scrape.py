@@ -154,6 +154,17 @@ scrape_configs:
         print("prometheus did not become ready")
         return 1
 
+    # rate() needs a sample from before the load: wait for the first scrape
+    # (a busy machine can delay it past a short load, and every rate is then 0).
+    for _ in range(300):
+        res, _ = promql(prom_base, 'up{job="infergrid"}')
+        if numbers(res) == [1]:
+            break
+        time.sleep(0.1)
+    else:
+        print("prometheus never scraped the server")
+        return 1
+
     # Load: shared long prefix (prefix-cache hits), streaming and not, tenants.
     prefix = "Once upon a time there was a little girl named Lily who loved to play in the park. " * 4
     sent = {"ok": 0, "prompt": 0, "completion": 0, "bad": 0}
