@@ -238,8 +238,10 @@ void Engine::loop() {
             finish_request(*r, FinishReason::Cancelled, "deadline exceeded");
 
         if (requests_.empty()) {
+            kv_->poll_loads();  // prefetches of cancelled requests stay cached
             publish_stats(0, 0);
             if (stop) {
+                kv_->wait_loads();
                 // Write the pool's cached blocks down too, so that a restart
                 // on the same disk directory finds them.
                 if (tiers_)
@@ -298,7 +300,8 @@ void Engine::run_step() {
     waiting_count_.store(static_cast<int64_t>(sched_->num_waiting()));
     if (out.chunks.empty()) {
         publish_stats(0, 0);
-        // Nothing fits now (should not happen while requests exist): don't spin.
+        // Nothing to compute now (every request waits for its tier loads, or
+        // nothing fits): don't spin.
         std::unique_lock lk(mu_);
         cv_.wait_for(lk, std::chrono::milliseconds(1));
         return;

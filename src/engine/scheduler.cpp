@@ -34,6 +34,8 @@ void Scheduler::remove(Sequence* s) {
         erase_running(s);
     else if (s->status == SeqStatus::Waiting)
         waiting_.remove(s);
+    else if (s->status == SeqStatus::Loading)
+        std::erase(loading_, s);  // the loads keep their blocks until they finish
     kv_.free(s->blocks);
     s->status = SeqStatus::Finished;
 }
@@ -118,9 +120,36 @@ void Scheduler::schedule(Sequence* s, int64_t n, SchedulerOutput& out) {
     if (!s->times.first_scheduled) s->times.first_scheduled = std::chrono::steady_clock::now();
 }
 
+void Scheduler::settle_loaded() {
+    kv_.poll_loads();
+    // Back to front so that push_front keeps their admission order.
+    for (size_t i = loading_.size(); i-- > 0;) {
+        Sequence* s = loading_[i];
+        if (!kv_.loads_done(s->blocks)) continue;
+        s->num_computed = kv_.settle(s->blocks);
+        if (s->cached_at_admission < 0) s->cached_at_admission = s->num_computed;
+        loading_.erase(loading_.begin() + static_cast<ptrdiff_t>(i));
+        s->status = SeqStatus::Waiting;
+        waiting_.push_front(s);
+    }
+}
+
+bool Scheduler::begin_match(Sequence* s) {
+    if (!kv_.begin_match(s->blocks, s->root, s->tokens)) {
+        waiting_.remove(s);
+        s->status = SeqStatus::Loading;
+        loading_.push_back(s);
+        return false;
+    }
+    s->num_computed = s->blocks.num_cached_tokens;
+    if (s->cached_at_admission < 0) s->cached_at_admission = s->num_computed;
+    return true;
+}
+
 SchedulerOutput Scheduler::step() {
     SchedulerOutput out;
     ++step_;
+    settle_loaded();
     budget_ = cfg_.max_num_batched_tokens;
     long_prefill_taken_ = false;
     std::sort(running_.begin(), running_.end(),
@@ -140,15 +169,18 @@ SchedulerOutput Scheduler::step() {
     }
 
     // Admissions: the policy's pick while budget, seats and blocks last.
-    while (budget_ > 0 && !waiting_.empty()) {
+    while (!waiting_.empty()) {
         Sequence* s = waiting_.peek();
         const size_t seats = 1 + static_cast<size_t>(std::max(s->pending_forks, 0));
-        if (!running_.empty() && running_.size() + seats > static_cast<size_t>(cfg_.max_num_seqs))
+        const size_t held = running_.size() + loading_.size();
+        if (held != 0 && held + seats > static_cast<size_t>(cfg_.max_num_seqs)) break;
+        if (budget_ <= 0) {
+            // Prefetch: the head matches now, so that its disk loads overlap
+            // this step (one sequence at a time holds blocks this way).
+            if (kv_.has_tiers() && loading_.empty() && s->blocks.table.empty()) begin_match(s);
             break;
-        if (s->blocks.table.empty()) {
-            s->num_computed = kv_.match_prefix(s->blocks, s->root, s->tokens);
-            if (s->cached_at_admission < 0) s->cached_at_admission = s->num_computed;
         }
+        if (s->blocks.table.empty() && !begin_match(s)) continue;
         const int64_t n = take(*s);
         if (n == 0 || !kv_.ensure(s->blocks, s->num_computed + n)) {
             kv_.free(s->blocks);

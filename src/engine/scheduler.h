@@ -8,6 +8,10 @@
 // prefix cache, so the recompute usually hits them). A waiting request of a
 // more urgent class than some running sequences also preempts them (from the
 // least urgent, latest) when it would otherwise not get a seat or blocks.
+// An admission whose prefix is partly on the disk tier waits, holding a
+// seat, while loader threads read those blocks; the steps go on meanwhile.
+// When the token budget is spent, the head of the waiting queue still starts
+// its tier loads (prefetch), so they overlap the running sequences' work.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -58,7 +62,8 @@ class Scheduler {
 
     RequestQueue& waiting() { return waiting_; }
     size_t num_running() const { return running_.size(); }
-    size_t num_waiting() const { return waiting_.size(); }
+    size_t num_waiting() const { return waiting_.size() + loading_.size(); }
+    size_t num_loading() const { return loading_.size(); }
     uint64_t preemptions() const { return preemptions_; }
     const SchedulerConfig& config() const { return cfg_; }
 
@@ -75,11 +80,17 @@ class Scheduler {
     void fail(Sequence* s, std::string why, SchedulerOutput& out);
     void schedule(Sequence* s, int64_t n, SchedulerOutput& out);
     void erase_running(Sequence* s);
+    // Sequences whose tier loads have finished go back to the head of the
+    // waiting queue with their cached prefix settled.
+    void settle_loaded();
+    // Starts s's prefix match. False: its loads are in flight (s moved to loading_).
+    bool begin_match(Sequence* s);
 
     SchedulerConfig cfg_;
     KvCacheManager& kv_;
     RequestQueue waiting_;
     std::vector<Sequence*> running_;  // hold blocks
+    std::vector<Sequence*> loading_;  // hold prefix blocks being loaded, in admission order
     uint64_t preemptions_ = 0;
     uint64_t step_ = 0;
     int64_t budget_ = 0;

@@ -19,7 +19,9 @@ namespace ig {
 
 struct RequestState;  // engine-private: the request this choice belongs to
 
-enum class SeqStatus { Waiting, Running, Finished };
+// Loading: admitted, waiting for prefix blocks read from a tier below the
+// pool (holds those blocks, not scheduled until they are in).
+enum class SeqStatus { Waiting, Loading, Running, Finished };
 
 struct SeqTimes {
     using TimePoint = std::chrono::steady_clock::time_point;

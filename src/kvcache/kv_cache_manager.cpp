@@ -17,17 +17,27 @@ KvCacheManager::KvCacheManager(BlockPool& pool, int32_t block_tokens, bool enabl
 
 int64_t KvCacheManager::match_prefix(SeqBlocks& seq, const BlockHash& root,
                                      std::span<const int32_t> tokens) {
+    if (!begin_match(seq, root, tokens)) {
+        wait_loads();
+        return settle(seq);
+    }
+    return seq.num_cached_tokens;
+}
+
+bool KvCacheManager::begin_match(SeqBlocks& seq, const BlockHash& root,
+                                 std::span<const int32_t> tokens) {
     assert(seq.table.empty());
-    if (!seq.table.empty()) return 0;
+    seq.num_cached_tokens = 0;
+    if (!seq.table.empty()) return true;
     stats_.queries_tokens += tokens.size();
     seq.hashes.clear();
-    seq.num_cached_tokens = 0;
-    if (!enable_prefix_cache_ || tokens.empty()) return 0;
+    if (!enable_prefix_cache_ || tokens.empty()) return true;
 
     // At least one token must be computed to produce logits, so a prompt of
     // exactly k full blocks re-uses at most k - 1.
     const size_t max_blocks = (tokens.size() - 1) / block_tokens_;
     const BlockHash* parent = &root;
+    bool pending = false;
     for (size_t b = 0; b < max_blocks; ++b) {
         const BlockHash h =
             hasher_.chain(*parent, tokens.subspan(b * block_tokens_, block_tokens_));
@@ -35,25 +45,79 @@ int64_t KvCacheManager::match_prefix(SeqBlocks& seq, const BlockHash& root,
             // Shared as is, whether a running sequence holds it or it waits in the LRU.
             pool_.retain(*id);
             seq.table.push_back(*id);
+        } else if (const auto it = loading_.find(h); it != loading_.end()) {
+            pool_.retain(it->second);
+            seq.table.push_back(it->second);
+            pending = true;
         } else {
             if (!tiers_ || !tiers_->contains(h)) break;
             // Found below: load it into a fresh block (which may evict, and
-            // so write down, an unreferenced cached block) and publish it.
+            // so write down, an unreferenced cached block).
             const auto fresh = pool_.allocate();
             if (!fresh) break;
-            if (!tiers_->load(h, *fresh) || !pool_.publish(*fresh, h)) {
+            const LoadStart st = tiers_->begin_load(h, *fresh);
+            if (st == LoadStart::Pending) {
+                pool_.retain(*fresh);  // the load's own reference
+                loading_.emplace(h, *fresh);
+                pending = true;
+            } else if (st == LoadStart::Missed || !pool_.publish(*fresh, h)) {
                 pool_.release(*fresh);
                 break;
+            } else {
+                stats_.tier_hits_tokens += static_cast<uint64_t>(block_tokens_);
             }
             seq.table.push_back(*fresh);
-            stats_.tier_hits_tokens += static_cast<uint64_t>(block_tokens_);
         }
         seq.hashes.push_back(h);
         parent = &seq.hashes.back();
     }
-    seq.num_cached_tokens = static_cast<int64_t>(seq.table.size()) * block_tokens_;
+    if (pending) return false;
+    settle(seq);
+    return true;
+}
+
+bool KvCacheManager::loads_done(const SeqBlocks& seq) const {
+    if (loading_.empty()) return true;
+    for (size_t b = 0; b < seq.hashes.size() && b < seq.table.size(); ++b)
+        if (const auto it = loading_.find(seq.hashes[b]);
+            it != loading_.end() && it->second == seq.table[b])
+            return false;
+    return true;
+}
+
+int64_t KvCacheManager::settle(SeqBlocks& seq) {
+    assert(loads_done(seq));
+    // A block is good when the prefix index holds it under its hash: pool
+    // hits trivially, loads once published. A failed load was never published.
+    size_t good = 0;
+    while (good < seq.table.size() && good < seq.hashes.size() &&
+           pool_.lookup(seq.hashes[good]) == seq.table[good])
+        ++good;
+    for (size_t b = seq.table.size(); b-- > good;) pool_.release(seq.table[b]);
+    seq.table.resize(good);
+    seq.hashes.resize(good);
+    seq.num_cached_tokens = static_cast<int64_t>(good) * block_tokens_;
     stats_.hits_tokens += static_cast<uint64_t>(seq.num_cached_tokens);
     return seq.num_cached_tokens;
+}
+
+void KvCacheManager::poll_loads() {
+    if (!tiers_ || loading_.empty()) return;
+    tiers_->poll_loads(finished_);
+    for (const LoadResult& r : finished_) {
+        loading_.erase(r.hash);
+        // publish() fails when a sequence computed the same block meanwhile:
+        // this copy then stays private and its walkers recompute from here.
+        if (r.ok && pool_.publish(r.block, r.hash))
+            stats_.tier_hits_tokens += static_cast<uint64_t>(block_tokens_);
+        pool_.release(r.block);
+    }
+}
+
+void KvCacheManager::wait_loads() {
+    if (!tiers_ || loading_.empty()) return;
+    tiers_->wait_loads();
+    poll_loads();
 }
 
 int32_t KvCacheManager::blocks_needed(const SeqBlocks& seq, int64_t n_tokens) const {

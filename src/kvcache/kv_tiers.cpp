@@ -1,8 +1,19 @@
 #include "kvcache/kv_tiers.h"
 
+#include <algorithm>
 #include <chrono>
+#include <utility>
 
 namespace ig {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+}  // namespace
 
 Expected<std::unique_ptr<KvTiers>> KvTiers::create(const KvTiersConfig& cfg, KvArena& arena) {
     if (cfg.host_bytes < 0) return make_error("kv host bytes must be >= 0");
@@ -26,8 +37,19 @@ Expected<std::unique_ptr<KvTiers>> KvTiers::create(const KvTiersConfig& cfg, KvA
         dc.io_threads = cfg.disk_io_threads;
         dc.queue_bytes = cfg.disk_queue_bytes;
         IG_ASSIGN_OR_RETURN(t->disk_, DiskTier::open(dc));
+        for (int i = 0; i < std::max(cfg.disk_load_threads, 1); ++i)
+            t->loaders_.emplace_back([p = t.get()] { p->loader(); });
     }
     return t;
+}
+
+KvTiers::~KvTiers() {
+    {
+        std::lock_guard lk(load_mu_);
+        load_stop_ = true;
+    }
+    load_cv_.notify_all();
+    for (std::thread& t : loaders_) t.join();
 }
 
 void KvTiers::on_evict(BlockId id, const BlockHash& h) {
@@ -49,27 +71,89 @@ bool KvTiers::contains(const BlockHash& h) {
     return false;
 }
 
-bool KvTiers::load(const BlockHash& h, BlockId dst) {
-    const std::span<uint8_t> out(arena_.block(dst), arena_.block_bytes());
-    using Clock = std::chrono::steady_clock;
+LoadStart KvTiers::begin_load(const BlockHash& h, BlockId dst) {
     if (host_ && host_->lookup(h)) {
         const auto t0 = Clock::now();
-        if (host_->read(h, out).ok()) {
+        if (host_->read(h, std::span<uint8_t>(arena_.block(dst), arena_.block_bytes())).ok()) {
             ++host_c_.hits;
-            host_c_.latency.observe_load(std::chrono::duration<double>(Clock::now() - t0).count());
-            return true;
+            host_c_.latency.observe_load(seconds_since(t0));
+            return LoadStart::Done;
         }
     }
     if (disk_ && disk_->lookup(h)) {
-        const auto t0 = Clock::now();
-        if (disk_->read(h, out).ok()) {
-            ++disk_c_.hits;
-            disk_c_.latency.observe_load(std::chrono::duration<double>(Clock::now() - t0).count());
-            return true;
+        {
+            std::lock_guard lk(load_mu_);
+            load_queue_.push_back({h, dst});
         }
-        ++disk_c_.misses;  // damaged or vanished: a miss, never wrong bytes
+        ++loads_started_;
+        load_cv_.notify_one();
+        return LoadStart::Pending;
     }
-    return false;
+    return LoadStart::Missed;
+}
+
+void KvTiers::loader() {
+    for (;;) {
+        LoadJob job;
+        {
+            std::unique_lock lk(load_mu_);
+            // Queued jobs are finished even when stopping: their blocks are
+            // held for them, and nobody else writes there.
+            load_cv_.wait(lk,
+                          [&] { return load_stop_ || (!load_paused_ && !load_queue_.empty()); });
+            if (load_queue_.empty()) return;
+            job = load_queue_.front();
+            load_queue_.pop_front();
+            ++loads_active_;
+        }
+        const auto t0 = Clock::now();
+        const bool ok =
+            disk_->read(job.hash, std::span<uint8_t>(arena_.block(job.block), arena_.block_bytes()))
+                .ok();
+        const double secs = seconds_since(t0);
+        {
+            std::lock_guard lk(load_mu_);
+            load_done_.push_back({{job.block, job.hash, ok}, secs});
+            --loads_active_;
+        }
+        load_idle_cv_.notify_all();
+    }
+}
+
+void KvTiers::poll_loads(std::vector<LoadResult>& out) {
+    out.clear();
+    std::vector<FinishedLoad> done;
+    {
+        std::lock_guard lk(load_mu_);
+        done.swap(load_done_);
+    }
+    for (const FinishedLoad& f : done) {
+        if (f.result.ok) {
+            ++disk_c_.hits;
+            disk_c_.latency.observe_load(f.seconds);
+        } else {
+            ++disk_c_.misses;  // damaged or vanished: a miss, never wrong bytes
+        }
+        out.push_back(f.result);
+    }
+    loads_polled_ += done.size();
+}
+
+void KvTiers::wait_loads() {
+    std::unique_lock lk(load_mu_);
+    load_idle_cv_.wait(lk, [&] { return load_queue_.empty() && loads_active_ == 0; });
+}
+
+void KvTiers::set_loads_paused(bool paused) {
+    {
+        std::lock_guard lk(load_mu_);
+        load_paused_ = paused;
+    }
+    load_cv_.notify_all();
+}
+
+size_t KvTiers::loads_in_flight() const {
+    return loads_started_ - loads_polled_;
 }
 
 std::vector<TierStats> KvTiers::stats() const {

@@ -2,16 +2,23 @@
 // The tiers below the hot pool, as the pool and the prefix walk see them:
 // blocks the pool evicts are written down (host RAM copy now, disk write
 // queued; eviction never waits for the disk), and a prefix walk that misses
-// the pool asks host then disk and loads a found block into a pool block.
-// Engine thread only (the disk tier's IO threads are internal).
+// the pool asks host then disk and loads a found block into a pool block:
+// host copies at once, disk reads on loader threads so that the engine keeps
+// stepping other requests meanwhile. Engine thread only (the disk tier's IO
+// threads and the loaders are internal).
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kvcache/disk_tier.h"
 #include "kvcache/host_tier.h"
 #include "kvcache/kv_arena.h"
+#include "kvcache/tier_load.h"
 
 namespace ig {
 
@@ -22,6 +29,7 @@ struct KvTiersConfig {
     std::string disk_dir;    // empty: no disk tier
     int64_t disk_bytes = 0;
     int disk_io_threads = 2;
+    int disk_load_threads = 2;  // background reads of blocks found on disk
     int64_t disk_queue_bytes = 64 << 20;
     std::string layout_key;  // model fingerprint + KV layout (disk file headers)
     int32_t block_tokens = 16;
@@ -29,6 +37,10 @@ struct KvTiersConfig {
 
 class KvTiers {
   public:
+    ~KvTiers();  // finishes the loads in flight (they write into the arena)
+    KvTiers(const KvTiers&) = delete;
+    KvTiers& operator=(const KvTiers&) = delete;
+
     // Null when the config asks for no tier.
     static Expected<std::unique_ptr<KvTiers>> create(const KvTiersConfig& cfg, KvArena& arena);
 
@@ -36,9 +48,15 @@ class KvTiers {
     void on_evict(BlockId id, const BlockHash& h);
     // Whether some tier holds `h`; counts a miss in every tier when none does.
     bool contains(const BlockHash& h);
-    // Copies `h` from the first tier holding it into pool block `dst`. False:
-    // every tier missed or failed (the caller frees `dst`, recomputes).
-    bool load(const BlockHash& h, BlockId dst);
+    // Starts copying `h` from the first tier holding it into pool block
+    // `dst`, which nothing may read or write until the load has finished.
+    LoadStart begin_load(const BlockHash& h, BlockId dst);
+    // Appends the loads finished since the last call (out is cleared first).
+    void poll_loads(std::vector<LoadResult>& out);
+    void wait_loads();  // until every started load has finished (never while paused)
+    // Loaders take no new job while paused (tests hold loads in flight).
+    void set_loads_paused(bool paused);
+    size_t loads_in_flight() const;
     std::vector<TierStats> stats() const;
     void flush();  // waits for queued disk writes (tests, benchmarks)
 
@@ -47,6 +65,16 @@ class KvTiers {
 
   private:
     KvTiers(const KvTiersConfig& cfg, KvArena& arena) : cfg_(cfg), arena_(arena) {}
+    void loader();
+
+    struct LoadJob {
+        BlockHash hash;
+        BlockId block;
+    };
+    struct FinishedLoad {
+        LoadResult result;
+        double seconds;
+    };
     struct Counters {
         uint64_t hits = 0, misses = 0;
         TierStats latency;  // only the histogram fields are used
@@ -56,6 +84,15 @@ class KvTiers {
     std::unique_ptr<HostTier> host_;
     std::unique_ptr<DiskTier> disk_;
     Counters host_c_, disk_c_;
+
+    mutable std::mutex load_mu_;
+    std::condition_variable load_cv_, load_idle_cv_;
+    std::deque<LoadJob> load_queue_;
+    std::vector<FinishedLoad> load_done_;
+    size_t loads_started_ = 0, loads_polled_ = 0;  // engine thread
+    int loads_active_ = 0;
+    bool load_stop_ = false, load_paused_ = false;
+    std::vector<std::thread> loaders_;
 };
 
 }  // namespace ig

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <numeric>
 #include <vector>
 
@@ -140,6 +141,125 @@ TEST(KvTiersTest, HostFirstThenDisk) {
             ASSERT_EQ(r.arena.block(again.table[blk])[i], Rig::expected_byte(a, blk, i));
     r.kv.free(again);
     EXPECT_TRUE(r.pool.check().ok());
+}
+
+// Disk loads run in the background: the walk returns at once, a second walk
+// over the same prefix shares the blocks being loaded, and a walk cancelled
+// mid-load neither corrupts the pool nor loses the loaded blocks.
+struct TempDirHolder {
+    test::TempDir dir;  // constructed before the Rig that uses it
+};
+
+struct DiskRig : TempDirHolder, Rig {
+    std::vector<int32_t> a = seq_tokens(100, kBlocks*kBlockTokens), a_more;
+    std::vector<BlockHash> a_hashes;
+
+    static KvTiersConfig config(const test::TempDir& d) {
+        KvTiersConfig c;
+        c.disk_dir = d.path().string();
+        c.disk_bytes = 1 << 20;
+        c.layout_key = "fp|test";
+        return c;
+    }
+    DiskRig() : Rig(config(dir)) {}
+    // Computes a, then pushes it out of the pool onto disk.
+    void spill_a() {
+        SeqBlocks sa, sb;
+        compute(sa, a, 0);
+        a_hashes = sa.hashes;
+        kv.free(sa);
+        compute(sb, seq_tokens(500, kBlocks * kBlockTokens), 0);
+        kv.free(sb);
+        tiers->flush();
+        a_more = a;
+        a_more.push_back(1);
+    }
+    void expect_bytes(const SeqBlocks& s) {
+        for (size_t blk = 0; blk < s.table.size(); ++blk)
+            for (size_t i = 0; i < kBlockBytes; ++i)
+                ASSERT_EQ(arena.block(s.table[blk])[i], expected_byte(a, blk, i))
+                    << "block " << blk << " byte " << i;
+    }
+};
+
+TEST(KvTiersAsyncTest, DiskLoadsAreBackgroundAndShared) {
+    DiskRig r;
+    ASSERT_TRUE(r.tiers);
+    r.spill_a();
+    r.tiers->set_loads_paused(true);
+    SeqBlocks s1, s2;
+    EXPECT_FALSE(r.kv.begin_match(s1, r.root, r.a_more));
+    EXPECT_EQ(r.kv.loads_in_flight(), static_cast<size_t>(kBlocks));
+    EXPECT_FALSE(r.kv.loads_done(s1));
+    EXPECT_FALSE(r.kv.begin_match(s2, r.root, r.a_more));
+    EXPECT_EQ(s2.table, s1.table);  // shared, not loaded twice
+    EXPECT_EQ(r.kv.loads_in_flight(), static_cast<size_t>(kBlocks));
+    r.kv.poll_loads();  // nothing finished yet
+    EXPECT_FALSE(r.kv.loads_done(s1));
+
+    r.tiers->set_loads_paused(false);
+    r.kv.wait_loads();
+    EXPECT_EQ(r.kv.loads_in_flight(), 0u);
+    ASSERT_TRUE(r.kv.loads_done(s1));
+    ASSERT_TRUE(r.kv.loads_done(s2));
+    EXPECT_EQ(r.kv.settle(s1), kBlocks * kBlockTokens);
+    EXPECT_EQ(r.kv.settle(s2), kBlocks * kBlockTokens);
+    r.expect_bytes(s1);
+    EXPECT_EQ(r.kv.stats().tier_hits_tokens, static_cast<uint64_t>(kBlocks * kBlockTokens));
+    EXPECT_EQ(r.tiers->stats()[0].hit_blocks, static_cast<uint64_t>(kBlocks));
+    r.kv.free(s1);
+    r.kv.free(s2);
+    EXPECT_EQ(r.pool.num_used(), 0);
+    EXPECT_TRUE(r.pool.check().ok());
+}
+
+TEST(KvTiersAsyncTest, CancelledWalkLeavesLoadedBlocksCached) {
+    DiskRig r;
+    ASSERT_TRUE(r.tiers);
+    r.spill_a();
+    r.tiers->set_loads_paused(true);
+    SeqBlocks s;
+    EXPECT_FALSE(r.kv.begin_match(s, r.root, r.a_more));
+    r.kv.free(s);                           // the client went away mid-load
+    EXPECT_EQ(r.pool.num_used(), kBlocks);  // the loads still hold their blocks
+    r.tiers->set_loads_paused(false);
+    r.kv.wait_loads();
+    EXPECT_EQ(r.pool.num_used(), 0);
+    EXPECT_TRUE(r.pool.check().ok());
+
+    // The next walk finds every block in the pool: no load, same bytes.
+    SeqBlocks again;
+    EXPECT_TRUE(r.kv.begin_match(again, r.root, r.a_more));
+    EXPECT_EQ(again.num_cached_tokens, kBlocks * kBlockTokens);
+    EXPECT_EQ(r.kv.loads_in_flight(), 0u);
+    r.expect_bytes(again);
+    r.kv.free(again);
+    EXPECT_TRUE(r.pool.check().ok());
+}
+
+TEST(KvTiersAsyncTest, DamagedBlockEndsTheCachedPrefix) {
+    DiskRig r;
+    ASSERT_TRUE(r.tiers);
+    r.spill_a();
+    ASSERT_EQ(r.a_hashes.size(), static_cast<size_t>(kBlocks));
+    {
+        // Flip one payload byte of block 3's file: its checksum no longer matches.
+        std::fstream f(r.tiers->disk()->block_path(r.a_hashes[3]),
+                       std::ios::in | std::ios::out | std::ios::binary);
+        ASSERT_TRUE(f.good());
+        f.seekg(-1, std::ios::end);
+        const char c = static_cast<char>(f.get() ^ 0x5a);
+        f.seekp(-1, std::ios::end);
+        f.put(c);
+    }
+    SeqBlocks s;
+    EXPECT_EQ(r.kv.match_prefix(s, r.root, r.a_more), 3 * kBlockTokens);
+    ASSERT_EQ(s.table.size(), 3u);
+    r.expect_bytes(s);
+    r.kv.free(s);
+    EXPECT_EQ(r.pool.num_used(), 0);
+    EXPECT_TRUE(r.pool.check().ok());
+    EXPECT_EQ(r.tiers->stats()[0].corrupt, 1u);
 }
 
 TEST(KvTiersTest, ConfigErrors) {
