@@ -32,6 +32,7 @@ struct ServeArgs {
     std::string kv_type = "f16";
     int max_num_seqs = 64;
     int max_num_batched_tokens = 512;
+    int max_num_partial_prefills = 1;
     int max_waiting = 1024;
     bool no_prefix_cache = false;
     int64_t kv_host_bytes = 0;
@@ -125,6 +126,7 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
         return fail(make_error("--kv-type must be f16 or f32, got '{}'", a.kv_type));
     mo.engine.max_num_seqs = a.max_num_seqs;
     mo.engine.max_num_batched_tokens = a.max_num_batched_tokens;
+    mo.engine.max_num_partial_prefills = a.max_num_partial_prefills;
     mo.engine.max_waiting = a.max_waiting;
     mo.engine.threads = a.threads;
     mo.engine.enable_prefix_cache = !a.no_prefix_cache;
@@ -202,6 +204,11 @@ Command add_serve(CLI::App& app) {
         ->capture_default_str();
     s->add_option("--max-num-batched-tokens", a->max_num_batched_tokens, "Tokens per engine step")
         ->check(CLI::Range(1, 1 << 20))
+        ->capture_default_str();
+    s->add_option("--max-num-partial-prefills", a->max_num_partial_prefills,
+                  "Sequences with prompt work per engine step (0: no limit; on a CPU, batching "
+                  "several prompts into one step delays the first ones' first token)")
+        ->check(CLI::Range(0, 1 << 20))
         ->capture_default_str();
     s->add_option("--max-waiting", a->max_waiting,
                   "Queued requests before new ones get 429 + Retry-After")

@@ -49,6 +49,8 @@ struct EngineConfig {
     int threads = 0;
     bool enable_prefix_cache = true;
     bool chunked_prefill = true;
+    // Sequences with prompt work per step (SchedulerConfig); 0: no limit.
+    int32_t max_num_partial_prefills = 1;
     std::string model_fingerprint;  // default: derived from the GGUF (model_fingerprint.h)
     // Additive: called on the engine thread after every step that ran a batch
     // (metrics: step-time histogram). Must be cheap and must not call the engine.

@@ -40,6 +40,10 @@ void Scheduler::remove(Sequence* s) {
     s->status = SeqStatus::Finished;
 }
 
+bool Scheduler::prefill_slot_free() const {
+    return cfg_.max_num_partial_prefills <= 0 || prefills_ < cfg_.max_num_partial_prefills;
+}
+
 int64_t Scheduler::take(const Sequence& s) {
     const int64_t rem = s.num_remaining();
     if (rem <= 0) return 0;
@@ -116,6 +120,7 @@ void Scheduler::schedule(Sequence* s, int64_t n, SchedulerOutput& out) {
     out.chunks.push_back({s, s->num_computed, n, to_end});
     out.n_tokens += n;
     budget_ -= n;
+    if (n > 1 || s->num_computed < s->prompt_len) ++prefills_;
     s->scheduled_step = step_;
     if (!s->times.first_scheduled) s->times.first_scheduled = std::chrono::steady_clock::now();
 }
@@ -151,6 +156,7 @@ SchedulerOutput Scheduler::step() {
     ++step_;
     settle_loaded();
     budget_ = cfg_.max_num_batched_tokens;
+    prefills_ = 0;
     long_prefill_taken_ = false;
     std::sort(running_.begin(), running_.end(),
               [](const Sequence* a, const Sequence* b) { return a->before(*b); });
@@ -162,6 +168,7 @@ SchedulerOutput Scheduler::step() {
         for (Sequence* s : order) {
             if (s->status != SeqStatus::Running || s->scheduled_step == step_) continue;
             if ((pass == 0) != (s->num_remaining() == 1)) continue;
+            if (pass == 1 && !prefill_slot_free()) continue;
             const int64_t n = take(*s);
             if (n == 0) continue;
             if (make_room(s, n, out)) schedule(s, n, out);
@@ -174,7 +181,7 @@ SchedulerOutput Scheduler::step() {
         const size_t seats = 1 + static_cast<size_t>(std::max(s->pending_forks, 0));
         const size_t held = running_.size() + loading_.size();
         if (held != 0 && held + seats > static_cast<size_t>(cfg_.max_num_seqs)) break;
-        if (budget_ <= 0) {
+        if (budget_ <= 0 || !prefill_slot_free()) {
             // Prefetch: the head matches now, so that its disk loads overlap
             // this step (one sequence at a time holds blocks this way).
             if (kv_.has_tiers() && loading_.empty() && s->blocks.table.empty()) begin_match(s);

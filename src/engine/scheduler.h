@@ -28,6 +28,12 @@ struct SchedulerConfig {
     // Off: a prompt is prefilled in one step, whatever the budget (at most one
     // such over-budget prefill per step).
     bool chunked_prefill = true;
+    // Sequences with prompt work (a chunk or a whole prompt) in one step; 0:
+    // no limit. On a CPU, prefill is compute-bound: stacking several prompts
+    // into one step only delays the first ones' first token, and requests
+    // admitted together finish together and come back together (vLLM's
+    // max_num_partial_prefills, default 1 there as in EngineConfig).
+    int32_t max_num_partial_prefills = 0;
 };
 
 struct ScheduledChunk {
@@ -68,6 +74,8 @@ class Scheduler {
     const SchedulerConfig& config() const { return cfg_; }
 
   private:
+    // Whether one more sequence with prompt work fits in this step.
+    bool prefill_slot_free() const;
     // Tokens of s to compute now under the remaining budget (0: not now).
     int64_t take(const Sequence& s);
     // Blocks for s's next n tokens, preempting as needed. False: s itself was
@@ -94,6 +102,7 @@ class Scheduler {
     uint64_t preemptions_ = 0;
     uint64_t step_ = 0;
     int64_t budget_ = 0;
+    int32_t prefills_ = 0;  // sequences with prompt work scheduled this step
     bool long_prefill_taken_ = false;
 };
 

@@ -380,6 +380,7 @@ Expected<nlohmann::json> run_bench_engine(const BenchEngineOptions& o, std::ostr
     cfg.enable_prefix_cache = o.prefix_cache;
     cfg.chunked_prefill = o.chunked_prefill;
     cfg.max_num_batched_tokens = o.max_num_batched_tokens;
+    cfg.max_num_partial_prefills = o.max_num_partial_prefills;
     cfg.max_num_seqs = 64;
     cfg.kv_host_bytes = o.kv_host_bytes;
     cfg.kv_disk_dir = o.kv_disk_dir;
@@ -390,9 +391,10 @@ Expected<nlohmann::json> run_bench_engine(const BenchEngineOptions& o, std::ostr
 
     out << fmt::format(
         "bench engine: {} on {} (threads {}, prefix cache {}, chunked prefill {}, "
-        "max_num_batched_tokens {}, KV {} blocks)\n",
+        "max_num_batched_tokens {}, max_num_partial_prefills {}, KV {} blocks)\n",
         o.workload, o.model, o.threads, o.prefix_cache ? "on" : "off",
-        o.chunked_prefill ? "on" : "off", o.max_num_batched_tokens, b.engine->stats().blocks_total);
+        o.chunked_prefill ? "on" : "off", o.max_num_batched_tokens, o.max_num_partial_prefills,
+        b.engine->stats().blocks_total);
     nlohmann::json j;
     IG_ASSIGN_OR_RETURN(j, fn(b));
     b.engine->flush_kv_tiers();
@@ -432,6 +434,7 @@ Expected<nlohmann::json> run_bench_engine(const BenchEngineOptions& o, std::ostr
     j["prefix_cache"] = o.prefix_cache;
     j["chunked_prefill"] = o.chunked_prefill;
     j["max_num_batched_tokens"] = o.max_num_batched_tokens;
+    j["max_num_partial_prefills"] = o.max_num_partial_prefills;
     j["kv_bytes"] = cfg.kv_bytes;
     j["kv_type"] = o.kv_type;
     j["engine"] = {{"steps", st.steps},

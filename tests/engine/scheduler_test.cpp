@@ -51,6 +51,46 @@ class SchedulerTest : public ::testing::Test {
     uint64_t next_ = 0;
 };
 
+TEST_F(SchedulerTest, PartialPrefillLimitAdmitsOnePromptPerStep) {
+    SchedulerConfig cfg{8, 64, true};
+    cfg.max_num_partial_prefills = 1;
+    init(64, 4, cfg);
+    Sequence* a = add(5);
+    Sequence* b = add(5, 0, 100);
+    Sequence* c = add(5, 0, 200);
+    SchedulerOutput out = sched_->step();
+    EXPECT_EQ(n_of(out, a), 5);
+    EXPECT_EQ(n_of(out, b), 0);
+    EXPECT_EQ(sched_->num_waiting(), 2u);
+    run(out);
+    out = sched_->step();  // a decodes, b's prompt joins
+    EXPECT_EQ(n_of(out, a), 1);
+    EXPECT_EQ(n_of(out, b), 5);
+    EXPECT_EQ(n_of(out, c), 0);
+    run(out);
+    out = sched_->step();
+    EXPECT_EQ(n_of(out, a), 1);
+    EXPECT_EQ(n_of(out, b), 1);
+    EXPECT_EQ(n_of(out, c), 5);
+    run(out);
+
+    // A running chunked prompt holds the slot: the next arrival waits for its end.
+    Sequence* d = add(100, 0, 300);
+    out = sched_->step();
+    EXPECT_EQ(n_of(out, d), 61);  // 64 - 3 decodes
+    run(out);
+    Sequence* e = add(5, 0, 400);
+    out = sched_->step();
+    EXPECT_EQ(n_of(out, d), 39);
+    EXPECT_EQ(n_of(out, e), 0);
+    run(out);
+    out = sched_->step();
+    EXPECT_EQ(n_of(out, d), 1);
+    EXPECT_EQ(n_of(out, e), 5);
+    for (Sequence* s : {a, b, c, d, e}) sched_->remove(s);
+    EXPECT_EQ(pool_->num_used(), 0);
+}
+
 TEST_F(SchedulerTest, DecodesFirstThenChunksUnderTheTokenBudget) {
     init(64, 4, {8, 32, true});
     Sequence* a = add(5);
