@@ -167,7 +167,10 @@ Command add_bench(CLI::App& app) {
     e->add_option("--max-num-batched-tokens", o->max_num_batched_tokens, "Tokens per engine step")
         ->check(CLI::Range(1, 1 << 20));
     e->add_option("--max-num-partial-prefills", o->max_num_partial_prefills,
-                  "Sequences with prompt work per engine step (0: no limit)")
+                  "Sequences with long prompt work per engine step (0: no limit)")
+        ->check(CLI::Range(0, 1 << 20));
+    e->add_option("--long-prefill-tokens", o->long_prefill_tokens,
+                  "Prompt chunks of more tokens count as long (default 32)")
         ->check(CLI::Range(0, 1 << 20));
     e->add_option("--num-requests", o->num_requests,
                   "shared-prefix questions / multi-turn conversations / long prompts arriving")

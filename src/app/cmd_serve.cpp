@@ -33,6 +33,7 @@ struct ServeArgs {
     int max_num_seqs = 64;
     int max_num_batched_tokens = 512;
     int max_num_partial_prefills = 1;
+    int long_prefill_tokens = 32;
     int max_waiting = 1024;
     bool no_prefix_cache = false;
     int64_t kv_host_bytes = 0;
@@ -127,6 +128,7 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
     mo.engine.max_num_seqs = a.max_num_seqs;
     mo.engine.max_num_batched_tokens = a.max_num_batched_tokens;
     mo.engine.max_num_partial_prefills = a.max_num_partial_prefills;
+    mo.engine.long_prefill_tokens = a.long_prefill_tokens;
     mo.engine.max_waiting = a.max_waiting;
     mo.engine.threads = a.threads;
     mo.engine.enable_prefix_cache = !a.no_prefix_cache;
@@ -206,8 +208,12 @@ Command add_serve(CLI::App& app) {
         ->check(CLI::Range(1, 1 << 20))
         ->capture_default_str();
     s->add_option("--max-num-partial-prefills", a->max_num_partial_prefills,
-                  "Sequences with prompt work per engine step (0: no limit; on a CPU, batching "
-                  "several prompts into one step delays the first ones' first token)")
+                  "Sequences with long prompt work per engine step (0: no limit; on a CPU, "
+                  "batching several prompts into one step delays the first ones' first token)")
+        ->check(CLI::Range(0, 1 << 20))
+        ->capture_default_str();
+    s->add_option("--long-prefill-tokens", a->long_prefill_tokens,
+                  "Prompt chunks of more tokens count toward --max-num-partial-prefills")
         ->check(CLI::Range(0, 1 << 20))
         ->capture_default_str();
     s->add_option("--max-waiting", a->max_waiting,

@@ -47,8 +47,8 @@ Expected<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<LlamaModel> mod
     if (cfg.max_num_seqs < 1) return make_error("engine: max_num_seqs must be >= 1");
     if (cfg.max_num_batched_tokens < 1)
         return make_error("engine: max_num_batched_tokens must be >= 1");
-    if (cfg.max_num_partial_prefills < 0)
-        return make_error("engine: max_num_partial_prefills must be >= 0");
+    if (cfg.max_num_partial_prefills < 0 || cfg.long_prefill_tokens < 0)
+        return make_error("engine: max_num_partial_prefills and long_prefill_tokens must be >= 0");
     if (cfg.max_waiting < 1) return make_error("engine: max_waiting must be >= 1");
     if (cfg.kv_bytes < 0) return make_error("engine: kv_bytes must be >= 0");
 
@@ -95,7 +95,7 @@ Expected<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<LlamaModel> mod
     e->view_ = KvCacheView{layout, e->arena_->base(), e->arena_->num_blocks()};
     e->sched_ = std::make_unique<Scheduler>(
         SchedulerConfig{cfg.max_num_seqs, cfg.max_num_batched_tokens, cfg.chunked_prefill,
-                        cfg.max_num_partial_prefills},
+                        cfg.max_num_partial_prefills, cfg.long_prefill_tokens},
         *e->kv_);
     e->seed_rng_.seed(std::random_device{}());
     e->publish_stats(0, 0);

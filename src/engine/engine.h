@@ -49,8 +49,11 @@ struct EngineConfig {
     int threads = 0;
     bool enable_prefix_cache = true;
     bool chunked_prefill = true;
-    // Sequences with prompt work per step (SchedulerConfig); 0: no limit.
+    // Sequences with long prompt work per step (SchedulerConfig); 0: no
+    // limit. Chunks of up to long_prefill_tokens are batched freely: about
+    // where a step's int8 compute on a VNNI CPU matches its weight reads.
     int32_t max_num_partial_prefills = 1;
+    int32_t long_prefill_tokens = 32;
     std::string model_fingerprint;  // default: derived from the GGUF (model_fingerprint.h)
     // Additive: called on the engine thread after every step that ran a batch
     // (metrics: step-time histogram). Must be cheap and must not call the engine.

@@ -40,6 +40,10 @@ void Scheduler::remove(Sequence* s) {
     s->status = SeqStatus::Finished;
 }
 
+bool Scheduler::is_long_prefill(const Sequence& s, int64_t n) const {
+    return (n > 1 || s.num_computed < s.prompt_len) && n > cfg_.long_prefill_tokens;
+}
+
 bool Scheduler::prefill_slot_free() const {
     return cfg_.max_num_partial_prefills <= 0 || prefills_ < cfg_.max_num_partial_prefills;
 }
@@ -60,6 +64,7 @@ void Scheduler::preempt(Sequence* s, SchedulerOutput& out) {
     erase_running(s);
     kv_.free(s->blocks);
     s->num_computed = 0;
+    s->prefix_matched = false;
     ++s->preemptions;
     ++preemptions_;
     s->status = SeqStatus::Waiting;
@@ -120,7 +125,7 @@ void Scheduler::schedule(Sequence* s, int64_t n, SchedulerOutput& out) {
     out.chunks.push_back({s, s->num_computed, n, to_end});
     out.n_tokens += n;
     budget_ -= n;
-    if (n > 1 || s->num_computed < s->prompt_len) ++prefills_;
+    if (is_long_prefill(*s, n)) ++prefills_;
     s->scheduled_step = step_;
     if (!s->times.first_scheduled) s->times.first_scheduled = std::chrono::steady_clock::now();
 }
@@ -132,6 +137,7 @@ void Scheduler::settle_loaded() {
         Sequence* s = loading_[i];
         if (!kv_.loads_done(s->blocks)) continue;
         s->num_computed = kv_.settle(s->blocks);
+        s->prefix_matched = true;
         if (s->cached_at_admission < 0) s->cached_at_admission = s->num_computed;
         loading_.erase(loading_.begin() + static_cast<ptrdiff_t>(i));
         s->status = SeqStatus::Waiting;
@@ -147,6 +153,7 @@ bool Scheduler::begin_match(Sequence* s) {
         return false;
     }
     s->num_computed = s->blocks.num_cached_tokens;
+    s->prefix_matched = true;
     if (s->cached_at_admission < 0) s->cached_at_admission = s->num_computed;
     return true;
 }
@@ -168,9 +175,8 @@ SchedulerOutput Scheduler::step() {
         for (Sequence* s : order) {
             if (s->status != SeqStatus::Running || s->scheduled_step == step_) continue;
             if ((pass == 0) != (s->num_remaining() == 1)) continue;
-            if (pass == 1 && !prefill_slot_free()) continue;
             const int64_t n = take(*s);
-            if (n == 0) continue;
+            if (n == 0 || (is_long_prefill(*s, n) && !prefill_slot_free())) continue;
             if (make_room(s, n, out)) schedule(s, n, out);
         }
     }
@@ -181,17 +187,20 @@ SchedulerOutput Scheduler::step() {
         const size_t seats = 1 + static_cast<size_t>(std::max(s->pending_forks, 0));
         const size_t held = running_.size() + loading_.size();
         if (held != 0 && held + seats > static_cast<size_t>(cfg_.max_num_seqs)) break;
-        if (budget_ <= 0 || !prefill_slot_free()) {
+        if (budget_ <= 0) {
             // Prefetch: the head matches now, so that its disk loads overlap
             // this step (one sequence at a time holds blocks this way).
-            if (kv_.has_tiers() && loading_.empty() && s->blocks.table.empty()) begin_match(s);
+            if (kv_.has_tiers() && loading_.empty() && !s->prefix_matched) begin_match(s);
             break;
         }
-        if (s->blocks.table.empty() && !begin_match(s)) continue;
+        if (!s->prefix_matched && !begin_match(s)) continue;
         const int64_t n = take(*s);
+        // Its prompt's turn comes later: the head keeps its matched prefix.
+        if (n > 0 && is_long_prefill(*s, n) && !prefill_slot_free()) break;
         if (n == 0 || !kv_.ensure(s->blocks, s->num_computed + n)) {
             kv_.free(s->blocks);
             s->num_computed = 0;
+            s->prefix_matched = false;
             if (n > 0 && running_.empty()) {
                 fail(s,
                      fmt::format("the KV cache is too small for this request: a chunk of {} "

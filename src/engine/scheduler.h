@@ -28,12 +28,15 @@ struct SchedulerConfig {
     // Off: a prompt is prefilled in one step, whatever the budget (at most one
     // such over-budget prefill per step).
     bool chunked_prefill = true;
-    // Sequences with prompt work (a chunk or a whole prompt) in one step; 0:
-    // no limit. On a CPU, prefill is compute-bound: stacking several prompts
-    // into one step only delays the first ones' first token, and requests
-    // admitted together finish together and come back together (vLLM's
-    // max_num_partial_prefills, default 1 there as in EngineConfig).
+    // Sequences with long prompt work (a chunk of more than
+    // long_prefill_tokens tokens) in one step; 0: no limit. On a CPU, prefill
+    // is compute-bound: stacking several prompts into one step only delays
+    // the first ones' first token, and requests admitted together finish
+    // together and come back together (vLLM's max_num_partial_prefills and
+    // long_prefill_token_threshold). Short chunks cost little next to the
+    // step's pass over the weights, so they are batched freely.
     int32_t max_num_partial_prefills = 0;
+    int32_t long_prefill_tokens = 0;
 };
 
 struct ScheduledChunk {
@@ -74,7 +77,8 @@ class Scheduler {
     const SchedulerConfig& config() const { return cfg_; }
 
   private:
-    // Whether one more sequence with prompt work fits in this step.
+    // Whether n tokens of s are long prompt work, and whether one more fits.
+    bool is_long_prefill(const Sequence& s, int64_t n) const;
     bool prefill_slot_free() const;
     // Tokens of s to compute now under the remaining budget (0: not now).
     int64_t take(const Sequence& s);
@@ -102,7 +106,7 @@ class Scheduler {
     uint64_t preemptions_ = 0;
     uint64_t step_ = 0;
     int64_t budget_ = 0;
-    int32_t prefills_ = 0;  // sequences with prompt work scheduled this step
+    int32_t prefills_ = 0;  // sequences with long prompt work scheduled this step
     bool long_prefill_taken_ = false;
 };
 

@@ -40,6 +40,7 @@ struct Sequence {
     int64_t prompt_len = 0;
     int64_t num_computed = 0;  // tokens whose KV is written (a prefix of `tokens`)
     SeqBlocks blocks;
+    bool prefix_matched = false;  // blocks hold this admission's prefix-cache match
     // Choices still to be forked from this one once its prompt is prefilled
     // (n > 1): the scheduler reserves seats for them.
     int32_t pending_forks = 0;

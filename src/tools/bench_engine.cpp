@@ -270,7 +270,7 @@ Expected<nlohmann::json> multi_turn(Bench& b) {
             100 * s.prefix_hit_rate());
     }
     const double ratio = mean_ttft[0] > 0 ? mean_ttft[kTurns - 1] / mean_ttft[0] : 0.0;
-    b.out << fmt::format("turn 4 / turn 1 mean TTFT: {:.2f}x\n", ratio);
+    b.out << fmt::format("turn {} / turn 1 mean TTFT: {:.2f}x\n", kTurns, ratio);
     // Conversations past 2,000 tokens: the figure KV tiers are judged by.
     std::vector<const RequestTrace*> long_turns;
     for (const RequestTrace& t : set.traces())
@@ -381,6 +381,7 @@ Expected<nlohmann::json> run_bench_engine(const BenchEngineOptions& o, std::ostr
     cfg.chunked_prefill = o.chunked_prefill;
     cfg.max_num_batched_tokens = o.max_num_batched_tokens;
     cfg.max_num_partial_prefills = o.max_num_partial_prefills;
+    cfg.long_prefill_tokens = o.long_prefill_tokens;
     cfg.max_num_seqs = 64;
     cfg.kv_host_bytes = o.kv_host_bytes;
     cfg.kv_disk_dir = o.kv_disk_dir;
@@ -435,6 +436,7 @@ Expected<nlohmann::json> run_bench_engine(const BenchEngineOptions& o, std::ostr
     j["chunked_prefill"] = o.chunked_prefill;
     j["max_num_batched_tokens"] = o.max_num_batched_tokens;
     j["max_num_partial_prefills"] = o.max_num_partial_prefills;
+    j["long_prefill_tokens"] = o.long_prefill_tokens;
     j["kv_bytes"] = cfg.kv_bytes;
     j["kv_type"] = o.kv_type;
     j["engine"] = {{"steps", st.steps},

@@ -22,6 +22,7 @@ struct BenchEngineOptions {
     int64_t kv_bytes = 0;  // 0: 1 GiB (the benchmark's own default, not the engine's)
     int32_t max_num_batched_tokens = 512;
     int32_t max_num_partial_prefills = 1;  // 0: no limit
+    int32_t long_prefill_tokens = 32;
     std::string kv_type = "f16";
     uint64_t seed = 1;
     // Workload sizes; 0 picks the workload's default (see bench_engine.cpp).

@@ -105,7 +105,8 @@ def run(tmp, prometheus, promtool, procs):
     log_path = os.path.join(tmp, "serve.log")
     log = open(log_path, "w")
     serve = subprocess.Popen([BIN, "serve", "--model", model, "--served-model-name", "prom-model",
-                              "--port", "0", "--threads", "2", "--kv-budget-mb", "32"],
+                              "--port", "0", "--threads", "2", "--kv-budget-mb", "32",
+                              "--kv-host-bytes", str(16 << 20)],
                              stdout=log, stderr=subprocess.STDOUT)
     procs.append(serve)
     base = None

@@ -91,6 +91,28 @@ TEST_F(SchedulerTest, PartialPrefillLimitAdmitsOnePromptPerStep) {
     EXPECT_EQ(pool_->num_used(), 0);
 }
 
+TEST_F(SchedulerTest, ShortPromptsAreBatchedPastThePartialPrefillLimit) {
+    SchedulerConfig cfg{8, 64, true};
+    cfg.max_num_partial_prefills = 1;
+    cfg.long_prefill_tokens = 8;
+    init(64, 4, cfg);
+    Sequence* a = add(20);
+    Sequence* b = add(5, 0, 100);
+    Sequence* c = add(20, 0, 200);
+    Sequence* d = add(8, 0, 300);
+    SchedulerOutput out = sched_->step();
+    EXPECT_EQ(n_of(out, a), 20);  // the one long prompt of the step
+    EXPECT_EQ(n_of(out, b), 5);   // short: batched
+    EXPECT_EQ(n_of(out, c), 0);   // long: next step; FCFS keeps d behind it
+    EXPECT_EQ(n_of(out, d), 0);
+    run(out);
+    out = sched_->step();
+    EXPECT_EQ(n_of(out, c), 20);
+    EXPECT_EQ(n_of(out, d), 8);
+    for (Sequence* s : {a, b, c, d}) sched_->remove(s);
+    EXPECT_EQ(pool_->num_used(), 0);
+}
+
 TEST_F(SchedulerTest, DecodesFirstThenChunksUnderTheTokenBudget) {
     init(64, 4, {8, 32, true});
     Sequence* a = add(5);

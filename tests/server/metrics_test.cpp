@@ -274,11 +274,14 @@ std::string read_text(const std::string& path) {
     return ss.str();
 }
 
-// The dashboard and the alert rules only use metrics the server exports.
+// The dashboard and the alert rules only use metrics the server exports
+// (with a KV tier, whose panels need its series).
 TEST_F(MetricsTest, DashboardAndAlertMetricsExistInAScrape) {
     server::ServerConfig cfg;
     cfg.request_log = false;
-    auto srv = TestServer::start(cfg);
+    EngineConfig ecfg;
+    ecfg.kv_host_bytes = 8 << 20;
+    auto srv = TestServer::start(cfg, ecfg);
     ASSERT_NE(srv, nullptr);
     ASSERT_EQ(post(srv->port, "/v1/completions", completion_body("", 3)).status, 200);
     ASSERT_EQ(post(srv->port, "/v1/completions", "{").status, 400);  // an error series too
