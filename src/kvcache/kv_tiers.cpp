@@ -122,7 +122,8 @@ void KvTiers::loader() {
 
 void KvTiers::poll_loads(std::vector<LoadResult>& out) {
     out.clear();
-    std::vector<FinishedLoad> done;
+    std::vector<FinishedLoad>& done = polled_;  // swapped, not reallocated, each poll
+    done.clear();
     {
         std::lock_guard lk(load_mu_);
         done.swap(load_done_);

@@ -89,6 +89,7 @@ class KvTiers {
     std::condition_variable load_cv_, load_idle_cv_;
     std::deque<LoadJob> load_queue_;
     std::vector<FinishedLoad> load_done_;
+    std::vector<FinishedLoad> polled_;             // engine thread
     size_t loads_started_ = 0, loads_polled_ = 0;  // engine thread
     int loads_active_ = 0;
     bool load_stop_ = false, load_paused_ = false;
