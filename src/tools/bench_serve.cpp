@@ -32,6 +32,9 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 struct Conversation {
     std::string system;
     std::vector<std::pair<std::string, std::string>> turns;  // (user, assistant)
+    // Multi-turn sessions frame every turn the same way from the first one on,
+    // so that each prompt extends the previous one token for token.
+    bool framed = false;
 
     nlohmann::json messages(const std::string& user) const {
         nlohmann::json m = nlohmann::json::array();
@@ -46,7 +49,7 @@ struct Conversation {
     std::string prompt(const std::string& user) const {
         std::string p = system.empty() ? "" : system + "\n\n";
         for (const auto& [u, a] : turns) p += "User: " + u + "\nAssistant:" + a + "\n";
-        if (turns.empty() && system.empty()) return user;
+        if (turns.empty() && system.empty() && !framed) return user;
         return p + "User: " + user + "\nAssistant:";
     }
 };
@@ -154,6 +157,7 @@ class Runner {
                                        Clock::time_point bench_t0) const {
         std::vector<RequestResult> out;
         Conversation c;
+        c.framed = s.turns.size() > 1;
         for (size_t k = 0; k < s.turns.size(); ++k) {
             const Turn& t = s.turns[k];
             if (k == 0) c.system = t.system;

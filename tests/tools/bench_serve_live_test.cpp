@@ -68,6 +68,26 @@ TEST(BenchServeLive, MultiTurnChatHitsThePrefixCache) {
     EXPECT_GT((*r)["cached_tokens"].get<int64_t>(), 0);
 }
 
+// Completions endpoint: the first turn is framed like the history the next
+// turns re-send, so already the second turn hits the first one's blocks.
+TEST(BenchServeLive, MultiTurnCompletionsHitFromTheSecondTurn) {
+    auto s = test::TestServer::start();
+    ASSERT_TRUE(s);
+    BenchServeOptions o = options(*s);
+    o.workload.kind = "multi-turn";
+    o.workload.num_sessions = 1;
+    o.workload.turns = 2;
+    o.workload.input_len = 40;
+    o.workload.output_len = 4;
+    std::ostringstream out;
+    auto r = run_bench_serve(o, out);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    const auto& turns = (*r)["per_turn"];
+    ASSERT_EQ(turns.size(), 2u);
+    EXPECT_GT(turns[0]["mean_prompt_tokens"].get<double>(), 32) << r->dump(2);
+    EXPECT_GT(turns[1]["prefix_hit_rate"].get<double>(), 0) << r->dump(2);
+}
+
 // The command the lead runs, against the live server.
 TEST(BenchServeLive, CliOneCommand) {
     auto s = test::TestServer::start();
