@@ -60,6 +60,13 @@ std::function<int()> add_bench_serve(CLI::App& bench) {
     c->add_option("--question-len", w.question_len, "shared-prefix: words per question");
     c->add_option("--num-sessions", w.num_sessions, "multi-turn: conversations");
     c->add_option("--turns", w.turns, "multi-turn: turns per conversation");
+    c->add_option("--first-turn-len", w.first_turn_len,
+                  "multi-turn: words of the first turn (0: --input-len)");
+    c->add_option("--think-time", o->think_time_s,
+                  "multi-turn: seconds a user pauses before each later turn (holds its slot)");
+    c->add_option("--long-context-tokens", o->long_context_tokens,
+                  "Also report TTFT of requests whose prompt is longer than this (0: off)")
+        ->capture_default_str();
     c->add_option("--dataset", w.dataset, "JSONL of {\"prompt\": ..., \"output_len\"?: N}");
     c->add_option("--slo", (*s)["slo"], "Goodput SLOs: ttft=MS,tpot=MS,e2e=MS");
     c->add_option("--sweep", (*s)["sweep"],

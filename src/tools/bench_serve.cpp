@@ -161,6 +161,10 @@ class Runner {
         for (size_t k = 0; k < s.turns.size(); ++k) {
             const Turn& t = s.turns[k];
             if (k == 0) c.system = t.system;
+            // The user reads the answer and types: other conversations run
+            // meanwhile, which is what pushes this one's KV out of the pool.
+            if (k > 0 && o_.think_time_s > 0)
+                std::this_thread::sleep_for(std::chrono::duration<double>(o_.think_time_s));
             RequestResult r = request(c, t, bench_t0);
             r.session = index;
             r.turn = static_cast<int32_t>(k);
@@ -383,6 +387,8 @@ nlohmann::json params_json(const BenchServeOptions& o, double rate) {
         p["num_sessions"] = w.num_sessions;
         p["turns"] = w.turns;
         p["input_len"] = w.input_len;
+        p["first_turn_len"] = w.first_turn_len > 0 ? w.first_turn_len : w.input_len;
+        p["think_time_s"] = o.think_time_s;
     } else {
         p["dataset"] = w.dataset;
         p["num_prompts"] = w.num_prompts;
@@ -403,7 +409,7 @@ Expected<nlohmann::json> run_once(const BenchServeOptions& o, const Runner& runn
     if (o.max_concurrency > 0)
         label += fmt::format("{}concurrency {}", label.empty() ? "" : ", ", o.max_concurrency);
     RunOutcome r = drive(runner, sessions, rate, o, label.empty() ? "all at once" : label);
-    nlohmann::json j = summarize_results(r.results, r.duration_s, o.slo);
+    nlohmann::json j = summarize_results(r.results, r.duration_s, o.slo, o.long_context_tokens);
     j["params"] = params_json(o, rate);
     print_serve_table(j, out);
     if (j["completed"].get<int64_t>() == 0) {
@@ -439,6 +445,9 @@ Status validate(const BenchServeOptions& o) {
         return make_error("--duration must be >= 0");
     if (o.warmup < 0) return make_error("--warmup must be >= 0");
     if (!(o.timeout_s > 0)) return make_error("--timeout must be > 0");
+    if (o.long_context_tokens < 0) return make_error("--long-context-tokens must be >= 0");
+    if (!(o.think_time_s >= 0) || std::isinf(o.think_time_s))
+        return make_error("--think-time must be >= 0 seconds");
     if (!o.extra_body.is_object()) return make_error("--extra-body must be a JSON object");
     if (o.duration_s > 0 && std::isinf(o.request_rate) && o.max_concurrency == 0)
         return make_error(

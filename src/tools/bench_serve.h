@@ -42,7 +42,9 @@ struct BenchServeOptions {
     double temperature = 0.0;
     double timeout_s = 600;  // longest wait for any byte of one request
     nlohmann::json extra_body = nlohmann::json::object();  // merged into every request
-    bool progress = true;  // a progress bar on stderr when it is a terminal
+    bool progress = true;                // a progress bar on stderr when it is a terminal
+    double think_time_s = 0;             // multi-turn: a user's pause before each later turn
+    int64_t long_context_tokens = 2000;  // TTFT of prompts longer than this, apart (0: off)
 };
 
 Status validate(const BenchServeOptions& o);
@@ -63,9 +65,11 @@ struct RequestResult {
     double tpot_ms() const;  // (e2e - ttft) / (output_tokens - 1); 0 for one token
 };
 
-// The figures of one run (flat keys shared with `bench engine`).
+// The figures of one run (flat keys shared with `bench engine`). With
+// `long_context_tokens` > 0, requests whose prompt is longer get their own
+// TTFT figures under "long_context" (where prefix re-use and KV tiers matter).
 nlohmann::json summarize_results(const std::vector<RequestResult>& r, double duration_s,
-                                 const Slo& slo);
+                                 const Slo& slo, int64_t long_context_tokens = 0);
 
 // Runs the benchmark (every rate of `sweep`, when given); prints the human
 // table to `out`; returns every figure and the run's parameters.

@@ -76,7 +76,7 @@ Expected<std::vector<double>> parse_rates(const std::string& s) {
 }
 
 nlohmann::json summarize_results(const std::vector<RequestResult>& results, double duration_s,
-                                 const Slo& slo) {
+                                 const Slo& slo, int64_t long_context_tokens) {
     std::vector<double> ttft, tpot, itl, e2e;
     int64_t completed = 0, failed = 0, in_tok = 0, out_tok = 0, cached = 0, good = 0;
     nlohmann::json errors = nlohmann::json::array();
@@ -121,29 +121,40 @@ nlohmann::json summarize_results(const std::vector<RequestResult>& results, doub
     put_distribution(j, "itl", describe(itl));
     put_distribution(j, "e2el", describe(e2e));
     if (!errors.empty()) j["errors"] = errors;
+    // TTFT and cache hits of the successful requests `pick` selects.
+    auto ttft_of = [&](auto pick) {
+        std::vector<double> t;
+        int64_t p = 0, c = 0;
+        for (const auto& r : results)
+            if (r.ok && pick(r)) {
+                t.push_back(r.ttft_ms);
+                p += r.prompt_tokens;
+                c += r.cached_tokens;
+            }
+        const Distribution dt = describe(t);
+        return nlohmann::json{{"requests", dt.count},
+                              {"mean_ttft_ms", dt.mean},
+                              {"median_ttft_ms", dt.median},
+                              {"p99_ttft_ms", dt.p99},
+                              {"mean_prompt_tokens", dt.count ? double(p) / dt.count : 0.0},
+                              {"prefix_hit_rate", p ? double(c) / p : 0.0}};
+    };
     // Per-turn view of multi-turn runs: how TTFT and cache hits evolve.
     int32_t max_turn = 0;
     for (const auto& r : results) max_turn = std::max(max_turn, r.turn);
     if (max_turn > 0) {
         nlohmann::json turns = nlohmann::json::array();
         for (int32_t k = 0; k <= max_turn; ++k) {
-            std::vector<double> t;
-            int64_t p = 0, c = 0;
-            for (const auto& r : results)
-                if (r.ok && r.turn == k) {
-                    t.push_back(r.ttft_ms);
-                    p += r.prompt_tokens;
-                    c += r.cached_tokens;
-                }
-            const Distribution dt = describe(t);
-            turns.push_back({{"turn", k + 1},
-                             {"requests", dt.count},
-                             {"mean_ttft_ms", dt.mean},
-                             {"p99_ttft_ms", dt.p99},
-                             {"mean_prompt_tokens", dt.count ? double(p) / dt.count : 0.0},
-                             {"prefix_hit_rate", p ? double(c) / p : 0.0}});
+            nlohmann::json t = ttft_of([k](const RequestResult& r) { return r.turn == k; });
+            t["turn"] = k + 1;
+            turns.push_back(std::move(t));
         }
         j["per_turn"] = turns;
+    }
+    if (long_context_tokens > 0) {
+        j["long_context"] =
+            ttft_of([&](const RequestResult& r) { return r.prompt_tokens > long_context_tokens; });
+        j["long_context"]["min_prompt_tokens"] = long_context_tokens;
     }
     nlohmann::json per = nlohmann::json::array();
     for (const auto& r : results) {
@@ -203,6 +214,16 @@ void print_serve_table(const nlohmann::json& j, std::ostream& out) {
                 "turn {:>2}: prompt {:8.0f} tok  mean TTFT {:9.1f} ms  cached {:5.1f} %\n",
                 t["turn"].get<int>(), t["mean_prompt_tokens"].get<double>(),
                 t["mean_ttft_ms"].get<double>(), 100 * t["prefix_hit_rate"].get<double>());
+    }
+    if (j.contains("long_context") && j["long_context"].value("requests", 0) > 0) {
+        const auto& l = j["long_context"];
+        out << fmt::format("{:-^60}\n", fmt::format(" Prompts over {} tokens ",
+                                                    l["min_prompt_tokens"].get<int64_t>()));
+        out << fmt::format("{:<40}{:>20}\n", "Requests:", l["requests"].get<int64_t>());
+        out << fmt::format("{:<40}{:>20.2f}\n", "Mean TTFT (ms):", l["mean_ttft_ms"].get<double>());
+        out << fmt::format("{:<40}{:>20.2f}\n", "P99 TTFT (ms):", l["p99_ttft_ms"].get<double>());
+        out << fmt::format("{:<40}{:>20.1f}\n",
+                           "Cached prompt tokens (%):", 100 * l["prefix_hit_rate"].get<double>());
     }
     if (j.contains("errors") && !j["errors"].empty())
         out << "first error: " << j["errors"][0].get<std::string>() << "\n";

@@ -98,6 +98,8 @@ Status validate(const WorkloadOptions& o) {
         IG_TRY(positive("--num-sessions", o.num_sessions));
         IG_TRY(positive("--turns", o.turns));
         IG_TRY(positive("--input-len", o.input_len));
+        if (o.first_turn_len < 0)
+            return make_error("--first-turn-len must be >= 0 (got {})", o.first_turn_len);
     } else if (o.kind == "dataset") {
         IG_TRY(positive("--num-prompts", o.num_prompts));
         if (o.dataset.empty()) return make_error("--workload dataset needs --dataset FILE.jsonl");
@@ -137,8 +139,11 @@ Expected<std::vector<Session>> make_workload(const WorkloadOptions& o) {
         for (int32_t s = 0; s < o.num_sessions; ++s) {
             Session session;
             for (int32_t k = 0; k < o.turns; ++k) {
+                // A long first turn (a document, an agent's context) then
+                // short follow-ups: the shape where re-use matters most.
+                const int32_t len = k == 0 && o.first_turn_len > 0 ? o.first_turn_len : o.input_len;
                 Turn t;
-                t.user = random_words(rng, sample_len(rng, o.input_len, o.range_ratio));
+                t.user = random_words(rng, sample_len(rng, len, o.range_ratio));
                 t.output_len = sample_len(rng, o.output_len, o.range_ratio);
                 session.turns.push_back(std::move(t));
             }

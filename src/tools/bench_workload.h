@@ -21,9 +21,10 @@ struct WorkloadOptions {
     int32_t prefix_len = 512;          // ... of this many words ...
     int32_t questions_per_prefix = 8;  // ... each followed by this many questions
     int32_t question_len = 32;
-    int32_t num_sessions = 8;  // multi-turn conversations ...
-    int32_t turns = 4;         // ... of this many turns
-    std::string dataset;       // JSONL: {"prompt": "...", "output_len"?: N} per line
+    int32_t num_sessions = 8;    // multi-turn conversations ...
+    int32_t turns = 4;           // ... of this many turns
+    int32_t first_turn_len = 0;  // multi-turn: words of the first turn (0: input_len)
+    std::string dataset;         // JSONL: {"prompt": "...", "output_len"?: N} per line
     uint64_t seed = 0;
 };
 

@@ -93,6 +93,27 @@ TEST(BenchServeStub, ChatEndpointAndMultiTurnResendHistory) {
     EXPECT_DOUBLE_EQ(turns[2]["mean_prompt_tokens"].get<double>(), 38);
 }
 
+TEST(BenchServeStub, ThinkTimeSpacesTheTurnsOfAConversation) {
+    auto s = stub(5, 5);
+    ASSERT_TRUE(s);
+    BenchServeOptions o = options(s->port());
+    o.workload.kind = "multi-turn";
+    o.workload.num_sessions = 2;
+    o.workload.turns = 3;
+    o.workload.output_len = 2;
+    o.think_time_s = 0.15;
+    std::ostringstream out;
+    auto r = run_bench_serve(o, out);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ((*r)["completed"].get<int64_t>(), 6);
+    for (const auto& q : (*r)["requests"])
+        EXPECT_GE(q["start_s"].get<double>(), 0.15 * q["turn"].get<int>() - 1e-3) << q.dump();
+    EXPECT_GE((*r)["duration_s"].get<double>(), 0.3);
+    EXPECT_DOUBLE_EQ((*r)["params"]["think_time_s"].get<double>(), 0.15);
+    o.think_time_s = -1;
+    EXPECT_FALSE(validate(o).ok());
+}
+
 TEST(BenchServeStub, PoissonArrivalsSpreadRequests) {
     auto s = stub(0, 0);
     ASSERT_TRUE(s);
@@ -143,6 +164,36 @@ TEST(BenchServeStub, SummaryGoodputAndTpotDefinitions) {
     EXPECT_DOUBLE_EQ(j["median_ttft_ms"].get<double>(), 100);
     EXPECT_DOUBLE_EQ(j["prefix_hit_rate"].get<double>(), 0.5);
     EXPECT_EQ(j["errors"][0].get<std::string>(), "boom");
+    EXPECT_FALSE(j.contains("long_context"));
+}
+
+TEST(BenchServeStub, LongContextRequestsAreSummarizedApart) {
+    auto req = [](int64_t prompt, int64_t cached, double ttft, int32_t turn) {
+        RequestResult r;
+        r.ok = true;
+        r.prompt_tokens = prompt;
+        r.cached_tokens = cached;
+        r.ttft_ms = ttft;
+        r.e2e_ms = ttft + 10;
+        r.output_tokens = 2;
+        r.turn = turn;
+        return r;
+    };
+    const std::vector<RequestResult> v = {req(1900, 0, 5000, 0), req(2100, 1800, 300, 1),
+                                          req(2300, 2000, 500, 2), req(2000, 0, 4000, 1)};
+    const nlohmann::json j = summarize_results(v, 1.0, Slo{}, 2000);
+    const auto& l = j["long_context"];
+    EXPECT_EQ(l["min_prompt_tokens"].get<int64_t>(), 2000);
+    EXPECT_EQ(l["requests"].get<int64_t>(), 2);  // strictly longer than 2000
+    EXPECT_DOUBLE_EQ(l["mean_ttft_ms"].get<double>(), 400);
+    EXPECT_DOUBLE_EQ(l["mean_prompt_tokens"].get<double>(), 2200);
+    EXPECT_DOUBLE_EQ(l["prefix_hit_rate"].get<double>(), 3800.0 / 4400.0);
+    ASSERT_EQ(j["per_turn"].size(), 3u);
+    EXPECT_EQ(j["per_turn"][1]["requests"].get<int64_t>(), 2);
+    EXPECT_DOUBLE_EQ(j["per_turn"][1]["mean_ttft_ms"].get<double>(), 2150);
+    std::ostringstream table;
+    print_serve_table(j, table);
+    EXPECT_NE(table.str().find("Prompts over 2000 tokens"), std::string::npos) << table.str();
 }
 
 TEST(BenchServeStub, SloAndRateParsing) {

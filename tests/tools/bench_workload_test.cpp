@@ -77,6 +77,16 @@ TEST(BenchWorkload, SharedPrefixAndMultiTurnShapes) {
     ASSERT_TRUE(w.ok());
     ASSERT_EQ(w->size(), 4u);
     for (const auto& s : *w) EXPECT_EQ(s.turns.size(), 3u);
+
+    o.first_turn_len = 25;  // a long opening turn, then short follow-ups
+    w = make_workload(o);
+    ASSERT_TRUE(w.ok());
+    for (const auto& s : *w) {
+        EXPECT_EQ(words(s.turns.at(0).user), 25u);
+        EXPECT_EQ(words(s.turns.at(1).user), 10u);
+    }
+    o.first_turn_len = -1;
+    EXPECT_FALSE(validate(o).ok());
 }
 
 TEST(BenchWorkload, DatasetFile) {
