@@ -375,6 +375,8 @@ void matmul_t(const uint8_t* W, size_t w_stride, const uint8_t* Xq, float* Y, in
 // An NR-row slice of W is re-read (from L1/L2) for each group of MR X rows.
 // Same per-lane operations and order as the tiles.
 
+// Q8_0: the signed weights. Q4_0: the nibbles 0..15, unsigned; the -8 is
+// applied to the products (see direct_tile).
 template <DType T>
 inline __m256i load_block_w(const uint8_t* p) {
     if constexpr (T == DType::Q8_0) {
@@ -382,10 +384,15 @@ inline __m256i load_block_w(const uint8_t* p) {
     } else {
         const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
         const __m128i m4 = _mm_set1_epi8(0x0f);
-        return _mm256_sub_epi8(
-            _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4)),
-            _mm256_set1_epi8(8));
+        return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
     }
+}
+
+// The block's f16 scale, converted and broadcast.
+inline __m256 load_block_d(const uint8_t* p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return _mm256_cvtph_ps(_mm_set1_epi16(static_cast<int16_t>(h)));
 }
 
 template <DType T, int NR, int MR>
@@ -400,12 +407,18 @@ void direct_tile(const uint8_t* W, size_t w_stride, const uint8_t* x, size_t xs,
     for (int64_t bi = 0; bi < blocks; ++bi) {
         const size_t xo = static_cast<size_t>((bi / kBlocks) * kQ8GroupBytes);
         const int64_t b = bi % kBlocks;
-        __m256i xv[MR];
-        float dx[MR];
+        __m256i xv[MR], x8[MR];
+        __m256 dx[MR];
         for (int j = 0; j < MR; ++j) {
             const uint8_t* xg = x + j * xs + xo;
             xv[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xg + 32 * b));
-            std::memcpy(&dx[j], xg + kQ8DOffset + 4 * b, 4);
+            dx[j] = _mm256_broadcast_ss(reinterpret_cast<const float*>(xg + kQ8DOffset + 4 * b));
+            // Q4_0: (w - 8) * x summed in pairs is u * x - 8 * x with u the
+            // nibble; every term fits int16, so this equals the canonical
+            // |w| * sign(x, w) pairs exactly, for one op per weight row
+            // instead of two.
+            if constexpr (T == DType::Q4_0)
+                x8[j] = _mm256_maddubs_epi16(_mm256_set1_epi8(8), xv[j]);
         }
         for (int i = 0; i < NR; ++i) {
             const uint8_t* p = W + i * w_stride + static_cast<size_t>(bi) * kBlockBytes;
@@ -415,13 +428,16 @@ void direct_tile(const uint8_t* W, size_t w_stride, const uint8_t* x, size_t xs,
             _mm_prefetch(reinterpret_cast<const char*>(p + kAheadTiles * NR * w_stride),
                          _MM_HINT_T0);
             const __m256i w = load_block_w<T>(p);
-            const __m256i aw = _mm256_abs_epi8(w);
-            const float dw = f16_at(p);
+            const __m256 dw = load_block_d(p);
             for (int j = 0; j < MR; ++j) {
-                const __m256i p16 = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv[j], w));
+                __m256i p16;
+                if constexpr (T == DType::Q4_0)
+                    p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(w, xv[j]), x8[j]);
+                else
+                    p16 = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(xv[j], w));
                 const __m256i p32 = _mm256_madd_epi16(p16, ones);
                 a[i][j] =
-                    _mm256_fmadd_ps(_mm256_set1_ps(dw * dx[j]), _mm256_cvtepi32_ps(p32), a[i][j]);
+                    _mm256_fmadd_ps(_mm256_mul_ps(dw, dx[j]), _mm256_cvtepi32_ps(p32), a[i][j]);
             }
         }
     }
