@@ -75,6 +75,9 @@ inline constexpr int64_t kQ8SumOffset = 288;
 void avx2_quantize_rows_q8(const float* X, int64_t ldx, int64_t M, int64_t K, void* Xq);
 void avx2_matmul_q8(DType wtype, const void* W, size_t w_stride, const void* Xq, float* Y,
                     int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1);
+// The same with AVX512-VNNI dot products (call only where the CPU has them).
+void avx512vnni_matmul_q8(DType wtype, const void* W, size_t w_stride, const void* Xq, float* Y,
+                          int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1);
 void scalar_quantize_rows_q8(const float* X, int64_t ldx, int64_t M, int64_t K, void* Xq);
 void scalar_matmul_q8(DType wtype, const void* W, size_t w_stride, const void* Xq, float* Y,
                       int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1);
