@@ -1,6 +1,7 @@
 #include "util/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace ig {
 
@@ -13,11 +14,33 @@ ThreadPool::ThreadPool(int n_threads) {
 ThreadPool::~ThreadPool() {
     {
         std::lock_guard<std::mutex> lk(mu_);
-        stop_ = true;
+        stop_.store(true, std::memory_order_release);
     }
     cv_start_.notify_all();
     for (auto& t : workers_) t.join();
 }
+
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+// Spins until done() or about kSpin has passed; true if done() held.
+template <class Done>
+bool spin_until(Done done) {
+    constexpr auto kSpin = std::chrono::microseconds(100);
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    for (int i = 0;; ++i) {
+        if (done()) return true;
+        cpu_relax();
+        if ((i & 255) == 255 && std::chrono::steady_clock::now() >= until) return done();
+    }
+}
+
+}  // namespace
 
 void ThreadPool::run_chunks() {
     for (;;) {
@@ -29,17 +52,22 @@ void ThreadPool::run_chunks() {
 
 void ThreadPool::worker_loop() {
     uint64_t seen = 0;
+    const auto started = [&] {
+        return stop_.load(std::memory_order_acquire) ||
+               generation_.load(std::memory_order_acquire) != seen;
+    };
     for (;;) {
-        {
+        if (!spin_until(started)) {
             std::unique_lock<std::mutex> lk(mu_);
-            cv_start_.wait(lk, [&] { return stop_ || generation_ != seen; });
-            if (stop_) return;
-            seen = generation_;
+            cv_start_.wait(lk, started);
         }
+        if (stop_.load(std::memory_order_acquire)) return;
+        seen = generation_.load(std::memory_order_acquire);
         run_chunks();
-        {
+        if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            // Under mu_ so a caller between its check and its wait cannot miss it.
             std::lock_guard<std::mutex> lk(mu_);
-            if (--active_ == 0) cv_done_.notify_one();
+            cv_done_.notify_one();
         }
     }
 }
@@ -53,21 +81,25 @@ void ThreadPool::run(int64_t n, int64_t grain, void* ctx, ChunkFn call) {
         return;
     }
     // A few chunks per thread balance uneven rows without much contention.
-    int64_t chunk = std::max(grain, (n + threads * 4 - 1) / (threads * 4));
+    const int64_t chunk = std::max(grain, (n + threads * 4 - 1) / (threads * 4));
+    ctx_ = ctx;
+    call_ = call;
+    n_ = n;
+    chunk_ = chunk;
+    next_.store(0, std::memory_order_relaxed);
+    active_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
     {
+        // Under mu_ so a worker between its check and its wait cannot miss it.
         std::lock_guard<std::mutex> lk(mu_);
-        ctx_ = ctx;
-        call_ = call;
-        n_ = n;
-        chunk_ = chunk;
-        next_.store(0, std::memory_order_relaxed);
-        active_ = static_cast<int>(workers_.size());
-        ++generation_;
+        generation_.fetch_add(1, std::memory_order_release);
     }
     cv_start_.notify_all();
     run_chunks();
-    std::unique_lock<std::mutex> lk(mu_);
-    cv_done_.wait(lk, [&] { return active_ == 0; });
+    const auto done = [&] { return active_.load(std::memory_order_acquire) == 0; };
+    if (!spin_until(done)) {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_done_.wait(lk, done);
+    }
     ctx_ = nullptr;
     call_ = nullptr;
 }

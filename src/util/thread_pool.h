@@ -39,14 +39,17 @@ class ThreadPool {
     void run_chunks();
 
     std::vector<std::thread> workers_;
+    // Jobs come back to back during a forward pass (hundreds per token), so
+    // both sides spin briefly on the atomics before sleeping on the condition
+    // variables: a futex wake-up per job cost more than small jobs themselves.
     std::mutex mu_;
     std::condition_variable cv_start_;
     std::condition_variable cv_done_;
-    uint64_t generation_ = 0;
-    int active_ = 0;
-    bool stop_ = false;
+    std::atomic<uint64_t> generation_{0};  // bumped (under mu_) to start a job
+    std::atomic<int> active_{0};           // workers still in the current job
+    std::atomic<bool> stop_{false};
 
-    // Current job; written under mu_ before generation_ is bumped.
+    // Current job; written before generation_ is bumped (release).
     void* ctx_ = nullptr;
     ChunkFn call_ = nullptr;
     int64_t n_ = 0;
