@@ -387,7 +387,7 @@ nlohmann::json params_json(const BenchServeOptions& o, double rate) {
         p["num_sessions"] = w.num_sessions;
         p["turns"] = w.turns;
         p["input_len"] = w.input_len;
-        p["first_turn_len"] = w.first_turn_len > 0 ? w.first_turn_len : w.input_len;
+        p["first_turn_len"] = w.first_turn_words();
         p["think_time_s"] = o.think_time_s;
     } else {
         p["dataset"] = w.dataset;

@@ -141,7 +141,7 @@ Expected<std::vector<Session>> make_workload(const WorkloadOptions& o) {
             for (int32_t k = 0; k < o.turns; ++k) {
                 // A long first turn (a document, an agent's context) then
                 // short follow-ups: the shape where re-use matters most.
-                const int32_t len = k == 0 && o.first_turn_len > 0 ? o.first_turn_len : o.input_len;
+                const int32_t len = k == 0 ? o.first_turn_words() : o.input_len;
                 Turn t;
                 t.user = random_words(rng, sample_len(rng, len, o.range_ratio));
                 t.output_len = sample_len(rng, o.output_len, o.range_ratio);

@@ -26,6 +26,8 @@ struct WorkloadOptions {
     int32_t first_turn_len = 0;  // multi-turn: words of the first turn (0: input_len)
     std::string dataset;         // JSONL: {"prompt": "...", "output_len"?: N} per line
     uint64_t seed = 0;
+
+    int32_t first_turn_words() const { return first_turn_len > 0 ? first_turn_len : input_len; }
 };
 
 struct Turn {
