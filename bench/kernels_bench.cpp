@@ -82,10 +82,18 @@ void BM_Matmul(benchmark::State& state, Isa isa, DType t, int64_t K, int64_t N, 
                            benchmark::Counter::kIsRate);
 }
 
-// The integer path: X quantized once per call (included), then matmul_q8.
-void BM_MatmulQ8(benchmark::State& state, Isa isa, DType t, int64_t K, int64_t N, int64_t M) {
+// The integer path: X quantized once per call (included), then matmul_q8,
+// or matmul_q8_packed on weights packed before the timing (as the model
+// does at load).
+void BM_MatmulQ8(benchmark::State& state, Isa isa, DType t, int64_t K, int64_t N, int64_t M,
+                 bool packed) {
     const KernelTable& kt = kernel_table(isa);
     const WeightSet& w = weights(t, K, N);
+    const size_t pbytes = packed ? q8_packed_bytes(t, N, K) : 0;
+    std::vector<uint8_t> wp(pbytes * static_cast<size_t>(w.copies));
+    for (int c = 0; packed && c < w.copies; ++c)
+        pack_q8_weights(t, w.data.data() + static_cast<size_t>(c) * w.bytes, w.stride, N, K, 0,
+                        (N + kQ8PanelRows - 1) / kQ8PanelRows, wp.data() + c * pbytes);
     std::mt19937 rng(7);
     std::normal_distribution<float> dist(0.0f, 1.0f);
     std::vector<float> x(static_cast<size_t>(M * K)), y(static_cast<size_t>(M * N));
@@ -95,7 +103,11 @@ void BM_MatmulQ8(benchmark::State& state, Isa isa, DType t, int64_t K, int64_t N
     for (auto _ : state) {
         const uint8_t* W = w.data.data() + static_cast<size_t>(copy) * w.bytes;
         kt.quantize_rows_q8(x.data(), K, M, K, xq.data());
-        kt.matmul_q8(t, W, w.stride, xq.data(), y.data(), N, M, K, 0, N);
+        if (packed)
+            kt.matmul_q8_packed(t, wp.data() + static_cast<size_t>(copy) * pbytes, xq.data(),
+                                y.data(), N, M, K, 0, N);
+        else
+            kt.matmul_q8(t, W, w.stride, xq.data(), y.data(), N, M, K, 0, N);
         benchmark::DoNotOptimize(y.data());
         benchmark::ClobberMemory();
         copy = (copy + 1) % w.copies;
@@ -194,7 +206,7 @@ void register_all() {
         ->UseRealTime()
         ->ThreadRange(1, 2);
     const std::pair<int64_t, int64_t> shapes[] = {{2048, 5632}, {5632, 2048}};  // K, N
-    const std::vector<int64_t> plain_ms = {1, 4, 16, 64}, kquant_ms = {1, 4, 16, 64};
+    const std::vector<int64_t> plain_ms = {1, 4, 16, 64, 256}, kquant_ms = {1, 4, 16, 64};
     for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K,
                     DType::Q5_K, DType::Q6_K}) {
         const bool kquant = t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K;
@@ -210,7 +222,12 @@ void register_all() {
                         ->MinTime(0.3);
                     if (!matmul_q8_supports(t)) continue;
                     benchmark::RegisterBenchmark(("matmul_q8" + name.substr(6)).c_str(),
-                                                 BM_MatmulQ8, isa, t, K, N, M)
+                                                 BM_MatmulQ8, isa, t, K, N, M, false)
+                        ->Unit(benchmark::kMillisecond)
+                        ->MinTime(0.3);
+                    if (!q8_packable(t)) continue;
+                    benchmark::RegisterBenchmark(("matmul_q8_packed" + name.substr(6)).c_str(),
+                                                 BM_MatmulQ8, isa, t, K, N, M, true)
                         ->Unit(benchmark::kMillisecond)
                         ->MinTime(0.3);
                 }

@@ -55,31 +55,65 @@ inline constexpr int64_t kQ8GroupBytes = 320;
 inline constexpr int64_t kQ8DOffset = 256;
 inline constexpr int64_t kQ8SumOffset = 288;
 
-// The canonical integer matmul (every ISA reproduces it bit for bit). Per
-// (weight row, X row) there are 8 float lanes, all starting at +0. Block b
-// (32 elements) of the row, in order, adds to lane l (its elements 4l..4l+3)
+// The canonical integer matmul (every ISA reproduces it bit for bit).
+//
+// Q8_0, Q4_0: per (weight row, X row) one float accumulator starting at +0;
+// block b (32 elements), in order, adds
+//   acc = fma(dw[b] * dx[b], float(P), acc)
+// where P is the exact integer sum over the block's 32 elements of w * q (w
+// the weight's integer: q8, or nibble - 8; q the activation's) and dw[b] the
+// weight block's d. The result is acc. (One rounding per block: the packed
+// kernels dot 16 rows at once and keep one float op per 16 x 32 products.)
+//
+// K-quants: per (weight row, X row) 8 float lanes, all starting at +0.
+// Block b of the row, in order, adds to lane l (its elements 4l..4l+3)
 //   acc[l] = fma(dw[b] * dx[b], float(P[l]), acc[l])
-// where P[l] is the exact integer sum over those 4 elements of s * w * q
-// (w the weight's integer, q the activation's, s an integer sub-block scale
-// or 1) and dw[b] the weight block's float scale:
-//   Q8_0, Q4_0:  w = q8 or nibble - 8, s = 1, dw = the block's d
-//   Q4_K, Q5_K:  w = 0..15 / 0..31, s = sub-block scale, dw = super-block d;
-//                after the super-block's 8 blocks, lane j gets its min term
+// where P[l] is the exact integer sum over those 4 elements of s * w * q (s
+// an integer sub-block scale) and dw[b] the super-block's float d:
+//   Q4_K, Q5_K:  w = 0..15 / 0..31, s = sub-block scale; after the
+//                super-block's 8 blocks, lane j gets its min term
 //                acc[j] = fma(-((dmin * float(min_j)) * dx[j]), float(sum_j), acc[j])
 //   Q6_K:        w = q - 32, s = scale of the 16-element half (lanes 0-3 /
-//                4-7), dw = super-block d
+//                4-7)
 // The result is ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)).
 //
+// Packed Q8_0 / Q4_0 weights (pack_q8_weights). A panel holds 16 rows r of
+// K elements (rows past N are zero) in q8_panel_bytes(t, K) bytes:
+//   quants at 0: per block b, kPanelQuantBytes<type> (QB) bytes at b * QB
+//     Q8_0 (512): byte 64s + 4r + i = (w[r][32b + 4s + i] + 128), s in 0..7
+//     Q4_0 (256): byte 64s + 4r + i = qs[r][b][4s + i], s in 0..3: its low
+//                 nibble is element 4s + i of the block, its high 16 + 4s + i
+//   scales after the quants: per block, f16 d[16] (row r at 2r), 32 bytes
+//   padding to a multiple of 64 bytes.
+// So a 64-byte load is 16 rows x 4 consecutive elements.
+// (Constants, not a helper function: see the linkage note at the top.)
+inline constexpr int64_t kPanelQuantBytesQ8_0 = 512;
+inline constexpr int64_t kPanelQuantBytesQ4_0 = 256;
+inline constexpr int64_t kPanelScaleBytes = 32;
+
+// Packs blocks [b0, b0 + nb) of `rows` (<= 16) GGUF rows (row r at
+// W + r * w_stride) as one panel's blocks: nb * QB bytes of
+// quants and nb * kPanelScaleBytes of scales. Also used by the vector kernels
+// to pack unpacked rows on the fly (baseline code: plain byte moves).
+void pack_q8_panel(DType t, const uint8_t* W, size_t w_stride, int64_t rows, int64_t b0, int64_t nb,
+                   uint8_t* quants, uint8_t* scales);
+
 // The integer kernels are also entered by the AVX-512 table (AVX-512 CPUs
 // have AVX2); defined in kernels_q8_avx2.cpp, never called by baseline code.
 void avx2_quantize_rows_q8(const float* X, int64_t ldx, int64_t M, int64_t K, void* Xq);
 void avx2_matmul_q8(DType wtype, const void* W, size_t w_stride, const void* Xq, float* Y,
                     int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1);
+void avx2_matmul_q8_packed(DType wtype, const void* Wp, const void* Xq, float* Y, int64_t ldy,
+                           int64_t M, int64_t K, int64_t n0, int64_t n1);
 // The same with AVX512-VNNI dot products (call only where the CPU has them).
 void avx512vnni_matmul_q8(DType wtype, const void* W, size_t w_stride, const void* Xq, float* Y,
                           int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1);
+void avx512vnni_matmul_q8_packed(DType wtype, const void* Wp, const void* Xq, float* Y, int64_t ldy,
+                                 int64_t M, int64_t K, int64_t n0, int64_t n1);
 void scalar_quantize_rows_q8(const float* X, int64_t ldx, int64_t M, int64_t K, void* Xq);
 void scalar_matmul_q8(DType wtype, const void* W, size_t w_stride, const void* Xq, float* Y,
                       int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1);
+void scalar_matmul_q8_packed(DType wtype, const void* Wp, const void* Xq, float* Y, int64_t ldy,
+                             int64_t M, int64_t K, int64_t n0, int64_t n1);
 
 }  // namespace ig::kernel_detail

@@ -54,6 +54,11 @@ struct KernelTable {
     // Y[m * ldy + n] = sum_k W[n][k] * Xq[m][k]  for m in [0, M), n in [n0, n1).
     void (*matmul_q8)(DType wtype, const void* W, size_t w_stride, const void* Xq, float* Y,
                       int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1);
+    // The same on weights packed by pack_q8_weights (Q8_0, Q4_0): bit-identical
+    // to matmul_q8 on the original rows. n0 a multiple of kQ8PanelRows; rows
+    // [n0, n1) of Y are written, n1 <= the packed N.
+    void (*matmul_q8_packed)(DType wtype, const void* Wp, const void* Xq, float* Y, int64_t ldy,
+                             int64_t M, int64_t K, int64_t n0, int64_t n1);
 
     // y = x / sqrt(mean(x^2) + eps) * w   (y may alias x)
     void (*rmsnorm)(const float* x, const float* w, float* y, int64_t n, float eps);
@@ -88,6 +93,22 @@ struct KernelTable {
 size_t q8_row_bytes(int64_t K);
 // Weight types matmul_q8 accepts.
 bool matmul_q8_supports(DType wtype);
+
+// Weights repacked for matmul_q8_packed: rows in panels of kQ8PanelRows whose
+// blocks interleave the rows 4 bytes at a time, so that one vector op dots 16
+// rows with 4 activation bytes, and a panel is one contiguous stream (layout
+// in kernel_impl.h). Same size as the GGUF rows (the last panel padded).
+inline constexpr int64_t kQ8PanelRows = 16;
+bool q8_packable(DType wtype);  // Q8_0, Q4_0
+// Bytes of one packed panel of K columns (a multiple of 64).
+size_t q8_panel_bytes(DType wtype, int64_t K);
+// Bytes of N rows packed: ceil(N / kQ8PanelRows) panels.
+size_t q8_packed_bytes(DType wtype, int64_t N, int64_t K);
+// Packs panels [p0, p1) of the N rows of W (row n at W + n * w_stride) into
+// out (q8_packed_bytes(wtype, N, K) bytes; panel p at p * q8_panel_bytes).
+// Splitting [0, panels) across threads is fine: panels are independent.
+void pack_q8_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int64_t K, int64_t p0,
+                     int64_t p1, void* out);
 
 const KernelTable& kernel_table();         // best supported
 const KernelTable& kernel_table(Isa isa);  // isa must be supported

@@ -889,10 +889,19 @@ void store_kv(const float* x, void* dst, DType kv_type, int64_t n) {
 
 namespace kernel_detail {
 constinit const KernelTable kAvx2Kernels = {
-    Isa::Avx2,      matmul,   avx2_quantize_rows_q8,
-    avx2_matmul_q8, rmsnorm,  rope,
-    softmax,        silu_mul, add,
-    dot_kv,         axpy_kv,  store_kv,
+    Isa::Avx2,
+    matmul,
+    avx2_quantize_rows_q8,
+    avx2_matmul_q8,
+    avx2_matmul_q8_packed,
+    rmsnorm,
+    rope,
+    softmax,
+    silu_mul,
+    add,
+    dot_kv,
+    axpy_kv,
+    store_kv,
 };
 }  // namespace kernel_detail
 

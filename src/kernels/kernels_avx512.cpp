@@ -776,14 +776,22 @@ void matmul_q8(DType wtype, const void* W, size_t w_stride, const void* Xq, floa
     kernel_detail::avx2_matmul_q8(wtype, W, w_stride, Xq, Y, ldy, M, K, n0, n1);
 }
 
+void matmul_q8_packed(DType wtype, const void* Wp, const void* Xq, float* Y, int64_t ldy, int64_t M,
+                      int64_t K, int64_t n0, int64_t n1) {
+    if (cpu_features().avx512vnni)
+        return kernel_detail::avx512vnni_matmul_q8_packed(wtype, Wp, Xq, Y, ldy, M, K, n0, n1);
+    kernel_detail::avx2_matmul_q8_packed(wtype, Wp, Xq, Y, ldy, M, K, n0, n1);
+}
+
 }  // namespace
 
 namespace kernel_detail {
 constinit const KernelTable kAvx512Kernels = {
-    Isa::Avx512, matmul,   avx2_quantize_rows_q8,
-    matmul_q8,   rmsnorm,  rope,
-    softmax,     silu_mul, add,
-    dot_kv,      axpy_kv,  store_kv,
+    Isa::Avx512, matmul,           avx2_quantize_rows_q8,
+    matmul_q8,   matmul_q8_packed, rmsnorm,
+    rope,        softmax,          silu_mul,
+    add,         dot_kv,           axpy_kv,
+    store_kv,
 };
 }  // namespace kernel_detail
 

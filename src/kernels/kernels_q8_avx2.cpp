@@ -79,5 +79,10 @@ void avx2_matmul_q8(DType wtype, const void* W, size_t w_stride, const void* Xq,
     matmul_q8_x86(wtype, W, w_stride, Xq, Y, ldy, M, K, n0, n1);
 }
 
+void avx2_matmul_q8_packed(DType wtype, const void* Wp, const void* Xq, float* Y, int64_t ldy,
+                           int64_t M, int64_t K, int64_t n0, int64_t n1) {
+    matmul_q8_packed_x86(wtype, Wp, Xq, Y, ldy, M, K, n0, n1);
+}
+
 }  // namespace kernel_detail
 }  // namespace ig

@@ -119,6 +119,25 @@ void unpack(DType t, const uint8_t* row, int64_t g, int nb, Unpacked& u) {
     }
 }
 
+// Q8_0 / Q4_0 canonical sum of one weight row with one X row (kernel_impl.h);
+// block(bi, w) writes block bi's 32 weight integers to w, returns its d.
+template <class BlockFn>
+float dot_row_32(int64_t blocks, const uint8_t* xr, BlockFn&& block) {
+    float acc = 0.0f;
+    int8_t w[32];
+    for (int64_t bi = 0; bi < blocks; ++bi) {
+        const float dw = block(bi, w);
+        const uint8_t* xg = xr + (bi / kBlocks) * kQ8GroupBytes;
+        const int64_t b = bi % kBlocks;
+        float dx;
+        std::memcpy(&dx, xg + kQ8DOffset + 4 * b, 4);
+        int32_t p = 0;
+        for (int i = 0; i < 32; ++i) p += w[i] * static_cast<int8_t>(xg[32 * b + i]);
+        acc = std::fma(dw * dx, static_cast<float>(p), acc);
+    }
+    return acc;
+}
+
 }  // namespace
 
 void scalar_quantize_rows_q8(const float* X, int64_t ldx, int64_t M, int64_t K, void* Xq) {
@@ -158,6 +177,22 @@ void scalar_matmul_q8(DType wtype, const void* W, size_t w_stride, const void* X
     const int64_t blocks = K / 32;
     const int64_t groups = (K + kQ8Group - 1) / kQ8Group;
     const size_t rb = q8_row_bytes(K);
+    if (q8_packable(wtype)) {
+        for (int64_t n = n0; n < n1; ++n) {
+            const auto* row = static_cast<const uint8_t*>(W) + static_cast<size_t>(n) * w_stride;
+            for (int64_t m = 0; m < M; ++m) {
+                const auto* xr = static_cast<const uint8_t*>(Xq) + static_cast<size_t>(m) * rb;
+                Y[m * ldy + n] = dot_row_32(blocks, xr, [&](int64_t bi, int8_t* w) {
+                    const size_t bb = wtype == DType::Q8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
+                    Unpacked u;
+                    unpack(wtype, row + static_cast<size_t>(bi) * bb, 0, 1, u);  // block bi
+                    std::memcpy(w, u.w, 32);
+                    return u.dw[0];
+                });
+            }
+        }
+        return;
+    }
     Unpacked u;
     for (int64_t n = n0; n < n1; ++n) {
         const auto* row = static_cast<const uint8_t*>(W) + static_cast<size_t>(n) * w_stride;
@@ -189,6 +224,37 @@ void scalar_matmul_q8(DType wtype, const void* W, size_t w_stride, const void* X
             Y[m * ldy + n] =
                 ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
         }
+    }
+}
+
+void scalar_matmul_q8_packed(DType wtype, const void* Wp, const void* Xq, float* Y, int64_t ldy,
+                             int64_t M, int64_t K, int64_t n0, int64_t n1) {
+    if (!q8_packable(wtype)) unsupported_dtype("matmul_q8_packed", wtype);
+    if (M <= 0 || n1 <= n0) return;
+    const bool q8 = wtype == DType::Q8_0;
+    const int64_t blocks = K / 32;
+    const int64_t qb = q8 ? kPanelQuantBytesQ8_0 : kPanelQuantBytesQ4_0;
+    const size_t rb = q8_row_bytes(K);
+    for (int64_t n = n0; n < n1; ++n) {
+        const auto* panel = static_cast<const uint8_t*>(Wp) +
+                            static_cast<size_t>(n / kQ8PanelRows) * q8_panel_bytes(wtype, K);
+        const int64_t r = n % kQ8PanelRows;
+        // Row r of block bi, back from the layout of kernel_impl.h.
+        const auto block = [&](int64_t bi, int8_t* w) {
+            const uint8_t* q = panel + bi * qb;
+            for (int e = 0; e < 32; ++e) {
+                if (q8) {
+                    w[e] = static_cast<int8_t>(q[64 * (e / 4) + 4 * r + e % 4] ^ 0x80);
+                } else {
+                    const uint8_t byte = q[64 * ((e % 16) / 4) + 4 * r + e % 4];
+                    w[e] = static_cast<int8_t>((e < 16 ? byte & 0x0f : byte >> 4) - 8);
+                }
+            }
+            return f16_at(panel + blocks * qb + bi * kPanelScaleBytes + 2 * r);
+        };
+        for (int64_t m = 0; m < M; ++m)
+            Y[m * ldy + n] = dot_row_32(
+                blocks, static_cast<const uint8_t*>(Xq) + static_cast<size_t>(m) * rb, block);
     }
 }
 

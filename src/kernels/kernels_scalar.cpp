@@ -193,10 +193,19 @@ void store_kv(const float* x, void* dst, DType kv_type, int64_t n) {
 
 namespace kernel_detail {
 constinit const KernelTable kScalarKernels = {
-    Isa::Scalar,      matmul,   scalar_quantize_rows_q8,
-    scalar_matmul_q8, rmsnorm,  rope,
-    softmax,          silu_mul, add,
-    dot_kv,           axpy_kv,  store_kv,
+    Isa::Scalar,
+    matmul,
+    scalar_quantize_rows_q8,
+    scalar_matmul_q8,
+    scalar_matmul_q8_packed,
+    rmsnorm,
+    rope,
+    softmax,
+    silu_mul,
+    add,
+    dot_kv,
+    axpy_kv,
+    store_kv,
 };
 }  // namespace kernel_detail
 

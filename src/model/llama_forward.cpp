@@ -46,6 +46,15 @@ void matmul(ThreadPool& pool, const KernelTable& kt, const WeightView& w, const 
             const uint8_t* Xq, int64_t M, float* Y) {
     // Enough rows per chunk to amortise dispatch; few enough to balance.
     const int64_t grain = std::max<int64_t>(4, 16384 / std::max<int64_t>(1, w.ne0));
+    if (Xq != nullptr && w.packed != nullptr) {
+        const int64_t panels = (w.ne1 + kQ8PanelRows - 1) / kQ8PanelRows;
+        pool.parallel_for(
+            panels, (grain + kQ8PanelRows - 1) / kQ8PanelRows, [&](int64_t p0, int64_t p1) {
+                kt.matmul_q8_packed(w.type, w.packed, Xq, Y, w.ne1, M, w.ne0, p0 * kQ8PanelRows,
+                                    std::min(p1 * kQ8PanelRows, w.ne1));
+            });
+        return;
+    }
     if (Xq != nullptr && matmul_q8_supports(w.type)) {
         pool.parallel_for(w.ne1, grain, [&](int64_t n0, int64_t n1) {
             kt.matmul_q8(w.type, w.data, w.row_stride, Xq, Y, w.ne1, M, w.ne0, n0, n1);

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "kernels/kernels.h"
 #include "tensor/quantize.h"
 
 namespace ig {
@@ -72,6 +73,7 @@ Expected<std::unique_ptr<LlamaModel>> LlamaModel::from_gguf(std::shared_ptr<cons
     if (const char* v = std::getenv("IG_MATMUL"); v != nullptr && std::string_view(v) == "float")
         m->int8_matmul_ = false;
     IG_TRY(m->bind_weights());
+    if (m->int8_matmul_) m->pack_weights();
     return m;
 }
 
@@ -122,6 +124,33 @@ Status LlamaModel::bind_weights() {
             static_cast<float>(inv / factors[static_cast<size_t>(i)] / c.rope_linear_scale);
     }
     return {};
+}
+
+void LlamaModel::FreeDeleter::operator()(void* p) const {
+    std::free(p);
+}
+
+void LlamaModel::pack_weights() {
+    std::vector<WeightView*> ws;
+    // Tied embeddings: output_ is packed; tok_embd_ keeps the file's rows
+    // (embedding lookups read single rows).
+    if (q8_packable(output_.type)) ws.push_back(&output_);
+    for (LayerWeights& L : layers_)
+        for (WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down})
+            if (q8_packable(w->type)) ws.push_back(w);
+    size_t total = 0;
+    for (const WeightView* w : ws) total += q8_packed_bytes(w->type, w->ne1, w->ne0);
+    if (total == 0) return;
+    // Sizes are multiples of 64 (q8_panel_bytes), as aligned_alloc needs.
+    packed_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, total)));
+    if (!packed_) return;  // no memory for a second copy: the unpacked kernels still work
+    uint8_t* at = packed_.get();
+    for (WeightView* w : ws) {
+        pack_q8_weights(w->type, w->data, w->row_stride, w->ne1, w->ne0, 0,
+                        (w->ne1 + kQ8PanelRows - 1) / kQ8PanelRows, at);
+        w->packed = at;
+        at += q8_packed_bytes(w->type, w->ne1, w->ne0);
+    }
 }
 
 KvLayout LlamaModel::kv_layout(int64_t block_tokens, DType type) const {

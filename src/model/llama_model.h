@@ -23,6 +23,9 @@ struct WeightView {
     int64_t ne0 = 0;  // input features (contiguous)
     int64_t ne1 = 0;  // output features (rows)
     size_t row_stride = 0;
+    // The same rows packed for KernelTable::matmul_q8_packed (Q8_0/Q4_0 with
+    // the integer path on), or null.
+    const void* packed = nullptr;
 };
 
 struct LayerWeights {
@@ -52,12 +55,16 @@ class LlamaModel {
     // when off, the float kernels (exact products of the dequantized weights).
     // On by default; the environment variable IG_MATMUL=float at load turns it
     // off (A/B measurements). F32/F16/BF16 weights always take the float path.
+    // With it on at load, Q8_0/Q4_0 weights are repacked into panels
+    // (pack_q8_weights; the same bytes again in RAM, the file's pages are
+    // no longer touched) for the faster matmul_q8_packed.
     void set_int8_matmul(bool on) { int8_matmul_ = on; }
     bool int8_matmul() const { return int8_matmul_; }
 
   private:
     LlamaModel() = default;
     Status bind_weights();
+    void pack_weights();
     Status validate(const ForwardBatch& batch, const KvCacheView& kv,
                     std::span<float> logits) const;
     void ensure_scratch(int64_t n_tokens, int64_t n_rows);
@@ -69,6 +76,11 @@ class LlamaModel {
     std::vector<LayerWeights> layers_;
     std::vector<float> inv_freq_;  // rope_dim / 2 entries, all scalings applied
     bool int8_matmul_ = true;
+    // One 64-byte aligned block holding every packed weight.
+    struct FreeDeleter {
+        void operator()(void* p) const;
+    };
+    std::unique_ptr<uint8_t, FreeDeleter> packed_;
 
     // Grow-only scratch so steady-state decode allocates nothing.
     struct Scratch {

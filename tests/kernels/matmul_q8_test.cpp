@@ -189,6 +189,59 @@ INSTANTIATE_TEST_SUITE_P(Isas, MatmulQ8VsScalar, ::testing::ValuesIn(test::suppo
                          isa_param_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(MatmulQ8VsScalar);
 
+// Packed Q8_0/Q4_0 panels: every ISA (scalar included) gives matmul_q8's
+// bits on the original rows, for whole and partial last panels, row ranges
+// starting on a panel, and more X rows than one row block of the kernels.
+class MatmulQ8Packed : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(MatmulQ8Packed, SameBitsAsUnpackedRows) {
+    IG_REQUIRE_ISA(GetParam());
+    const KernelTable& kt = kernel_table(GetParam());
+    const KernelTable& ref = kernel_table(Isa::Scalar);
+    uint32_t seed = 900;
+    for (DType t : {DType::Q8_0, DType::Q4_0}) {
+        for (int64_t K : {32, 544, 4128}) {
+            for (int64_t N : {16, 37}) {
+                for (int64_t M : {1, 3, 8, 13, 130}) {
+                    if (K == 4128 && M > 13) continue;  // the scalar reference is slow
+                    const Problem p = make_problem(t, M, K, N, seed++);
+                    const int64_t panels = (N + kQ8PanelRows - 1) / kQ8PanelRows;
+                    std::vector<uint8_t> packed(q8_packed_bytes(t, N, K), 0xee);
+                    pack_q8_weights(t, p.w.data(), p.w_stride, N, K, 0, 1, packed.data());
+                    pack_q8_weights(t, p.w.data(), p.w_stride, N, K, 1, panels, packed.data());
+                    const std::vector<uint8_t> xq = quantize(ref, p);
+                    const std::pair<int64_t, int64_t> ranges[] = {{0, N}, {16, N}, {0, 5}};
+                    for (auto [n0, n1] : ranges) {
+                        SCOPED_TRACE(testing::Message()
+                                     << dtype_name(t) << " K=" << K << " N=" << N << " M=" << M
+                                     << " rows [" << n0 << ", " << n1 << ")");
+                        std::vector<float> y(static_cast<size_t>(M * p.ldy), kSentinel);
+                        kt.matmul_q8_packed(t, packed.data(), xq.data(), y.data(), p.ldy, M, K, n0,
+                                            n1);
+                        expect_same_bits(p, y, run(ref, p, xq, 0, M, n0, n1), "packed");
+                        if (HasFailure()) return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, MatmulQ8Packed, ::testing::ValuesIn(test::supported_isas(true)),
+                         isa_param_name);
+
+TEST(MatmulQ8Packed, PanelSizes) {
+    EXPECT_TRUE(q8_packable(DType::Q8_0));
+    EXPECT_TRUE(q8_packable(DType::Q4_0));
+    EXPECT_FALSE(q8_packable(DType::Q4_K));
+    EXPECT_FALSE(q8_packable(DType::F16));
+    // 16 rows x (d + quants) per block, padded to 64 bytes.
+    EXPECT_EQ(q8_panel_bytes(DType::Q8_0, 64), 1088u);
+    EXPECT_EQ(q8_panel_bytes(DType::Q4_0, 32), 320u);
+    EXPECT_EQ(q8_packed_bytes(DType::Q8_0, 17, 64), 2 * 1088u);
+    EXPECT_EQ(q8_packed_bytes(DType::Q4_0, 16, 2048), 16 * 18 * 64u);
+}
+
 class MatmulQ8AllIsas : public ::testing::TestWithParam<Isa> {};
 
 // Against the exact product of the dequantized weights with the float X:

@@ -1,0 +1,72 @@
+// Panel packing of Q8_0 / Q4_0 weights for matmul_q8_packed (layout in
+// kernel_impl.h): plain byte moves, shared by the model's load-time packing
+// and the vector kernels' on-the-fly packing of unpacked rows.
+#include <cstring>
+
+#include "kernels/kernel_impl.h"
+#include "tensor/quantize.h"
+
+namespace ig {
+
+bool q8_packable(DType wtype) {
+    return wtype == DType::Q8_0 || wtype == DType::Q4_0;
+}
+
+size_t q8_panel_bytes(DType wtype, int64_t K) {
+    const int64_t qb = wtype == DType::Q8_0 ? kernel_detail::kPanelQuantBytesQ8_0
+                                            : kernel_detail::kPanelQuantBytesQ4_0;
+    const int64_t bytes = K / 32 * (qb + kernel_detail::kPanelScaleBytes);
+    return static_cast<size_t>((bytes + 63) / 64 * 64);
+}
+
+size_t q8_packed_bytes(DType wtype, int64_t N, int64_t K) {
+    return static_cast<size_t>((N + kQ8PanelRows - 1) / kQ8PanelRows) * q8_panel_bytes(wtype, K);
+}
+
+void pack_q8_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int64_t K, int64_t p0,
+                     int64_t p1, void* out) {
+    if (!q8_packable(wtype)) kernel_detail::unsupported_dtype("pack_q8_weights", wtype);
+    const size_t pb = q8_panel_bytes(wtype, K);
+    const int64_t blocks = K / 32;
+    const int64_t qb = wtype == DType::Q8_0 ? kernel_detail::kPanelQuantBytesQ8_0
+                                            : kernel_detail::kPanelQuantBytesQ4_0;
+    for (int64_t p = p0; p < p1; ++p) {
+        uint8_t* panel = static_cast<uint8_t*>(out) + static_cast<size_t>(p) * pb;
+        const int64_t n = p * kQ8PanelRows;
+        const int64_t rows = N - n < kQ8PanelRows ? N - n : kQ8PanelRows;
+        const size_t used = static_cast<size_t>(blocks * (qb + kernel_detail::kPanelScaleBytes));
+        kernel_detail::pack_q8_panel(wtype, static_cast<const uint8_t*>(W) + n * w_stride, w_stride,
+                                     rows, 0, blocks, panel, panel + blocks * qb);
+        std::memset(panel + used, 0, pb - used);
+    }
+}
+
+namespace kernel_detail {
+
+void pack_q8_panel(DType t, const uint8_t* W, size_t w_stride, int64_t rows, int64_t b0, int64_t nb,
+                   uint8_t* quants, uint8_t* scales) {
+    const bool q8 = t == DType::Q8_0;
+    const size_t block_bytes = q8 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
+    const int64_t qb = q8 ? kPanelQuantBytesQ8_0 : kPanelQuantBytesQ4_0;
+    for (int64_t b = 0; b < nb; ++b) {
+        uint8_t* q = quants + b * qb;
+        uint8_t* d = scales + b * kPanelScaleBytes;
+        for (int64_t r = 0; r < kQ8PanelRows; ++r) {
+            if (r >= rows) {  // padding: weight 0, scale +0
+                for (int64_t s = 0; s < qb / 64; ++s)
+                    std::memset(q + 64 * s + 4 * r, q8 ? 0x80 : 0x88, 4);
+                std::memset(d + 2 * r, 0, 2);
+                continue;
+            }
+            const uint8_t* blk = W + r * w_stride + static_cast<size_t>(b0 + b) * block_bytes;
+            std::memcpy(d + 2 * r, blk, 2);
+            for (int64_t s = 0; s < qb / 64; ++s)
+                for (int i = 0; i < 4; ++i)
+                    q[64 * s + 4 * r + i] =
+                        q8 ? static_cast<uint8_t>(blk[2 + 4 * s + i] ^ 0x80) : blk[2 + 4 * s + i];
+        }
+    }
+}
+
+}  // namespace kernel_detail
+}  // namespace ig
