@@ -9,7 +9,7 @@ namespace ig {
 namespace {
 
 constexpr int64_t kKeyChunk = 16;       // keys per step of the online softmax
-constexpr int64_t kTargetRows = 64;     // query rows (tokens x group heads) per task
+constexpr int64_t kTargetRows = 128;    // query rows (tokens x group heads) per task
 constexpr int64_t kMaxTileTokens = 16;  // tokens per tile when the group is small
 constexpr int64_t kMaxRows = 256;
 
