@@ -87,6 +87,15 @@ struct KernelTable {
     void (*axpy_kv)(float a, const void* v, DType kv_type, float* y, int64_t n);
     // dst[i] = (kv_type) x[i]
     void (*store_kv)(const float* x, void* dst, DType kv_type, int64_t n);
+
+    // Y[m * ldy + n] = (accumulate ? Y[m * ldy + n] : 0) + sum_k X[m * ldx + k] * B[k * ldb + n]
+    // for m in [0, M), n in [0, N): B row-major (K x N), not weight rows. Each
+    // output is one fma chain over k in order, so every ISA gives the same
+    // bits. For small products whose right side is not rows (attention:
+    // queries x a chunk of keys transposed, probabilities x values): no
+    // horizontal sums.
+    void (*gemm_nn)(const float* X, int64_t ldx, const float* B, int64_t ldb, float* Y, int64_t ldy,
+                    int64_t M, int64_t K, int64_t N, bool accumulate);
 };
 
 // Bytes of one quantized activation row of K elements (K a multiple of 32).

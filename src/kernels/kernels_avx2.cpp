@@ -799,6 +799,59 @@ void add(float* y, const float* x, int64_t n) {
     for (; i < n; ++i) y[i] += x[i];
 }
 
+// MR rows x NV vectors of 8 columns (the last masked by `tail`), one fma
+// chain per output over k.
+template <int MR, int NV>
+void gemm_nn_tile(const float* X, int64_t ldx, const float* B, int64_t ldb, float* Y, int64_t ldy,
+                  int64_t K, __m256i tail, bool accumulate) {
+    const auto mask = [&](int v) { return v == NV - 1 ? tail : _mm256_set1_epi32(-1); };
+    __m256 a[MR][NV];
+    for (int j = 0; j < MR; ++j)
+        for (int v = 0; v < NV; ++v)
+            a[j][v] =
+                accumulate ? _mm256_maskload_ps(Y + j * ldy + 8 * v, mask(v)) : _mm256_setzero_ps();
+    for (int64_t k = 0; k < K; ++k) {
+        __m256 b[NV];
+        for (int v = 0; v < NV; ++v) b[v] = _mm256_maskload_ps(B + k * ldb + 8 * v, mask(v));
+        for (int j = 0; j < MR; ++j) {
+            const __m256 x = _mm256_broadcast_ss(X + j * ldx + k);
+            for (int v = 0; v < NV; ++v) a[j][v] = _mm256_fmadd_ps(x, b[v], a[j][v]);
+        }
+    }
+    for (int j = 0; j < MR; ++j)
+        for (int v = 0; v < NV; ++v) _mm256_maskstore_ps(Y + j * ldy + 8 * v, mask(v), a[j][v]);
+}
+
+template <int MR>
+void gemm_nn_rows(const float* X, int64_t ldx, const float* B, int64_t ldb, float* Y, int64_t ldy,
+                  int64_t K, int64_t N, bool accumulate) {
+    for (int64_t n = 0; n < N; n += 32) {
+        const int64_t w = N - n < 32 ? N - n : 32;
+        const __m256i tail = lane_mask(w - 8 * ((w - 1) / 8));
+        switch ((w + 7) / 8) {
+            case 1:
+                gemm_nn_tile<MR, 1>(X, ldx, B + n, ldb, Y + n, ldy, K, tail, accumulate);
+                break;
+            case 2:
+                gemm_nn_tile<MR, 2>(X, ldx, B + n, ldb, Y + n, ldy, K, tail, accumulate);
+                break;
+            case 3:
+                gemm_nn_tile<MR, 3>(X, ldx, B + n, ldb, Y + n, ldy, K, tail, accumulate);
+                break;
+            default:
+                gemm_nn_tile<MR, 4>(X, ldx, B + n, ldb, Y + n, ldy, K, tail, accumulate);
+        }
+    }
+}
+
+void gemm_nn(const float* X, int64_t ldx, const float* B, int64_t ldb, float* Y, int64_t ldy,
+             int64_t M, int64_t K, int64_t N, bool accumulate) {
+    int64_t m = 0;
+    for (; m + 2 <= M; m += 2)
+        gemm_nn_rows<2>(X + m * ldx, ldx, B, ldb, Y + m * ldy, ldy, K, N, accumulate);
+    if (m < M) gemm_nn_rows<1>(X + m * ldx, ldx, B, ldb, Y + m * ldy, ldy, K, N, accumulate);
+}
+
 float dot_kv(const float* q, const void* k, DType kv_type, int64_t n) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
                      _mm256_setzero_ps()};
@@ -902,6 +955,7 @@ constinit const KernelTable kAvx2Kernels = {
     dot_kv,
     axpy_kv,
     store_kv,
+    gemm_nn,
 };
 }  // namespace kernel_detail
 

@@ -768,6 +768,60 @@ void store_kv(const float* x, void* dst, DType kv_type, int64_t n) {
     }
 }
 
+// MR rows x NV vectors of 16 columns (the last masked by `tail`), one fma
+// chain per output over k.
+template <int MR, int NV>
+void gemm_nn_tile(const float* X, int64_t ldx, const float* B, int64_t ldb, float* Y, int64_t ldy,
+                  int64_t K, __mmask16 tail, bool accumulate) {
+    const auto mask = [&](int v) { return v == NV - 1 ? tail : static_cast<__mmask16>(0xffff); };
+    __m512 a[MR][NV];
+    for (int j = 0; j < MR; ++j)
+        for (int v = 0; v < NV; ++v)
+            a[j][v] = accumulate ? _mm512_maskz_loadu_ps(mask(v), Y + j * ldy + 16 * v)
+                                 : _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; ++k) {
+        __m512 b[NV];
+        for (int v = 0; v < NV; ++v) b[v] = _mm512_maskz_loadu_ps(mask(v), B + k * ldb + 16 * v);
+        for (int j = 0; j < MR; ++j) {
+            const __m512 x = _mm512_set1_ps(X[j * ldx + k]);
+            for (int v = 0; v < NV; ++v) a[j][v] = _mm512_fmadd_ps(x, b[v], a[j][v]);
+        }
+    }
+    for (int j = 0; j < MR; ++j)
+        for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(Y + j * ldy + 16 * v, mask(v), a[j][v]);
+}
+
+template <int MR>
+void gemm_nn_rows(const float* X, int64_t ldx, const float* B, int64_t ldb, float* Y, int64_t ldy,
+                  int64_t K, int64_t N, bool accumulate) {
+    for (int64_t n = 0; n < N; n += 64) {
+        const int64_t w = min_i64(64, N - n);
+        const __mmask16 tail = lane_mask(w - 16 * ((w - 1) / 16));
+        switch ((w + 15) / 16) {
+            case 1:
+                gemm_nn_tile<MR, 1>(X, ldx, B + n, ldb, Y + n, ldy, K, tail, accumulate);
+                break;
+            case 2:
+                gemm_nn_tile<MR, 2>(X, ldx, B + n, ldb, Y + n, ldy, K, tail, accumulate);
+                break;
+            case 3:
+                gemm_nn_tile<MR, 3>(X, ldx, B + n, ldb, Y + n, ldy, K, tail, accumulate);
+                break;
+            default:
+                gemm_nn_tile<MR, 4>(X, ldx, B + n, ldb, Y + n, ldy, K, tail, accumulate);
+        }
+    }
+}
+
+void gemm_nn(const float* X, int64_t ldx, const float* B, int64_t ldb, float* Y, int64_t ldy,
+             int64_t M, int64_t K, int64_t N, bool accumulate) {
+    int64_t m = 0;
+    for (; m + 4 <= M; m += 4)
+        gemm_nn_rows<4>(X + m * ldx, ldx, B, ldb, Y + m * ldy, ldy, K, N, accumulate);
+    for (; m < M; ++m)
+        gemm_nn_rows<1>(X + m * ldx, ldx, B, ldb, Y + m * ldy, ldy, K, N, accumulate);
+}
+
 // VNNI is not part of the AVX-512 baseline (Skylake-X lacks it).
 void matmul_q8(DType wtype, const void* W, size_t w_stride, const void* Xq, float* Y, int64_t ldy,
                int64_t M, int64_t K, int64_t n0, int64_t n1) {
@@ -791,7 +845,7 @@ constinit const KernelTable kAvx512Kernels = {
     matmul_q8,   matmul_q8_packed, rmsnorm,
     rope,        softmax,          silu_mul,
     add,         dot_kv,           axpy_kv,
-    store_kv,
+    store_kv,    gemm_nn,
 };
 }  // namespace kernel_detail
 

@@ -149,6 +149,16 @@ void add(float* y, const float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
 
+void gemm_nn(const float* X, int64_t ldx, const float* B, int64_t ldb, float* Y, int64_t ldy,
+             int64_t M, int64_t K, int64_t N, bool accumulate) {
+    for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+            float acc = accumulate ? Y[m * ldy + n] : 0.0f;
+            for (int64_t k = 0; k < K; ++k) acc = std::fma(X[m * ldx + k], B[k * ldb + n], acc);
+            Y[m * ldy + n] = acc;
+        }
+}
+
 float dot_kv(const float* q, const void* k, DType kv_type, int64_t n) {
     double s = 0.0;
     if (kv_type == DType::F32) {
@@ -206,6 +216,7 @@ constinit const KernelTable kScalarKernels = {
     dot_kv,
     axpy_kv,
     store_kv,
+    gemm_nn,
 };
 }  // namespace kernel_detail
 

@@ -48,10 +48,11 @@ void Task::run(int64_t t0, int64_t g) const {
 
     alignas(64) float q[kMaxAttentionRowFloats];
     alignas(64) float o[kMaxAttentionRowFloats];
-    alignas(64) float pv[kMaxAttentionRowFloats];
     alignas(64) float sc[kMaxRows * kKeyChunk];
-    alignas(64) float vf[kKeyChunk * kMaxAttentionRowFloats / kKeyChunk];
-    alignas(64) float vt[kKeyChunk * kMaxAttentionRowFloats / kKeyChunk];
+    // One chunk of keys / values: kKeyChunk rows of HD <= kMaxAttentionRowFloats / 16.
+    alignas(64) float kf[kMaxAttentionRowFloats];
+    alignas(64) float kft[kMaxAttentionRowFloats];
+    alignas(64) float vf[kMaxAttentionRowFloats];
     float m[kMaxRows], lsum[kMaxRows];
 
     // The group's query heads are contiguous in each token's q row.
@@ -74,16 +75,19 @@ void Task::run(int64_t t0, int64_t g) const {
             const int64_t key0 = b0 + c0;
             const int64_t written = std::min(kc, last + 1 - key0);  // keys with stored K/V
 
-            kt.matmul(L.type, kb + static_cast<size_t>(c0) * row_bytes, row_bytes, q, HD, sc, kc,
-                      rows, HD, 0, kc);
-            // V rows as floats (unwritten ones zero), transposed so that the
-            // weighted sum is a matmul over the chunk's keys.
+            // The chunk's K as floats transposed (HD x kc) and V as floats
+            // (kc x HD), unwritten keys zero: both products are then plain
+            // row-times-matrix fma chains (gemm_nn), no horizontal sums.
             std::fill(vf, vf + kc * HD, 0.0f);
-            for (int64_t j = 0; j < written; ++j)
-                kt.axpy_kv(1.0f, vb + static_cast<size_t>(c0 + j) * row_bytes, L.type, vf + j * HD,
-                           HD);
+            std::fill(kf, kf + kc * HD, 0.0f);
+            for (int64_t j = 0; j < written; ++j) {
+                const size_t at = static_cast<size_t>(c0 + j) * row_bytes;
+                kt.axpy_kv(1.0f, kb + at, L.type, kf + j * HD, HD);
+                kt.axpy_kv(1.0f, vb + at, L.type, vf + j * HD, HD);
+            }
             for (int64_t j = 0; j < kc; ++j)
-                for (int64_t d = 0; d < HD; ++d) vt[d * kc + j] = vf[j * HD + d];
+                for (int64_t d = 0; d < HD; ++d) kft[d * kc + j] = kf[j * HD + d];
+            kt.gemm_nn(q, HD, kft, kc, sc, kc, rows, HD, kc, false);
 
             for (int64_t r = 0; r < rows; ++r) {
                 const int64_t qpos = pos0 + r / group;
@@ -106,9 +110,7 @@ void Task::run(int64_t t0, int64_t g) const {
                     lsum[r] += srow[j];
                 }
             }
-            kt.matmul(DType::F32, vt, static_cast<size_t>(kc) * sizeof(float), sc, kc, pv, HD, rows,
-                      kc, 0, HD);
-            kt.add(o, pv, rows * HD);
+            kt.gemm_nn(sc, kc, vf, HD, o, HD, rows, kc, HD, true);
         }
     }
     for (int64_t i = 0; i < nt; ++i) {

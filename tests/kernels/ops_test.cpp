@@ -322,6 +322,46 @@ TEST_P(OpsVsScalar, Add) {
     }
 }
 
+// Bit for bit (one fma chain per output), every tail of rows and columns,
+// padded strides, with and without accumulating into Y; columns past N and
+// Y's padding stay untouched.
+TEST_P(OpsVsScalar, GemmNnIsBitExact) {
+    std::mt19937 rng(15);
+    for (int64_t M : {1, 3, 4, 7, 128})
+        for (int64_t K : {1, 16, 64})
+            for (int64_t N : {1, 15, 16, 17, 33, 64, 70}) {
+                const int64_t ldx = K + 1, ldb = N + 3, ldy = N + 2;
+                const auto X = test::random_normal(rng, static_cast<size_t>(M * ldx));
+                const auto B = test::random_normal(rng, static_cast<size_t>(K * ldb));
+                const auto Y0 = test::random_normal(rng, static_cast<size_t>(M * ldy));
+                for (bool acc : {false, true}) {
+                    auto y = Y0, ys = Y0;
+                    kt().gemm_nn(X.data(), ldx, B.data(), ldb, y.data(), ldy, M, K, N, acc);
+                    scalar().gemm_nn(X.data(), ldx, B.data(), ldb, ys.data(), ldy, M, K, N, acc);
+                    EXPECT_EQ(0, std::memcmp(y.data(), ys.data(), y.size() * sizeof(float)))
+                        << "M=" << M << " K=" << K << " N=" << N << " acc=" << acc;
+                    for (int64_t m = 0; m < M; ++m)
+                        for (int64_t n = N; n < ldy; ++n)
+                            EXPECT_EQ(y[m * ldy + n], Y0[m * ldy + n]);
+                }
+            }
+    // Against a float64 product: the chain rounds each of K steps.
+    const int64_t M = 5, K = 64, N = 20;
+    const auto X = test::random_normal(rng, M * K);
+    const auto B = test::random_normal(rng, K * N);
+    std::vector<float> y(M * N);
+    kt().gemm_nn(X.data(), K, B.data(), N, y.data(), N, M, K, N, false);
+    for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+            double ref = 0, mag = 0;
+            for (int64_t k = 0; k < K; ++k) {
+                ref += double(X[m * K + k]) * B[k * N + n];
+                mag += std::fabs(double(X[m * K + k]) * B[k * N + n]);
+            }
+            EXPECT_NEAR(y[m * N + n], ref, 1e-6 * mag + 1e-7);
+        }
+}
+
 TEST_P(OpsVsScalar, DotKv) {
     std::mt19937 rng(15);
     for (int64_t n : kSizes) {
