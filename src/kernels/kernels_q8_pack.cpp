@@ -60,10 +60,12 @@ void pack_q8_panel(DType t, const uint8_t* W, size_t w_stride, int64_t rows, int
             }
             const uint8_t* blk = W + r * w_stride + static_cast<size_t>(b0 + b) * block_bytes;
             std::memcpy(d + 2 * r, blk, 2);
-            for (int64_t s = 0; s < qb / 64; ++s)
-                for (int i = 0; i < 4; ++i)
-                    q[64 * s + 4 * r + i] =
-                        q8 ? static_cast<uint8_t>(blk[2 + 4 * s + i] ^ 0x80) : blk[2 + 4 * s + i];
+            for (int64_t s = 0; s < qb / 64; ++s) {
+                uint32_t v;  // 4 elements at a time
+                std::memcpy(&v, blk + 2 + 4 * s, 4);
+                if (q8) v ^= 0x80808080u;
+                std::memcpy(q + 64 * s + 4 * r, &v, 4);
+            }
         }
     }
 }

@@ -114,6 +114,9 @@ class GgufFile {
     std::optional<std::string_view> get_string(std::string_view key) const;
     const GgufArray* get_array(std::string_view key) const;
 
+    // MappedFile::drop_pages on a range of tensor data; nothing for parsed bytes.
+    void drop_pages(const void* p, size_t n) const;
+
     const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
     const GgufTensorInfo* find_tensor(std::string_view name) const;
 

@@ -369,6 +369,10 @@ std::string gguf_value_to_string(const GgufValue& v, size_t max_items) {
     return out;
 }
 
+void GgufFile::drop_pages(const void* p, size_t n) const {
+    if (file_) file_->drop_pages(p, n);
+}
+
 Expected<GgufFile> GgufFile::open(const std::string& path) {
     auto mapped = MappedFile::open(path);
     if (!mapped) return mapped.error();

@@ -1,8 +1,10 @@
 #include "model/llama_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <string_view>
+#include <thread>
 
 #include "kernels/kernels.h"
 #include "tensor/quantize.h"
@@ -146,11 +148,28 @@ void LlamaModel::pack_weights() {
     if (!packed_) return;  // no memory for a second copy: the unpacked kernels still work
     uint8_t* at = packed_.get();
     for (WeightView* w : ws) {
-        pack_q8_weights(w->type, w->data, w->row_stride, w->ne1, w->ne0, 0,
-                        (w->ne1 + kQ8PanelRows - 1) / kQ8PanelRows, at);
         w->packed = at;
         at += q8_packed_bytes(w->type, w->ne1, w->ne0);
     }
+    // Each thread packs its share of every weight's panels (the copy and the
+    // first touch of the new pages are the load time this adds).
+    const auto n_threads =
+        static_cast<int64_t>(std::clamp(std::thread::hardware_concurrency(), 1u, 16u));
+    const auto pack_share = [&](int64_t i) {
+        for (const WeightView* w : ws) {
+            const int64_t panels = (w->ne1 + kQ8PanelRows - 1) / kQ8PanelRows;
+            pack_q8_weights(w->type, w->data, w->row_stride, w->ne1, w->ne0, panels * i / n_threads,
+                            panels * (i + 1) / n_threads, const_cast<void*>(w->packed));
+        }
+    };
+    std::vector<std::thread> threads;
+    for (int64_t i = 1; i < n_threads; ++i) threads.emplace_back(pack_share, i);
+    pack_share(0);
+    for (std::thread& t : threads) t.join();
+    // The file's copy is not read again (embedding rows excepted).
+    for (const WeightView* w : ws)
+        if (w->data != tok_embd_.data)
+            file_->drop_pages(w->data, static_cast<size_t>(w->ne1) * w->row_stride);
 }
 
 KvLayout LlamaModel::kv_layout(int64_t block_tokens, DType type) const {

@@ -39,6 +39,18 @@ Expected<MappedFile> MappedFile::open(const std::string& path) {
     return f;
 }
 
+void MappedFile::drop_pages(const void* p, size_t n) const {
+    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto lo = reinterpret_cast<uintptr_t>(p);
+    const auto base = reinterpret_cast<uintptr_t>(data_);
+    if (data_ == nullptr || lo < base || lo + n > base + size_) return;
+    const uintptr_t first = (lo + page - 1) / page * page;
+    const uintptr_t last = (lo + n) / page * page;
+    // A private read-only mapping never written: MADV_DONTNEED only unmaps.
+    if (first < last)
+        ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);  // advisory
+}
+
 MappedFile::MappedFile(MappedFile&& o) noexcept
     : data_(o.data_), size_(o.size_), path_(std::move(o.path_)) {
     o.data_ = nullptr;

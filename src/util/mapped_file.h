@@ -24,6 +24,10 @@ class MappedFile {
     size_t size() const { return size_; }
     std::span<const uint8_t> bytes() const { return {data_, size_}; }
     const std::string& path() const { return path_; }
+    // Gives back this process's copies of the whole pages inside [p, p + n)
+    // (a range of this mapping): data read once and kept elsewhere (repacked
+    // weights) stops counting twice. Reading it again reloads it from the file.
+    void drop_pages(const void* p, size_t n) const;
 
   private:
     void release();
