@@ -619,18 +619,25 @@ void matmul_t(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, fl
                 break;
         }
     }
-    alignas(32) float buf[kTileN * kTileK];
-    for (int64_t n = n0; n < n1; n += kTileN) {
-        const int64_t nr = min_i64(kTileN, n1 - n);
+    // kBlockN converted rows (in L2) serve each tile of X rows, whose
+    // chunk stays in L1 across them: X is streamed once per kBlockN weight
+    // rows, not once per kTileN. (Each output's chunks still add in order.)
+    constexpr int64_t kBlockN = 16;
+    alignas(32) float buf[kBlockN * kTileK];
+    for (int64_t nb = n0; nb < n1; nb += kBlockN) {
+        const int64_t nbr = min_i64(kBlockN, n1 - nb);
         for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
             const int64_t kc = min_i64(kTileK, K - k0);
-            for (int64_t i = 0; i < nr; ++i)
-                convert_chunk<T>(W + static_cast<size_t>(n + i) * w_stride, k0, kc,
+            for (int64_t i = 0; i < nbr; ++i)
+                convert_chunk<T>(W + static_cast<size_t>(nb + i) * w_stride, k0, kc,
                                  buf + i * kTileK);
             for (int64_t m = 0; m < M; m += kTileM) {
                 const int64_t mr = min_i64(kTileM, M - m);
-                kTiles[nr - 1][mr - 1](buf, X + m * ldx + k0, ldx, kc, Y + m * ldy + n, ldy,
-                                       k0 == 0);
+                for (int64_t i = 0; i < nbr; i += kTileN) {
+                    const int64_t nr = min_i64(kTileN, nbr - i);
+                    kTiles[nr - 1][mr - 1](buf + i * kTileK, X + m * ldx + k0, ldx, kc,
+                                           Y + m * ldy + nb + i, ldy, k0 == 0);
+                }
             }
         }
     }

@@ -396,7 +396,7 @@ void direct_rows(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx,
 
 // Prefill path (M > 4): see the AVX2 file. 4 x 4 tiles = 16 accumulators.
 constexpr int kTileN = 4;
-constexpr int kTileM = 4;
+constexpr int kTileM = 6;  // 4 x 6 accumulators of 32 registers
 
 template <DType T>
 void convert_blocks(const uint8_t* row, int64_t k0, int64_t kc, float* out) {
@@ -498,10 +498,10 @@ void tile(const float* buf, const float* x, int64_t ldx, int64_t kc, float* y, i
 
 using TileFn = void (*)(const float*, const float*, int64_t, int64_t, float*, int64_t, bool);
 constexpr TileFn kTiles[kTileN][kTileM] = {
-    {tile<1, 1>, tile<1, 2>, tile<1, 3>, tile<1, 4>},
-    {tile<2, 1>, tile<2, 2>, tile<2, 3>, tile<2, 4>},
-    {tile<3, 1>, tile<3, 2>, tile<3, 3>, tile<3, 4>},
-    {tile<4, 1>, tile<4, 2>, tile<4, 3>, tile<4, 4>},
+    {tile<1, 1>, tile<1, 2>, tile<1, 3>, tile<1, 4>, tile<1, 5>, tile<1, 6>},
+    {tile<2, 1>, tile<2, 2>, tile<2, 3>, tile<2, 4>, tile<2, 5>, tile<2, 6>},
+    {tile<3, 1>, tile<3, 2>, tile<3, 3>, tile<3, 4>, tile<3, 5>, tile<3, 6>},
+    {tile<4, 1>, tile<4, 2>, tile<4, 3>, tile<4, 4>, tile<4, 5>, tile<4, 6>},
 };
 
 template <DType T>
@@ -534,18 +534,25 @@ void matmul_t(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, fl
                 break;
         }
     }
-    alignas(64) float buf[kTileN * kTileK];
-    for (int64_t n = n0; n < n1; n += kTileN) {
-        const int64_t nr = min_i64(kTileN, n1 - n);
+    // kBlockN converted rows (in L2) serve each tile of X rows, whose
+    // chunk stays in L1 across them: X is streamed once per kBlockN weight
+    // rows, not once per kTileN. (Each output's chunks still add in order.)
+    constexpr int64_t kBlockN = 32;
+    alignas(64) float buf[kBlockN * kTileK];
+    for (int64_t nb = n0; nb < n1; nb += kBlockN) {
+        const int64_t nbr = min_i64(kBlockN, n1 - nb);
         for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
             const int64_t kc = min_i64(kTileK, K - k0);
-            for (int64_t i = 0; i < nr; ++i)
-                convert_chunk<T>(W + static_cast<size_t>(n + i) * w_stride, k0, kc,
+            for (int64_t i = 0; i < nbr; ++i)
+                convert_chunk<T>(W + static_cast<size_t>(nb + i) * w_stride, k0, kc,
                                  buf + i * kTileK);
             for (int64_t m = 0; m < M; m += kTileM) {
                 const int64_t mr = min_i64(kTileM, M - m);
-                kTiles[nr - 1][mr - 1](buf, X + m * ldx + k0, ldx, kc, Y + m * ldy + n, ldy,
-                                       k0 == 0);
+                for (int64_t i = 0; i < nbr; i += kTileN) {
+                    const int64_t nr = min_i64(kTileN, nbr - i);
+                    kTiles[nr - 1][mr - 1](buf + i * kTileK, X + m * ldx + k0, ldx, kc,
+                                           Y + m * ldy + nb + i, ldy, k0 == 0);
+                }
             }
         }
     }
