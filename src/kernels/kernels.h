@@ -96,6 +96,12 @@ struct KernelTable {
     // horizontal sums.
     void (*gemm_nn)(const float* X, int64_t ldx, const float* B, int64_t ldb, float* Y, int64_t ldy,
                     int64_t M, int64_t K, int64_t N, bool accumulate);
+
+    // x[i] = exp(x[i] - shift) for i in [0, n) (x[i] = -inf gives exactly 0;
+    // shift finite), returning the sum of the new x: the online softmax's step.
+    // Vector ISAs use their own exp (within a few ulp of the scalar one) and
+    // summation order.
+    float (*exp_shift_sum)(float* x, int64_t n, float shift);
 };
 
 // Bytes of one quantized activation row of K elements (K a multiple of 32).

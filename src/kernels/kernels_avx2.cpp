@@ -806,6 +806,22 @@ void add(float* y, const float* x, int64_t n) {
     for (; i < n; ++i) y[i] += x[i];
 }
 
+float exp_shift_sum(float* x, int64_t n, float shift) {
+    const __m256 vs = _mm256_set1_ps(shift), ninf = _mm256_set1_ps(-__builtin_inff());
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n; i += 8) {
+        const __m256i mask = lane_mask(n - i);
+        const __m256 v = _mm256_maskload_ps(x + i, mask);
+        // -inf (masked scores) gives exactly 0; lanes past n add nothing.
+        const __m256 live =
+            _mm256_and_ps(_mm256_castsi256_ps(mask), _mm256_cmp_ps(v, ninf, _CMP_NEQ_UQ));
+        const __m256 e = _mm256_and_ps(live, exp_ps(_mm256_sub_ps(v, vs)));
+        _mm256_maskstore_ps(x + i, mask, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    return hsum(acc);
+}
+
 // MR rows x NV vectors of 8 columns (the last masked by `tail`), one fma
 // chain per output over k.
 template <int MR, int NV>
@@ -963,6 +979,7 @@ constinit const KernelTable kAvx2Kernels = {
     axpy_kv,
     store_kv,
     gemm_nn,
+    exp_shift_sum,
 };
 }  // namespace kernel_detail
 

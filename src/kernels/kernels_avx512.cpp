@@ -775,6 +775,20 @@ void store_kv(const float* x, void* dst, DType kv_type, int64_t n) {
     }
 }
 
+float exp_shift_sum(float* x, int64_t n, float shift) {
+    const __m512 vs = _mm512_set1_ps(shift), ninf = _mm512_set1_ps(-__builtin_inff());
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+        const __m512 v = _mm512_maskz_loadu_ps(lane_mask(n - i), x + i);
+        // -inf (masked scores) gives exactly 0; lanes past n add nothing.
+        const __mmask16 live = lane_mask(n - i) & _mm512_cmp_ps_mask(v, ninf, _CMP_NEQ_UQ);
+        const __m512 e = _mm512_maskz_mov_ps(live, exp_ps(_mm512_sub_ps(v, vs)));
+        _mm512_mask_storeu_ps(x + i, lane_mask(n - i), e);
+        acc = _mm512_add_ps(acc, e);
+    }
+    return hsum(acc);
+}
+
 // MR rows x NV vectors of 16 columns (the last masked by `tail`), one fma
 // chain per output over k.
 template <int MR, int NV>
@@ -823,6 +837,9 @@ void gemm_nn_rows(const float* X, int64_t ldx, const float* B, int64_t ldb, floa
 void gemm_nn(const float* X, int64_t ldx, const float* B, int64_t ldb, float* Y, int64_t ldy,
              int64_t M, int64_t K, int64_t N, bool accumulate) {
     int64_t m = 0;
+    if (N <= 16)  // one vector per row: 8 rows keep 8 fma chains in flight
+        for (; m + 8 <= M; m += 8)
+            gemm_nn_rows<8>(X + m * ldx, ldx, B, ldb, Y + m * ldy, ldy, K, N, accumulate);
     for (; m + 4 <= M; m += 4)
         gemm_nn_rows<4>(X + m * ldx, ldx, B, ldb, Y + m * ldy, ldy, K, N, accumulate);
     for (; m < M; ++m)
@@ -852,7 +869,7 @@ constinit const KernelTable kAvx512Kernels = {
     matmul_q8,   matmul_q8_packed, rmsnorm,
     rope,        softmax,          silu_mul,
     add,         dot_kv,           axpy_kv,
-    store_kv,    gemm_nn,
+    store_kv,    gemm_nn,          exp_shift_sum,
 };
 }  // namespace kernel_detail
 

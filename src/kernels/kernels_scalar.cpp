@@ -149,6 +149,15 @@ void add(float* y, const float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
 
+float exp_shift_sum(float* x, int64_t n, float shift) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n; ++i) {
+        x[i] = std::exp(x[i] - shift);
+        sum += x[i];
+    }
+    return sum;
+}
+
 void gemm_nn(const float* X, int64_t ldx, const float* B, int64_t ldb, float* Y, int64_t ldy,
              int64_t M, int64_t K, int64_t N, bool accumulate) {
     for (int64_t m = 0; m < M; ++m)
@@ -217,6 +226,7 @@ constinit const KernelTable kScalarKernels = {
     axpy_kv,
     store_kv,
     gemm_nn,
+    exp_shift_sum,
 };
 }  // namespace kernel_detail
 

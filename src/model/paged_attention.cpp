@@ -105,10 +105,7 @@ void Task::run(int64_t t0, int64_t g) const {
                     lsum[r] *= corr;
                 }
                 m[r] = bmax;
-                for (int64_t j = 0; j < kc; ++j) {
-                    srow[j] = std::exp(srow[j] - bmax);  // masked keys: exactly 0
-                    lsum[r] += srow[j];
-                }
+                lsum[r] += kt.exp_shift_sum(srow, kc, bmax);  // masked keys: exactly 0
             }
             kt.gemm_nn(sc, kc, vf, HD, o, HD, rows, kc, HD, true);
         }

@@ -293,6 +293,26 @@ TEST_P(OpsVsScalar, SoftmaxExpRange) {
     expect_close(x, xs, 5e-7, 2e-45, "exp via softmax");
 }
 
+// exp(x - shift) and its sum; -inf gives exactly 0, lanes past n untouched.
+TEST_P(OpsVsScalar, ExpShiftSum) {
+    std::mt19937 rng(16);
+    for (int64_t n : {1, 7, 8, 15, 16, 17, 40}) {
+        auto x = test::random_normal(rng, static_cast<size_t>(n) + 1, 4.0f);
+        x[0] = -std::numeric_limits<float>::infinity();
+        x[static_cast<size_t>(n)] = 1234.0f;  // past n
+        auto xs = x;
+        const float shift = 3.5f;
+        const float sum = kt().exp_shift_sum(x.data(), n, shift);
+        const float sums = scalar().exp_shift_sum(xs.data(), n, shift);
+        EXPECT_EQ(x[0], 0.0f);
+        EXPECT_EQ(x[static_cast<size_t>(n)], 1234.0f);
+        x.pop_back();
+        xs.pop_back();
+        expect_close(x, xs, 5e-7, 2e-45, "exp_shift_sum");
+        EXPECT_NEAR(sum, sums, 1e-6 * sums);
+    }
+}
+
 TEST_P(OpsVsScalar, SiluMul) {
     std::mt19937 rng(13);
     for (int64_t n : kSizes) {
