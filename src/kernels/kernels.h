@@ -97,11 +97,11 @@ struct KernelTable {
     void (*gemm_nn)(const float* X, int64_t ldx, const float* B, int64_t ldb, float* Y, int64_t ldy,
                     int64_t M, int64_t K, int64_t N, bool accumulate);
 
-    // x[i] = exp(x[i] - shift) for i in [0, n) (x[i] = -inf gives exactly 0;
-    // shift finite), returning the sum of the new x: the online softmax's step.
-    // Vector ISAs use their own exp (within a few ulp of the scalar one) and
-    // summation order.
-    float (*exp_shift_sum)(float* x, int64_t n, float shift);
+    // One chunk of an online softmax: *running_max = max(*running_max, x[0..n)),
+    // then x[i] = exp(x[i] - *running_max) (x[i] = -inf gives exactly 0),
+    // returning the sum of the new x. Vector ISAs use their own exp (within a
+    // few ulp of the scalar one) and summation order.
+    float (*online_softmax_chunk)(float* x, int64_t n, float* running_max);
 };
 
 // Bytes of one quantized activation row of K elements (K a multiple of 32).

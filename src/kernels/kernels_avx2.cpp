@@ -806,8 +806,17 @@ void add(float* y, const float* x, int64_t n) {
     for (; i < n; ++i) y[i] += x[i];
 }
 
-float exp_shift_sum(float* x, int64_t n, float shift) {
-    const __m256 vs = _mm256_set1_ps(shift), ninf = _mm256_set1_ps(-__builtin_inff());
+float online_softmax_chunk(float* x, int64_t n, float* running_max) {
+    const __m256 ninf = _mm256_set1_ps(-__builtin_inff());
+    __m256 vmax = _mm256_set1_ps(*running_max);
+    for (int64_t i = 0; i < n; i += 8) {
+        const __m256i mask = lane_mask(n - i);
+        vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(ninf, _mm256_maskload_ps(x + i, mask),
+                                                    _mm256_castsi256_ps(mask)));
+    }
+    const float mx = hmax(vmax);
+    *running_max = mx;
+    const __m256 vs = _mm256_set1_ps(mx);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n; i += 8) {
         const __m256i mask = lane_mask(n - i);
@@ -979,7 +988,7 @@ constinit const KernelTable kAvx2Kernels = {
     axpy_kv,
     store_kv,
     gemm_nn,
-    exp_shift_sum,
+    online_softmax_chunk,
 };
 }  // namespace kernel_detail
 

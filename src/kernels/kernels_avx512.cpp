@@ -775,8 +775,14 @@ void store_kv(const float* x, void* dst, DType kv_type, int64_t n) {
     }
 }
 
-float exp_shift_sum(float* x, int64_t n, float shift) {
-    const __m512 vs = _mm512_set1_ps(shift), ninf = _mm512_set1_ps(-__builtin_inff());
+float online_softmax_chunk(float* x, int64_t n, float* running_max) {
+    const __m512 ninf = _mm512_set1_ps(-__builtin_inff());
+    __m512 vmax = _mm512_set1_ps(*running_max);
+    for (int64_t i = 0; i < n; i += 16)
+        vmax = _mm512_max_ps(vmax, _mm512_mask_loadu_ps(ninf, lane_mask(n - i), x + i));
+    const float mx = _mm512_reduce_max_ps(vmax);
+    *running_max = mx;
+    const __m512 vs = _mm512_set1_ps(mx);
     __m512 acc = _mm512_setzero_ps();
     for (int64_t i = 0; i < n; i += 16) {
         const __m512 v = _mm512_maskz_loadu_ps(lane_mask(n - i), x + i);
@@ -869,7 +875,7 @@ constinit const KernelTable kAvx512Kernels = {
     matmul_q8,   matmul_q8_packed, rmsnorm,
     rope,        softmax,          silu_mul,
     add,         dot_kv,           axpy_kv,
-    store_kv,    gemm_nn,          exp_shift_sum,
+    store_kv,    gemm_nn,          online_softmax_chunk,
 };
 }  // namespace kernel_detail
 

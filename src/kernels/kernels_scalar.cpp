@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "kernels/kernel_impl.h"
@@ -149,10 +150,13 @@ void add(float* y, const float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
 
-float exp_shift_sum(float* x, int64_t n, float shift) {
+float online_softmax_chunk(float* x, int64_t n, float* running_max) {
+    float mx = *running_max;
+    for (int64_t i = 0; i < n; ++i) mx = std::max(mx, x[i]);
+    *running_max = mx;
     float sum = 0.0f;
     for (int64_t i = 0; i < n; ++i) {
-        x[i] = std::exp(x[i] - shift);
+        x[i] = x[i] == -std::numeric_limits<float>::infinity() ? 0.0f : std::exp(x[i] - mx);
         sum += x[i];
     }
     return sum;
@@ -226,7 +230,7 @@ constinit const KernelTable kScalarKernels = {
     axpy_kv,
     store_kv,
     gemm_nn,
-    exp_shift_sum,
+    online_softmax_chunk,
 };
 }  // namespace kernel_detail
 

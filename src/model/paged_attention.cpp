@@ -56,9 +56,11 @@ void Task::run(int64_t t0, int64_t g) const {
     float m[kMaxRows], lsum[kMaxRows];
 
     // The group's query heads are contiguous in each token's q row.
-    for (int64_t i = 0; i < nt; ++i)
-        std::memcpy(q + i * group * HD, in.q + (t0 + i) * QD + g * group * HD,
-                    static_cast<size_t>(group * HD) * sizeof(float));
+    // Scaled here once rather than every score.
+    for (int64_t i = 0; i < nt; ++i) {
+        const float* src = in.q + (t0 + i) * QD + g * group * HD;
+        for (int64_t d = 0; d < group * HD; ++d) q[i * group * HD + d] = src[d] * in.scale;
+    }
     std::fill(o, o + rows * HD, 0.0f);
     std::fill(m, m + rows, -std::numeric_limits<float>::infinity());
     std::fill(lsum, lsum + rows, 0.0f);
@@ -92,20 +94,17 @@ void Task::run(int64_t t0, int64_t g) const {
             for (int64_t r = 0; r < rows; ++r) {
                 const int64_t qpos = pos0 + r / group;
                 float* srow = sc + r * kc;
-                float bmax = m[r];
-                for (int64_t j = 0; j < kc; ++j) {
-                    srow[j] = key0 + j <= qpos ? srow[j] * in.scale
-                                               : -std::numeric_limits<float>::infinity();
-                    bmax = std::max(bmax, srow[j]);
-                }
-                const float corr = std::exp(m[r] - bmax);
-                if (corr != 1.0f) {
+                for (int64_t j = std::max<int64_t>(0, qpos + 1 - key0); j < kc; ++j)
+                    srow[j] = -std::numeric_limits<float>::infinity();  // future keys
+                const float m_old = m[r];
+                const float sum = kt.online_softmax_chunk(srow, kc, &m[r]);
+                if (m[r] != m_old) {
+                    const float corr = std::exp(m_old - m[r]);
                     float* orow = o + r * HD;
                     for (int64_t d = 0; d < HD; ++d) orow[d] *= corr;
                     lsum[r] *= corr;
                 }
-                m[r] = bmax;
-                lsum[r] += kt.exp_shift_sum(srow, kc, bmax);  // masked keys: exactly 0
+                lsum[r] += sum;
             }
             kt.gemm_nn(sc, kc, vf, HD, o, HD, rows, kc, HD, true);
         }

@@ -293,24 +293,35 @@ TEST_P(OpsVsScalar, SoftmaxExpRange) {
     expect_close(x, xs, 5e-7, 2e-45, "exp via softmax");
 }
 
-// exp(x - shift) and its sum; -inf gives exactly 0, lanes past n untouched.
-TEST_P(OpsVsScalar, ExpShiftSum) {
+// One online-softmax chunk: the running max, exp(x - max) with -inf exactly
+// 0, the sum; lanes past n untouched.
+TEST_P(OpsVsScalar, OnlineSoftmaxChunk) {
     std::mt19937 rng(16);
     for (int64_t n : {1, 7, 8, 15, 16, 17, 40}) {
-        auto x = test::random_normal(rng, static_cast<size_t>(n) + 1, 4.0f);
-        x[0] = -std::numeric_limits<float>::infinity();
-        x[static_cast<size_t>(n)] = 1234.0f;  // past n
-        auto xs = x;
-        const float shift = 3.5f;
-        const float sum = kt().exp_shift_sum(x.data(), n, shift);
-        const float sums = scalar().exp_shift_sum(xs.data(), n, shift);
-        EXPECT_EQ(x[0], 0.0f);
-        EXPECT_EQ(x[static_cast<size_t>(n)], 1234.0f);
-        x.pop_back();
-        xs.pop_back();
-        expect_close(x, xs, 5e-7, 2e-45, "exp_shift_sum");
-        EXPECT_NEAR(sum, sums, 1e-6 * sums);
+        for (float m0 : {-std::numeric_limits<float>::infinity(), 0.5f, 30.0f}) {
+            auto x = test::random_normal(rng, static_cast<size_t>(n) + 1, 4.0f);
+            x[0] = -std::numeric_limits<float>::infinity();
+            x[static_cast<size_t>(n)] = 1234.0f;  // past n
+            auto xs = x;
+            const float want_m = std::max(m0, *std::max_element(x.begin(), x.end() - 1));
+            float m = m0, ms = m0;
+            const float sum = kt().online_softmax_chunk(x.data(), n, &m);
+            const float sums = scalar().online_softmax_chunk(xs.data(), n, &ms);
+            EXPECT_EQ(m, want_m);
+            EXPECT_EQ(ms, want_m);
+            EXPECT_EQ(x[0], 0.0f);
+            EXPECT_EQ(x[static_cast<size_t>(n)], 1234.0f);
+            x.pop_back();
+            xs.pop_back();
+            expect_close(x, xs, 5e-7, 2e-45, "online_softmax_chunk");
+            EXPECT_NEAR(sum, sums, 1e-6 * sums + 1e-30);
+        }
     }
+    // Every score masked and no running max yet: all zeros, sum 0.
+    std::vector<float> x(5, -std::numeric_limits<float>::infinity());
+    float m = -std::numeric_limits<float>::infinity();
+    EXPECT_EQ(kt().online_softmax_chunk(x.data(), 5, &m), 0.0f);
+    for (float v : x) EXPECT_EQ(v, 0.0f);
 }
 
 TEST_P(OpsVsScalar, SiluMul) {
