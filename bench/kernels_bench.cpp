@@ -138,6 +138,25 @@ void BM_MemRead(benchmark::State& state) {
     state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(part * 8));
 }
 
+// The attention's two products per 16-key chunk: 112 query rows (16 tokens
+// x 7 heads) x 64 dims x 16 keys, then 112 x 16 probabilities x 64 dims.
+void BM_GemmNn(benchmark::State& state, Isa isa, int64_t M, int64_t K, int64_t N, bool acc) {
+    const KernelTable& kt = kernel_table(isa);
+    std::mt19937 rng(5);
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    std::vector<float> x(static_cast<size_t>(M * K)), b(static_cast<size_t>(K * N)),
+        y(static_cast<size_t>(M * N));
+    for (float& f : x) f = dist(rng);
+    for (float& f : b) f = dist(rng) * 0.01f;
+    for (auto _ : state) {
+        kt.gemm_nn(x.data(), K, b.data(), N, y.data(), N, M, K, N, acc);
+        benchmark::DoNotOptimize(y.data());
+    }
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(2.0 * static_cast<double>(M * N * K) * state.iterations() * 1e-9,
+                           benchmark::Counter::kIsRate);
+}
+
 void BM_Softmax(benchmark::State& state, Isa isa) {
     const KernelTable& kt = kernel_table(isa);
     std::vector<float> x(static_cast<size_t>(state.range(0)));
@@ -237,6 +256,10 @@ void register_all() {
     for (Isa isa : isas()) {
         const std::string s(isa_name(isa));
         benchmark::RegisterBenchmark(("softmax/" + s).c_str(), BM_Softmax, isa)->Arg(4096);
+        benchmark::RegisterBenchmark(("gemm_nn_qk/" + s).c_str(), BM_GemmNn, isa, 112, 64, 16,
+                                     false);
+        benchmark::RegisterBenchmark(("gemm_nn_pv/" + s).c_str(), BM_GemmNn, isa, 112, 16, 64,
+                                     true);
         benchmark::RegisterBenchmark(("rmsnorm/" + s).c_str(), BM_Rmsnorm, isa)->Arg(4096);
         benchmark::RegisterBenchmark(("silu_mul/" + s).c_str(), BM_SiluMul, isa)->Arg(14336);
         benchmark::RegisterBenchmark(("attention_f16/" + s).c_str(), BM_AttentionF16, isa)

@@ -832,25 +832,33 @@ float online_softmax_chunk(float* x, int64_t n, float* running_max) {
 }
 
 // MR rows x NV vectors of 8 columns (the last masked by `tail`), one fma
-// chain per output over k.
+// chain per output over k. Fully unrolled: otherwise GCC keeps the
+// accumulators in memory and stores them every step.
 template <int MR, int NV>
 void gemm_nn_tile(const float* X, int64_t ldx, const float* B, int64_t ldb, float* Y, int64_t ldy,
                   int64_t K, __m256i tail, bool accumulate) {
     const auto mask = [&](int v) { return v == NV - 1 ? tail : _mm256_set1_epi32(-1); };
     __m256 a[MR][NV];
+#pragma GCC unroll 8
     for (int j = 0; j < MR; ++j)
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v)
             a[j][v] =
                 accumulate ? _mm256_maskload_ps(Y + j * ldy + 8 * v, mask(v)) : _mm256_setzero_ps();
     for (int64_t k = 0; k < K; ++k) {
         __m256 b[NV];
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) b[v] = _mm256_maskload_ps(B + k * ldb + 8 * v, mask(v));
+#pragma GCC unroll 8
         for (int j = 0; j < MR; ++j) {
             const __m256 x = _mm256_broadcast_ss(X + j * ldx + k);
+#pragma GCC unroll 8
             for (int v = 0; v < NV; ++v) a[j][v] = _mm256_fmadd_ps(x, b[v], a[j][v]);
         }
     }
+#pragma GCC unroll 8
     for (int j = 0; j < MR; ++j)
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) _mm256_maskstore_ps(Y + j * ldy + 8 * v, mask(v), a[j][v]);
 }
 

@@ -796,25 +796,33 @@ float online_softmax_chunk(float* x, int64_t n, float* running_max) {
 }
 
 // MR rows x NV vectors of 16 columns (the last masked by `tail`), one fma
-// chain per output over k.
+// chain per output over k. Fully unrolled: otherwise GCC keeps the
+// accumulators in memory and stores them every step.
 template <int MR, int NV>
 void gemm_nn_tile(const float* X, int64_t ldx, const float* B, int64_t ldb, float* Y, int64_t ldy,
                   int64_t K, __mmask16 tail, bool accumulate) {
     const auto mask = [&](int v) { return v == NV - 1 ? tail : static_cast<__mmask16>(0xffff); };
     __m512 a[MR][NV];
+#pragma GCC unroll 8
     for (int j = 0; j < MR; ++j)
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v)
             a[j][v] = accumulate ? _mm512_maskz_loadu_ps(mask(v), Y + j * ldy + 16 * v)
                                  : _mm512_setzero_ps();
     for (int64_t k = 0; k < K; ++k) {
         __m512 b[NV];
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) b[v] = _mm512_maskz_loadu_ps(mask(v), B + k * ldb + 16 * v);
+#pragma GCC unroll 8
         for (int j = 0; j < MR; ++j) {
             const __m512 x = _mm512_set1_ps(X[j * ldx + k]);
+#pragma GCC unroll 8
             for (int v = 0; v < NV; ++v) a[j][v] = _mm512_fmadd_ps(x, b[v], a[j][v]);
         }
     }
+#pragma GCC unroll 8
     for (int j = 0; j < MR; ++j)
+#pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(Y + j * ldy + 16 * v, mask(v), a[j][v]);
 }
 
