@@ -539,8 +539,10 @@ void matmul_t(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, fl
     // rows, not once per kTileN. (Each output's chunks still add in order.)
     constexpr int64_t kBlockN = 32;
     alignas(64) float buf[kBlockN * kTileK];
-    for (int64_t nb = n0; nb < n1; nb += kBlockN) {
-        const int64_t nbr = min_i64(kBlockN, n1 - nb);
+    // Few X rows: a block of kTileN rows stays in L1 and re-streaming X is cheap.
+    const int64_t block_n = M > 2 * kBlockN ? kBlockN : kTileN;
+    for (int64_t nb = n0; nb < n1; nb += block_n) {
+        const int64_t nbr = min_i64(block_n, n1 - nb);
         for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
             const int64_t kc = min_i64(kTileK, K - k0);
             for (int64_t i = 0; i < nbr; ++i)
