@@ -840,6 +840,7 @@ template <int MR, int NV>
 void gemm_nn_tile(const float* X, int64_t ldx, const float* B, int64_t ldb, float* Y, int64_t ldy,
                   int64_t K, __m256i tail, bool accumulate) {
     const auto mask = [&](int v) { return v == NV - 1 ? tail : _mm256_set1_epi32(-1); };
+    const bool full = _mm256_movemask_ps(_mm256_castsi256_ps(tail)) == 0xff;
     __m256 a[MR][NV];
 #pragma GCC unroll 8
     for (int j = 0; j < MR; ++j)
@@ -850,7 +851,9 @@ void gemm_nn_tile(const float* X, int64_t ldx, const float* B, int64_t ldb, floa
     for (int64_t k = 0; k < K; ++k) {
         __m256 b[NV];
 #pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) b[v] = _mm256_maskload_ps(B + k * ldb + 8 * v, mask(v));
+        for (int v = 0; v < NV; ++v)  // masked loads are slow: only a partial last vector
+            b[v] = v < NV - 1 || full ? _mm256_loadu_ps(B + k * ldb + 8 * v)
+                                      : _mm256_maskload_ps(B + k * ldb + 8 * v, tail);
 #pragma GCC unroll 8
         for (int j = 0; j < MR; ++j) {
             const __m256 x = _mm256_broadcast_ss(X + j * ldx + k);
@@ -889,6 +892,9 @@ void gemm_nn_rows(const float* X, int64_t ldx, const float* B, int64_t ldb, floa
 void gemm_nn(const float* X, int64_t ldx, const float* B, int64_t ldb, float* Y, int64_t ldy,
              int64_t M, int64_t K, int64_t N, bool accumulate) {
     int64_t m = 0;
+    if (N <= 16)  // two vectors per row: 4 rows keep 8 fma chains in flight
+        for (; m + 4 <= M; m += 4)
+            gemm_nn_rows<4>(X + m * ldx, ldx, B, ldb, Y + m * ldy, ldy, K, N, accumulate);
     for (; m + 2 <= M; m += 2)
         gemm_nn_rows<2>(X + m * ldx, ldx, B, ldb, Y + m * ldy, ldy, K, N, accumulate);
     if (m < M) gemm_nn_rows<1>(X + m * ldx, ldx, B, ldb, Y + m * ldy, ldy, K, N, accumulate);
