@@ -1,5 +1,7 @@
 #include "model/llama_model.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -143,9 +145,13 @@ void LlamaModel::pack_weights() {
     size_t total = 0;
     for (const WeightView* w : ws) total += q8_packed_bytes(w->type, w->ne1, w->ne0);
     if (total == 0) return;
-    // Sizes are multiples of 64 (q8_panel_bytes), as aligned_alloc needs.
-    packed_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, total)));
+    // 2 MiB aligned and advised as huge pages: decode streams every page of
+    // it per token, and 4 KiB pages cost a TLB miss each.
+    constexpr size_t kHugePage = size_t{2} << 20;
+    total = (total + kHugePage - 1) / kHugePage * kHugePage;
+    packed_.reset(static_cast<uint8_t*>(std::aligned_alloc(kHugePage, total)));
     if (!packed_) return;  // no memory for a second copy: the unpacked kernels still work
+    ::madvise(packed_.get(), total, MADV_HUGEPAGE);  // advisory
     uint8_t* at = packed_.get();
     for (WeightView* w : ws) {
         w->packed = at;
