@@ -93,7 +93,7 @@ void BM_MatmulQ8(benchmark::State& state, Isa isa, DType t, int64_t K, int64_t N
     std::vector<uint8_t> wp(pbytes * static_cast<size_t>(w.copies));
     for (int c = 0; packed && c < w.copies; ++c)
         pack_q8_weights(t, w.data.data() + static_cast<size_t>(c) * w.bytes, w.stride, N, K, 0,
-                        (N + kQ8PanelRows - 1) / kQ8PanelRows, wp.data() + c * pbytes);
+                        q8_panel_count(N), wp.data() + c * pbytes);
     std::mt19937 rng(7);
     std::normal_distribution<float> dist(0.0f, 1.0f);
     std::vector<float> x(static_cast<size_t>(M * K)), y(static_cast<size_t>(M * N));

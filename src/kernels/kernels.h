@@ -117,7 +117,9 @@ inline constexpr int64_t kQ8PanelRows = 16;
 bool q8_packable(DType wtype);  // Q8_0, Q4_0
 // Bytes of one packed panel of K columns (a multiple of 64).
 size_t q8_panel_bytes(DType wtype, int64_t K);
-// Bytes of N rows packed: ceil(N / kQ8PanelRows) panels.
+// Panels holding N rows: ceil(N / kQ8PanelRows).
+int64_t q8_panel_count(int64_t N);
+// Bytes of N rows packed: q8_panel_count(N) panels.
 size_t q8_packed_bytes(DType wtype, int64_t N, int64_t K);
 // Packs panels [p0, p1) of the N rows of W (row n at W + n * w_stride) into
 // out (q8_packed_bytes(wtype, N, K) bytes; panel p at p * q8_panel_bytes).

@@ -2,18 +2,10 @@
 // AVX-512 flags and entered only after cpu_features() says so; all code stays
 // in an anonymous namespace (see kernel_impl.h for why). Masked loads and
 // stores handle every tail, so no scalar tail loops are needed.
-// GCC 12's AVX-512 headers trip -Wuninitialized on their own
-// _mm512_undefined_* helpers (GCC PR 105593); the warning is located in the
-// header, so silencing it around the include hides nothing of ours.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/immintrin_avx512.h"
 #include "kernels/kernel_impl.h"
 
 namespace ig {

@@ -1,17 +1,10 @@
 // AVX512-VNNI integer matmul path (matmul_q8): the VNNI instance of
 // kernels_q8_x86.inc (zmm dpbusd on panels, 256-bit for the K-quants). Compiled with
 // the -mavx512* flags; used by the AVX-512 table when the CPU has VNNI.
-// GCC 12's AVX-512 headers trip -Wuninitialized on their own
-// _mm512_undefined_* helpers (GCC PR 105593), located in the header.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/immintrin_avx512.h"
 #include "kernels/kernel_impl.h"
 
 namespace ig {

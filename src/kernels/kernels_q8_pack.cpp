@@ -7,20 +7,32 @@
 #include "tensor/quantize.h"
 
 namespace ig {
+namespace {
+
+// Quant bytes of one block of a panel (layout in kernel_impl.h).
+int64_t panel_quant_bytes(DType t) {
+    return t == DType::Q8_0 ? kernel_detail::kPanelQuantBytesQ8_0
+                            : kernel_detail::kPanelQuantBytesQ4_0;
+}
+
+}  // namespace
 
 bool q8_packable(DType wtype) {
     return wtype == DType::Q8_0 || wtype == DType::Q4_0;
 }
 
 size_t q8_panel_bytes(DType wtype, int64_t K) {
-    const int64_t qb = wtype == DType::Q8_0 ? kernel_detail::kPanelQuantBytesQ8_0
-                                            : kernel_detail::kPanelQuantBytesQ4_0;
+    const int64_t qb = panel_quant_bytes(wtype);
     const int64_t bytes = K / 32 * (qb + kernel_detail::kPanelScaleBytes);
     return static_cast<size_t>((bytes + 63) / 64 * 64);
 }
 
+int64_t q8_panel_count(int64_t N) {
+    return (N + kQ8PanelRows - 1) / kQ8PanelRows;
+}
+
 size_t q8_packed_bytes(DType wtype, int64_t N, int64_t K) {
-    return static_cast<size_t>((N + kQ8PanelRows - 1) / kQ8PanelRows) * q8_panel_bytes(wtype, K);
+    return static_cast<size_t>(q8_panel_count(N)) * q8_panel_bytes(wtype, K);
 }
 
 void pack_q8_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int64_t K, int64_t p0,
@@ -28,8 +40,7 @@ void pack_q8_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int
     if (!q8_packable(wtype)) kernel_detail::unsupported_dtype("pack_q8_weights", wtype);
     const size_t pb = q8_panel_bytes(wtype, K);
     const int64_t blocks = K / 32;
-    const int64_t qb = wtype == DType::Q8_0 ? kernel_detail::kPanelQuantBytesQ8_0
-                                            : kernel_detail::kPanelQuantBytesQ4_0;
+    const int64_t qb = panel_quant_bytes(wtype);
     for (int64_t p = p0; p < p1; ++p) {
         uint8_t* panel = static_cast<uint8_t*>(out) + static_cast<size_t>(p) * pb;
         const int64_t n = p * kQ8PanelRows;
@@ -47,7 +58,7 @@ void pack_q8_panel(DType t, const uint8_t* W, size_t w_stride, int64_t rows, int
                    uint8_t* quants, uint8_t* scales) {
     const bool q8 = t == DType::Q8_0;
     const size_t block_bytes = q8 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
-    const int64_t qb = q8 ? kPanelQuantBytesQ8_0 : kPanelQuantBytesQ4_0;
+    const int64_t qb = panel_quant_bytes(t);
     for (int64_t b = 0; b < nb; ++b) {
         uint8_t* q = quants + b * qb;
         uint8_t* d = scales + b * kPanelScaleBytes;

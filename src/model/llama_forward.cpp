@@ -47,7 +47,7 @@ void matmul(ThreadPool& pool, const KernelTable& kt, const WeightView& w, const 
     // Enough rows per chunk to amortise dispatch; few enough to balance.
     const int64_t grain = std::max<int64_t>(4, 16384 / std::max<int64_t>(1, w.ne0));
     if (Xq != nullptr && w.packed != nullptr) {
-        const int64_t panels = (w.ne1 + kQ8PanelRows - 1) / kQ8PanelRows;
+        const int64_t panels = q8_panel_count(w.ne1);
         pool.parallel_for(
             panels, (grain + kQ8PanelRows - 1) / kQ8PanelRows, [&](int64_t p0, int64_t p1) {
                 kt.matmul_q8_packed(w.type, w.packed, Xq, Y, w.ne1, M, w.ne0, p0 * kQ8PanelRows,

@@ -163,7 +163,7 @@ void LlamaModel::pack_weights() {
         static_cast<int64_t>(std::clamp(std::thread::hardware_concurrency(), 1u, 16u));
     const auto pack_share = [&](int64_t i) {
         for (const WeightView* w : ws) {
-            const int64_t panels = (w->ne1 + kQ8PanelRows - 1) / kQ8PanelRows;
+            const int64_t panels = q8_panel_count(w->ne1);
             pack_q8_weights(w->type, w->data, w->row_stride, w->ne1, w->ne0, panels * i / n_threads,
                             panels * (i + 1) / n_threads, const_cast<void*>(w->packed));
         }
