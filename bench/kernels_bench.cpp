@@ -61,9 +61,17 @@ const WeightSet& weights(DType t, int64_t K, int64_t N) {
     return *cached;
 }
 
-void BM_Matmul(benchmark::State& state, Isa isa, DType t, int64_t K, int64_t N, int64_t M) {
+// The float path; `packed`: matmul_f_packed on weights packed before the
+// timing (as the model does at load).
+void BM_Matmul(benchmark::State& state, Isa isa, DType t, int64_t K, int64_t N, int64_t M,
+               bool packed) {
     const KernelTable& kt = kernel_table(isa);
     const WeightSet& w = weights(t, K, N);
+    const size_t pbytes = packed ? f_packed_bytes(t, N, K) : 0;
+    std::vector<uint8_t> wp(pbytes * static_cast<size_t>(w.copies));
+    for (int c = 0; packed && c < w.copies; ++c)
+        pack_f_weights(t, w.data.data() + static_cast<size_t>(c) * w.bytes, w.stride, N, K, 0,
+                       panel_count(N), wp.data() + c * pbytes);
     std::mt19937 rng(7);
     std::normal_distribution<float> dist(0.0f, 1.0f);
     std::vector<float> x(static_cast<size_t>(M * K)), y(static_cast<size_t>(M * N));
@@ -71,7 +79,11 @@ void BM_Matmul(benchmark::State& state, Isa isa, DType t, int64_t K, int64_t N, 
     int copy = 0;
     for (auto _ : state) {
         const uint8_t* W = w.data.data() + static_cast<size_t>(copy) * w.bytes;
-        kt.matmul(t, W, w.stride, x.data(), K, y.data(), N, M, K, 0, N);
+        if (packed)
+            kt.matmul_f_packed(t, wp.data() + static_cast<size_t>(copy) * pbytes, x.data(), K,
+                               y.data(), N, M, K, 0, N);
+        else
+            kt.matmul(t, W, w.stride, x.data(), K, y.data(), N, M, K, 0, N);
         benchmark::DoNotOptimize(y.data());
         benchmark::ClobberMemory();
         copy = (copy + 1) % w.copies;
@@ -93,7 +105,7 @@ void BM_MatmulQ8(benchmark::State& state, Isa isa, DType t, int64_t K, int64_t N
     std::vector<uint8_t> wp(pbytes * static_cast<size_t>(w.copies));
     for (int c = 0; packed && c < w.copies; ++c)
         pack_q8_weights(t, w.data.data() + static_cast<size_t>(c) * w.bytes, w.stride, N, K, 0,
-                        q8_panel_count(N), wp.data() + c * pbytes);
+                        panel_count(N), wp.data() + c * pbytes);
     std::mt19937 rng(7);
     std::normal_distribution<float> dist(0.0f, 1.0f);
     std::vector<float> x(static_cast<size_t>(M * K)), y(static_cast<size_t>(M * N));
@@ -236,9 +248,14 @@ void register_all() {
                                              std::string(dtype_name(t)) +
                                              "/K:" + std::to_string(K) + "/N:" + std::to_string(N) +
                                              "/M:" + std::to_string(M);
-                    benchmark::RegisterBenchmark(name.c_str(), BM_Matmul, isa, t, K, N, M)
+                    benchmark::RegisterBenchmark(name.c_str(), BM_Matmul, isa, t, K, N, M, false)
                         ->Unit(benchmark::kMillisecond)
                         ->MinTime(0.3);
+                    if (f_packable(t))
+                        benchmark::RegisterBenchmark(("matmul_f_packed" + name.substr(6)).c_str(),
+                                                     BM_Matmul, isa, t, K, N, M, true)
+                            ->Unit(benchmark::kMillisecond)
+                            ->MinTime(0.3);
                     if (!matmul_q8_supports(t)) continue;
                     benchmark::RegisterBenchmark(("matmul_q8" + name.substr(6)).c_str(),
                                                  BM_MatmulQ8, isa, t, K, N, M, false)

@@ -42,6 +42,17 @@ float rms_scale(double sum_sq, int64_t n, float eps);
 // A kernel got a type it does not implement: a caller bug. Prints and aborts.
 [[noreturn]] void unsupported_dtype(const char* op, DType t);
 
+// The canonical float matmul (AVX2 and AVX-512 give the same bits; the scalar
+// reference sums in double instead): per (weight row, X row) one float
+// accumulator starting at +0, then acc = fma(x[k], w[k], acc) for k in order,
+// w[k] the weight exactly as dequantize_row gives it. The vector kernels run
+// it on 16-row panels, one vector per k for 16 outputs and the X value
+// broadcast, so no horizontal sums are needed.
+//
+// Packed float weights (pack_f_weights; F32, F16, BF16 kept as they are): a
+// panel holds element k of its 16 rows r at k * 16 + r (rows past N zero),
+// padded to a multiple of 64 bytes.
+
 // Quantized activation rows (matmul_q8). A row of K elements is cut into
 // groups of 256 (8 blocks of 32; the last group may hold fewer blocks, its
 // missing ones zero). Group g of a row starts at g * kQ8GroupBytes and holds

@@ -36,8 +36,18 @@ struct KernelTable {
     // starting at (const uint8_t*)W + n * w_stride. Each weight row is read
     // once for all M activation rows. K is a multiple of the type's block size
     // (256 for the K-quants).
+    //
+    // The vector ISAs compute each output as one fma chain over k in order
+    // (kernel_impl.h), so Y[m][n] depends only on weight row n and X row m,
+    // and AVX2 and AVX-512 give the same bits; the scalar reference sums in
+    // double.
     void (*matmul)(DType wtype, const void* W, size_t w_stride, const float* X, int64_t ldx,
                    float* Y, int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1);
+    // The same on float weights packed by pack_f_weights (F32, F16, BF16):
+    // bit-identical to matmul on the original rows. n0 a multiple of
+    // kPanelRows; rows [n0, n1) of Y are written, n1 <= the packed N.
+    void (*matmul_f_packed)(DType wtype, const void* Wp, const float* X, int64_t ldx, float* Y,
+                            int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1);
 
     // Integer path for quantized weights (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K; see
     // matmul_q8_supports). Activation rows are quantized once per call into
@@ -109,21 +119,32 @@ size_t q8_row_bytes(int64_t K);
 // Weight types matmul_q8 accepts.
 bool matmul_q8_supports(DType wtype);
 
-// Weights repacked for matmul_q8_packed: rows in panels of kQ8PanelRows whose
-// blocks interleave the rows 4 bytes at a time, so that one vector op dots 16
-// rows with 4 activation bytes, and a panel is one contiguous stream (layout
-// in kernel_impl.h). Same size as the GGUF rows (the last panel padded).
-inline constexpr int64_t kQ8PanelRows = 16;
+// Weights repacked at load: rows in panels of kPanelRows, each panel one
+// contiguous stream (layouts in kernel_impl.h), the same size as the file's
+// rows (the last panel padded with zero rows).
+inline constexpr int64_t kPanelRows = 16;
+// Panels holding N rows: ceil(N / kPanelRows).
+int64_t panel_count(int64_t N);
+
+// Float panels for matmul_f_packed: element k of the panel's 16 rows is 16
+// consecutive values, so one vector load feeds 16 outputs.
+bool f_packable(DType wtype);  // F32, F16, BF16
+// Bytes of one packed panel of K columns (a multiple of 64).
+size_t f_panel_bytes(DType wtype, int64_t K);
+size_t f_packed_bytes(DType wtype, int64_t N, int64_t K);
+// Packs panels [p0, p1) of the N rows of W (row n at W + n * w_stride) into
+// out (panel p at p * f_panel_bytes); threads may split [0, panels).
+void pack_f_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int64_t K, int64_t p0,
+                    int64_t p1, void* out);
+
+// Integer panels for matmul_q8_packed, whose blocks interleave the rows 4
+// bytes at a time, so that one vector op dots 16 rows with 4 activation bytes.
+inline constexpr int64_t kQ8PanelRows = kPanelRows;
 bool q8_packable(DType wtype);  // Q8_0, Q4_0
 // Bytes of one packed panel of K columns (a multiple of 64).
 size_t q8_panel_bytes(DType wtype, int64_t K);
-// Panels holding N rows: ceil(N / kQ8PanelRows).
-int64_t q8_panel_count(int64_t N);
-// Bytes of N rows packed: q8_panel_count(N) panels.
 size_t q8_packed_bytes(DType wtype, int64_t N, int64_t K);
-// Packs panels [p0, p1) of the N rows of W (row n at W + n * w_stride) into
-// out (q8_packed_bytes(wtype, N, K) bytes; panel p at p * q8_panel_bytes).
-// Splitting [0, panels) across threads is fine: panels are independent.
+// Packs panels [p0, p1) as pack_f_weights does (q8_packed_bytes in all).
 void pack_q8_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int64_t K, int64_t p0,
                      int64_t p1, void* out);
 

@@ -94,19 +94,10 @@ inline __m256 exp_ps(__m256 x) {
 }
 
 // ---------------------------------------------------------------------------
-// matmul
-//
-// Batch invariance: every Y[m][n] is reduced in one canonical order, whichever
-// path computes it and whatever else shares the call, so the model's logits
-// do not depend on the batch. K is cut into kTileK-element chunks. Over a
-// chunk, step t (elements [8t, 8t + 8), the last one possibly partial, its
-// missing lanes 0 * 0) goes into accumulator t % 4: a = fma(w, x, a), with w
-// the weights exactly as Weights<T>::sub converts them (d * q for quant
-// types). The chunk's sum is hsum((a0 + a1) + (a2 + a3)), and chunk sums are
-// added in order. So the value depends on weight row n and X row m only: not
-// on M, on m's place among the X rows, or on [n0, n1). Four accumulators let
-// a single row (decode, M = 1) keep four FMA chains in flight; the prefill
-// tile gets the same order by running over each chunk in four passes.
+// matmul: the canonical float order (kernel_impl.h) on 16-row panels, as in
+// the AVX-512 file (the same bits): a tile keeps MR X rows x NP panels of
+// accumulators, two vectors per panel; per k it loads the panels' 16 rows at
+// k and broadcasts one X value per row.
 //
 // Weights<T>::sub converts sub-vector s (elements 8s .. 8s + 7) of a block of
 // 32 weights (one quant block, or 32 plain elements) into 8 floats, equal to
@@ -114,11 +105,11 @@ inline __m256 exp_ps(__m256 x) {
 // which sub_partial reads without going past it.
 
 constexpr int64_t kBlock = 32;
-// K chunk: one hsum per output and chunk. Long enough that the per-chunk
-// work is a few percent of decode; the prefill buffer of 4 rows (16 KiB) and
-// two X rows (8 KiB) still fit L1.
-constexpr int64_t kTileK = 1024;
-constexpr int kAcc = 4;  // accumulators per output; kAcc * 8 = kBlock
+// k per pass of the drivers: a multiple of every block size (256 for the
+// K-quants). NP panels of it converted (at most 48 KiB) serve every X tile.
+constexpr int64_t kChunkK = 256;
+constexpr int kMaxMR = 6;  // X rows per tile
+constexpr int kMaxNP = 3;  // panels per tile (MR * NP * 2 <= 12 accumulators in use)
 
 struct NoScale {};
 
@@ -355,86 +346,8 @@ void dequant_super(const uint8_t* p, float* out) {
     }
 }
 
-// Decode path (M <= 4): one weight row at a time, so the matrix streams
-// from memory in order, against MR X rows, blocks converted in registers.
-// NS of an output's kAcc accumulators are live at once (NS * MR registers);
-// with NS < kAcc the chunk is covered in kAcc / NS passes, the later ones
-// reading it from L1.
-template <DType T, int MR, int NS>
-void direct_row(const uint8_t* w, const float* X, int64_t ldx, int64_t K, float* y, int64_t ldy) {
-    using Wt = Weights<T>;
-    float total[MR] = {};  // set by the first chunk; zeroed for -Wmaybe-uninitialized
-    for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
-        const int64_t kc = min_i64(kTileK, K - k0);
-        const int64_t nb = kc / kBlock, rem = kc - nb * kBlock;
-        const uint8_t* wc = w + (k0 / kBlock) * Wt::kBlockBytes;
-        const float* xc = X + k0;
-        __m256 part[kAcc][MR];
-        for (int s0 = 0; s0 < kAcc; s0 += NS) {
-            __m256 acc[NS][MR];
-            for (int s = 0; s < NS; ++s)
-                for (int j = 0; j < MR; ++j) acc[s][j] = _mm256_setzero_ps();
-            const auto block = [&](int64_t b) __attribute__((always_inline)) {
-                const uint8_t* p = wc + b * Wt::kBlockBytes;
-                const float* x = xc + b * kBlock;
-                const auto sc = Wt::scale(p);
-                for (int s = 0; s < NS; ++s) {
-                    const __m256 wv = Wt::sub(p, s0 + s, sc);
-                    for (int j = 0; j < MR; ++j)
-                        acc[s][j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + j * ldx + 8 * (s0 + s)),
-                                                    acc[s][j]);
-                }
-            };
-            if (nb == kTileK / kBlock) {
-                // Whole chunks unrolled by 16: a short loop's exit, once per
-                // chunk, is mispredicted often enough to cost up to ~10% at
-                // M = 1 (Zen 3).
-#pragma GCC unroll 16
-                for (int64_t b = 0; b < kTileK / kBlock; ++b) block(b);
-            } else {
-                for (int64_t b = 0; b < nb; ++b) block(b);
-            }
-            if constexpr (Wt::kPlain) {
-                const uint8_t* p = wc + nb * Wt::kBlockBytes;
-                const float* x = xc + nb * kBlock;
-                for (int s = 0; s < NS; ++s) {
-                    const int64_t e = 8 * (s0 + s);
-                    if (e >= rem) continue;  // no such step; X is not read past kc
-                    const __m256 wv = Wt::sub_partial(p, rem, s0 + s);
-                    const __m256i mask = lane_mask(rem - e);
-                    for (int j = 0; j < MR; ++j)
-                        acc[s][j] = _mm256_fmadd_ps(wv, _mm256_maskload_ps(x + j * ldx + e, mask),
-                                                    acc[s][j]);
-                }
-            }
-            for (int s = 0; s < NS; ++s)
-                for (int j = 0; j < MR; ++j) part[s0 + s][j] = acc[s][j];
-        }
-        for (int j = 0; j < MR; ++j) {
-            const float c = hsum(_mm256_add_ps(_mm256_add_ps(part[0][j], part[1][j]),
-                                               _mm256_add_ps(part[2][j], part[3][j])));
-            total[j] = k0 == 0 ? c : total[j] + c;
-        }
-    }
-    for (int j = 0; j < MR; ++j) y[j * ldy] = total[j];
-}
-
-template <DType T, int MR, int NS>
-void direct_rows(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y,
-                 int64_t ldy, int64_t K, int64_t n0, int64_t n1) {
-    for (int64_t n = n0; n < n1; ++n)
-        direct_row<T, MR, NS>(W + static_cast<size_t>(n) * w_stride, X, ldx, K, Y + n, ldy);
-}
-
-// Prefill path (M > 4): kTileN weight rows have a kTileK chunk converted into
-// an L1 buffer once, then every tile of kTileM X rows runs over it. Partial
-// sums per chunk go to Y. The rows still come from memory once per call; X is
-// re-read once per kTileN rows instead of once per row.
-constexpr int kTileN = 4;
-constexpr int kTileM = 2;  // kTileN * kTileM = 8 accumulators hide FMA latency
-
 // Converts elements [k0, k0 + kc) of a row into out, zero-padded to a
-// multiple of 32 (k0 is a multiple of kTileK).
+// multiple of 32 (k0 is a multiple of kChunkK).
 template <DType T>
 void convert_blocks(const uint8_t* row, int64_t k0, int64_t kc, float* out) {
     using Wt = Weights<T>;
@@ -443,14 +356,13 @@ void convert_blocks(const uint8_t* row, int64_t k0, int64_t kc, float* out) {
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* pb = p + b * Wt::kBlockBytes;
         const auto sc = Wt::scale(pb);
-        for (int s = 0; s < kAcc; ++s)
-            _mm256_store_ps(out + b * kBlock + 8 * s, Wt::sub(pb, s, sc));
+        for (int s = 0; s < 4; ++s) _mm256_store_ps(out + b * kBlock + 8 * s, Wt::sub(pb, s, sc));
     }
     if constexpr (Wt::kPlain) {
         const int64_t rem = kc - nb * kBlock;
         if (rem > 0) {
             const uint8_t* pb = p + nb * Wt::kBlockBytes;
-            for (int s = 0; s < kAcc; ++s)
+            for (int s = 0; s < 4; ++s)
                 _mm256_store_ps(out + nb * kBlock + 8 * s,
                                 8 * s < rem ? Wt::sub_partial(pb, rem, s) : _mm256_setzero_ps());
         }
@@ -468,179 +380,144 @@ void convert_chunk(const uint8_t* row, int64_t k0, int64_t kc, float* out) {
     }
 }
 
-// NR buffered rows against MR X rows over one chunk, in kAcc passes: pass s
-// takes steps s, s + kAcc, ... into its own accumulators, so that each
-// output is reduced as in direct_row.
-template <int NR, int MR>
-void tile(const float* buf, const float* x, int64_t ldx, int64_t kc, float* y, int64_t ldy,
-          bool first) {
-    const int64_t full = kc / 8;       // whole steps
-    const bool partial = kc % 8 != 0;  // then step `full` is a partial one
-    __m256 part[kAcc][NR][MR];
-    for (int s = 0; s < kAcc; ++s) {
-        __m256 acc[NR][MR];
-        for (int i = 0; i < NR; ++i)
-            for (int j = 0; j < MR; ++j) acc[i][j] = _mm256_setzero_ps();
-        int64_t t = s;
-        // Unrolled so a pass is a few iterations, whose exit predicts well
-        // (measured ~10% faster at M = 32 on Zen 3 than a 32-trip loop).
-#pragma GCC unroll 8
-        for (; t < full; t += kAcc) {
-            const int64_t k = 8 * t;
-            __m256 xv[MR];
-            for (int j = 0; j < MR; ++j) xv[j] = _mm256_loadu_ps(x + j * ldx + k);
-            for (int i = 0; i < NR; ++i) {
-                const __m256 wv = _mm256_load_ps(buf + i * kTileK + k);
-                for (int j = 0; j < MR; ++j) acc[i][j] = _mm256_fmadd_ps(wv, xv[j], acc[i][j]);
-            }
-        }
-        if (partial && t == full) {  // the buffer is zero-padded; X must not be read past kc
-            const int64_t k = 8 * t;
-            const __m256i mask = lane_mask(kc - k);
-            __m256 xv[MR];
-            for (int j = 0; j < MR; ++j) xv[j] = _mm256_maskload_ps(x + j * ldx + k, mask);
-            for (int i = 0; i < NR; ++i) {
-                const __m256 wv = _mm256_load_ps(buf + i * kTileK + k);
-                for (int j = 0; j < MR; ++j) acc[i][j] = _mm256_fmadd_ps(wv, xv[j], acc[i][j]);
-            }
-        }
-        for (int i = 0; i < NR; ++i)
-            for (int j = 0; j < MR; ++j) part[s][i][j] = acc[i][j];
+// 16 consecutive elements of type S (one panel step) as two vectors of floats.
+template <DType S>
+inline void panel_step(const uint8_t* p, __m256& lo, __m256& hi) {
+    if constexpr (S == DType::F32) {
+        lo = _mm256_loadu_ps(reinterpret_cast<const float*>(p));
+        hi = _mm256_loadu_ps(reinterpret_cast<const float*>(p) + 8);
+    } else {
+        lo = Weights<S>::sub(p, 0, {});
+        hi = Weights<S>::sub(p, 1, {});
     }
-    for (int i = 0; i < NR; ++i)
-        for (int j = 0; j < MR; ++j) {
-            const float c = hsum(_mm256_add_ps(_mm256_add_ps(part[0][i][j], part[1][i][j]),
-                                               _mm256_add_ps(part[2][i][j], part[3][i][j])));
-            float& d = y[j * ldy + i];
-            d = first ? c : d + c;
-        }
 }
 
-using TileFn = void (*)(const float*, const float*, int64_t, int64_t, float*, int64_t, bool);
-constexpr TileFn kTiles[kTileN][kTileM] = {
-    {tile<1, 1>, tile<1, 2>},
-    {tile<2, 1>, tile<2, 2>},
-    {tile<3, 1>, tile<3, 2>},
-    {tile<4, 1>, tile<4, 2>},
+template <DType S>
+constexpr int64_t kStepBytes = 16 * (S == DType::F32 ? 4 : 2);
+
+// Y[j][16p + r] = (first ? 0 : Y[j][16p + r]) + sum over k < kc of
+// X[j][k] * (row r of panel p at k), for j < MR, p < NP, as fma chains in k
+// order; panel p's step k at W + p * wps + k * kStepBytes<S>. The last panel
+// has tail_rows rows that exist. Fully unrolled: GCC otherwise keeps the
+// accumulators in memory.
+template <DType S, int MR, int NP>
+void panel_tile(const uint8_t* W, size_t wps, const float* X, int64_t ldx, int64_t kc, float* Y,
+                int64_t ldy, int64_t tail_rows, bool first) {
+    __m256i mask[NP][2];
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; ++p)
+        for (int h = 0; h < 2; ++h) mask[p][h] = lane_mask(p == NP - 1 ? tail_rows - 8 * h : 16);
+    __m256 acc[MR][NP][2];
+#pragma GCC unroll 8
+    for (int j = 0; j < MR; ++j)
+#pragma GCC unroll 4
+        for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; ++h)
+                acc[j][p][h] = first ? _mm256_setzero_ps()
+                                     : _mm256_maskload_ps(Y + j * ldy + 16 * p + 8 * h, mask[p][h]);
+    for (int64_t k = 0; k < kc; ++k) {
+        __m256 w[NP][2];
+#pragma GCC unroll 4
+        for (int p = 0; p < NP; ++p)
+            panel_step<S>(W + p * wps + k * kStepBytes<S>, w[p][0], w[p][1]);
+#pragma GCC unroll 8
+        for (int j = 0; j < MR; ++j) {
+            const __m256 x = _mm256_broadcast_ss(X + j * ldx + k);
+#pragma GCC unroll 4
+            for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 2
+                for (int h = 0; h < 2; ++h)
+                    acc[j][p][h] = _mm256_fmadd_ps(x, w[p][h], acc[j][p][h]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < MR; ++j)
+#pragma GCC unroll 4
+        for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; ++h)
+                _mm256_maskstore_ps(Y + j * ldy + 16 * p + 8 * h, mask[p][h], acc[j][p][h]);
+}
+
+using PanelTileFn = void (*)(const uint8_t*, size_t, const float*, int64_t, int64_t, float*,
+                             int64_t, int64_t, bool);
+#define IG_PANEL_TILES(S, MR) \
+    { panel_tile<S, MR, 1>, panel_tile<S, MR, 2>, panel_tile<S, MR, 3> }
+template <DType S>
+constexpr PanelTileFn kPanelTiles[kMaxMR][kMaxNP] = {
+    IG_PANEL_TILES(S, 1), IG_PANEL_TILES(S, 2), IG_PANEL_TILES(S, 3),
+    IG_PANEL_TILES(S, 4), IG_PANEL_TILES(S, 5), IG_PANEL_TILES(S, 6),
 };
+#undef IG_PANEL_TILES
 
-// Decode path for the K-quants, M <= 3: sub-blocks converted in registers
-// (no buffer), sub-vector i of each 32-element sub-block into accumulator i,
-// chunk sums added in order: the canonical reduction of the same weights.
-template <DType T, int MR>
-void direct_row_k(const uint8_t* w, const float* X, int64_t ldx, int64_t K, float* y, int64_t ldy) {
-    using S = Super<T>;
-    float total[MR] = {};
-    for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
-        const int64_t kc = min_i64(kTileK, K - k0);
-        __m256 acc[kAcc][MR];
-        for (int s = 0; s < kAcc; ++s)
-            for (int j = 0; j < MR; ++j) acc[s][j] = _mm256_setzero_ps();
-        for (int64_t sb = 0; sb < kc / kSuper; ++sb) {
-            const uint8_t* p = w + (k0 / kSuper + sb) * S::kBytes;
-            const float* xs = X + k0 + sb * kSuper;
-            typename S::Scales sc;
-            S::scales(p, sc);
-#pragma GCC unroll 8
-            for (int b = 0; b < 8; ++b) {
-                __m256 wv[4];
-                S::sub32(p, b, sc, wv);
-                for (int s = 0; s < kAcc; ++s)
-                    for (int j = 0; j < MR; ++j)
-                        acc[s][j] = _mm256_fmadd_ps(
-                            wv[s], _mm256_loadu_ps(xs + j * ldx + 32 * b + 8 * s), acc[s][j]);
-            }
-        }
-        for (int j = 0; j < MR; ++j) {
-            const float c = hsum(_mm256_add_ps(_mm256_add_ps(acc[0][j], acc[1][j]),
-                                               _mm256_add_ps(acc[2][j], acc[3][j])));
-            total[j] = k0 == 0 ? c : total[j] + c;
-        }
-    }
-    for (int j = 0; j < MR; ++j) y[j * ldy] = total[j];
+// Panels per group: 3 for one or two X rows (decode: 6 or 12 accumulators,
+// three streams), else 1 (6 rows x 2 vectors = 12 accumulators).
+inline int group_panels(int64_t M) {
+    return M <= 2 ? 3 : 1;
 }
 
-template <DType T, int MR>
-void direct_rows_kf(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y,
-                    int64_t ldy, int64_t K, int64_t n0, int64_t n1) {
-    for (int64_t n = n0; n < n1; ++n)
-        direct_row_k<T, MR>(W + static_cast<size_t>(n) * w_stride, X, ldx, K, Y + n, ldy);
-}
-
-// Decode path for the K-quants, M = 4: each kTileK chunk of the row is
-// dequantized into an L1 buffer and reduced by direct_row<F32> as one chunk;
-// chunk sums are added in order, so the result is the canonical one.
-template <DType T, int MR, int NS>
-void direct_rows_k(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y,
-                   int64_t ldy, int64_t K, int64_t n0, int64_t n1) {
-    alignas(32) float buf[kTileK];
-    for (int64_t n = n0; n < n1; ++n) {
-        const uint8_t* row = W + static_cast<size_t>(n) * w_stride;
-        float total[MR] = {}, c[MR];
-        for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
-            const int64_t kc = min_i64(kTileK, K - k0);
-            convert_chunk<T>(row, k0, kc, buf);
-            direct_row<DType::F32, MR, NS>(reinterpret_cast<const uint8_t*>(buf), X + k0, ldx, kc,
-                                           c, 1);
-            for (int j = 0; j < MR; ++j) total[j] = k0 == 0 ? c[j] : total[j] + c[j];
-        }
-        for (int j = 0; j < MR; ++j) Y[j * ldy + n] = total[j];
+// Every X row against a group of np panels over one chunk, kMaxMR rows a tile.
+template <DType S>
+void panel_rows(const uint8_t* W, size_t wps, int np, const float* X, int64_t ldx, int64_t kc,
+                float* Y, int64_t ldy, int64_t M, int64_t tail_rows, bool first) {
+    for (int64_t m = 0; m < M; m += kMaxMR) {
+        const int64_t mr = min_i64(kMaxMR, M - m);
+        kPanelTiles<S>[mr - 1][np - 1](W, wps, X + m * ldx, ldx, kc, Y + m * ldy, ldy, tail_rows,
+                                       first);
     }
 }
 
+// Empty sums (K = 0), which the chunk loops would never write.
+void zero_outputs(float* Y, int64_t ldy, int64_t M, int64_t n0, int64_t n1) {
+    for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = n0; n < n1; ++n) Y[m * ldy + n] = 0.0f;
+}
+
+// Float weights packed by pack_f_weights, halves converted in registers
+// (measured faster than converting each chunk once into a buffer for all
+// the X tiles, even at M = 256: the loads then overlap the FMAs).
+template <DType T>
+void matmul_panels_t(const uint8_t* Wp, const float* X, int64_t ldx, float* Y, int64_t ldy,
+                     int64_t M, int64_t K, int64_t n0, int64_t n1) {
+    const size_t pb = f_panel_bytes(T, K);
+    const int npg = group_panels(M);
+    for (int64_t p = n0 / 16; 16 * p < n1; p += npg) {
+        const int np = static_cast<int>(min_i64(npg, (n1 - 16 * p + 15) / 16));
+        const int64_t tail_rows = n1 - 16 * (p + np - 1);
+        for (int64_t k0 = 0; k0 < K; k0 += kChunkK)
+            panel_rows<T>(Wp + p * pb + k0 * kStepBytes<T>, pb, np, X + k0, ldx,
+                          min_i64(kChunkK, K - k0), Y + 16 * p, ldy, M, tail_rows, k0 == 0);
+    }
+}
+
+// Rows of any type: each chunk of up to 16 rows is converted, then
+// transposed into a panel (rows past nr zero), and reduced as packed panels
+// are, so the results are the same bits.
 template <DType T>
 void matmul_t(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y, int64_t ldy,
               int64_t M, int64_t K, int64_t n0, int64_t n1) {
-    if constexpr (kIsKQuant<T>) {
-        switch (M) {
-            case 1:
-                return direct_rows_kf<T, 1>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-            case 2:
-                return direct_rows_kf<T, 2>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-            case 3:
-                return direct_rows_kf<T, 3>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-            case 4:
-                return direct_rows_k<T, 4, 2>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-            default:
-                break;
-        }
-    } else {
-        // NS * M accumulators (at most 12) leave registers for weights and scales.
-        switch (M) {
-            case 1:
-                return direct_rows<T, 1, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-            case 2:
-                return direct_rows<T, 2, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-            case 3:
-                return direct_rows<T, 3, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-            case 4:
-                return direct_rows<T, 4, 2>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-            default:
-                break;
-        }
-    }
-    // kBlockN converted rows (in L2) serve each tile of X rows, whose
-    // chunk stays in L1 across them: X is streamed once per kBlockN weight
-    // rows, not once per kTileN. (Each output's chunks still add in order.)
-    constexpr int64_t kBlockN = 16;
-    alignas(32) float buf[kBlockN * kTileK];
-    // Few X rows: a block of kTileN rows stays in L1 and re-streaming X is cheap.
-    const int64_t block_n = M > 2 * kBlockN ? kBlockN : kTileN;
-    for (int64_t nb = n0; nb < n1; nb += block_n) {
-        const int64_t nbr = min_i64(block_n, n1 - nb);
-        for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
-            const int64_t kc = min_i64(kTileK, K - k0);
-            for (int64_t i = 0; i < nbr; ++i)
-                convert_chunk<T>(W + static_cast<size_t>(nb + i) * w_stride, k0, kc,
-                                 buf + i * kTileK);
-            for (int64_t m = 0; m < M; m += kTileM) {
-                const int64_t mr = min_i64(kTileM, M - m);
-                for (int64_t i = 0; i < nbr; i += kTileN) {
-                    const int64_t nr = min_i64(kTileN, nbr - i);
-                    kTiles[nr - 1][mr - 1](buf + i * kTileK, X + m * ldx + k0, ldx, kc,
-                                           Y + m * ldy + nb + i, ldy, k0 == 0);
-                }
+    alignas(32) float rows[16 * kChunkK];
+    alignas(32) float buf[kMaxNP * kChunkK * 16];
+    const int npg = group_panels(M);
+    for (int64_t n = n0; n < n1; n += 16 * npg) {
+        const int np = static_cast<int>(min_i64(npg, (n1 - n + 15) / 16));
+        const int64_t tail_rows = n1 - n - 16 * (np - 1);
+        for (int64_t k0 = 0; k0 < K; k0 += kChunkK) {
+            const int64_t kc = min_i64(kChunkK, K - k0);
+            const int64_t steps = (kc + 15) / 16 * 16;  // converted rows are padded to 32
+            for (int q = 0; q < np; ++q) {
+                const int64_t nr = min_i64(16, n1 - n - 16 * q);
+                for (int64_t r = 0; r < nr; ++r)
+                    convert_chunk<T>(W + static_cast<size_t>(n + 16 * q + r) * w_stride, k0, kc,
+                                     rows + r * kChunkK);
+                float* panel = buf + q * kChunkK * 16;
+                for (int64_t k = 0; k < steps; ++k)
+                    for (int64_t r = 0; r < 16; ++r)
+                        panel[k * 16 + r] = r < nr ? rows[r * kChunkK + k] : 0.0f;
             }
+            panel_rows<DType::F32>(reinterpret_cast<const uint8_t*>(buf), kChunkK * 64, np, X + k0,
+                                   ldx, kc, Y + n, ldy, M, tail_rows, k0 == 0);
         }
     }
 }
@@ -648,11 +525,7 @@ void matmul_t(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, fl
 void matmul(DType wtype, const void* W, size_t w_stride, const float* X, int64_t ldx, float* Y,
             int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1) {
     if (M <= 0 || n1 <= n0) return;
-    if (K == 0) {  // empty sums; the tiled path would never write Y
-        for (int64_t m = 0; m < M; ++m)
-            for (int64_t n = n0; n < n1; ++n) Y[m * ldy + n] = 0.0f;
-        return;
-    }
+    if (K == 0) return zero_outputs(Y, ldy, M, n0, n1);
     const auto* w = static_cast<const uint8_t*>(W);
     switch (wtype) {
         case DType::F32:
@@ -673,6 +546,23 @@ void matmul(DType wtype, const void* W, size_t w_stride, const float* X, int64_t
             return matmul_t<DType::Q6_K>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
         default:
             kernel_detail::unsupported_dtype("matmul", wtype);
+    }
+}
+
+void matmul_f_packed(DType wtype, const void* Wp, const float* X, int64_t ldx, float* Y,
+                     int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1) {
+    if (M <= 0 || n1 <= n0) return;
+    if (K == 0) return zero_outputs(Y, ldy, M, n0, n1);
+    const auto* w = static_cast<const uint8_t*>(Wp);
+    switch (wtype) {
+        case DType::F32:
+            return matmul_panels_t<DType::F32>(w, X, ldx, Y, ldy, M, K, n0, n1);
+        case DType::F16:
+            return matmul_panels_t<DType::F16>(w, X, ldx, Y, ldy, M, K, n0, n1);
+        case DType::BF16:
+            return matmul_panels_t<DType::BF16>(w, X, ldx, Y, ldy, M, K, n0, n1);
+        default:
+            kernel_detail::unsupported_dtype("matmul_f_packed", wtype);
     }
 }
 
@@ -992,6 +882,7 @@ namespace kernel_detail {
 constinit const KernelTable kAvx2Kernels = {
     Isa::Avx2,
     matmul,
+    matmul_f_packed,
     avx2_quantize_rows_q8,
     avx2_matmul_q8,
     avx2_matmul_q8_packed,

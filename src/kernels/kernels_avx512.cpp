@@ -79,20 +79,17 @@ inline __m512 exp_ps(__m512 x) {
 }
 
 // ---------------------------------------------------------------------------
-// matmul: the same structure and kind of canonical reduction order as the
-// AVX2 file (see there for why), 16 lanes wide. Over a kTileK chunk, step t
-// is elements [16t, 16t + 16) (the last one possibly partial, its missing
-// lanes 0 * 0) and goes into accumulator t % 4, so a block of 32 weights is
-// two steps and two blocks feed all four; the chunk's sum is
-// hsum((a0 + a1) + (a2 + a3)), and chunk sums are added in order. Every path
-// follows it, so Y[m][n] does not depend on M, on m's place among the X
-// rows, or on [n0, n1).
+// matmul: the canonical float order (kernel_impl.h) on 16-row panels. A tile
+// keeps MR X rows x NP panels of accumulators; per k it loads one vector per
+// panel (its 16 rows at k) and broadcasts one X value per row, so each output
+// is one fma chain over k, whatever the tile, M or [n0, n1).
 
 constexpr int64_t kBlock = 32;
-// K chunk: one hsum per output and chunk. 512 (not AVX2's 1024) leaves L1
-// room for the 4 x 4 prefill tile's X rows next to the 8 KiB buffer.
-constexpr int64_t kTileK = 512;
-constexpr int kAcc = 4;  // accumulators per output
+// k per pass of the drivers: a multiple of every block size (256 for the
+// K-quants). NP panels of it converted (at most 64 KiB) serve every X tile.
+constexpr int64_t kChunkK = 256;
+constexpr int kMaxMR = 8;  // X rows per tile
+constexpr int kMaxNP = 4;  // panels per tile (MR * NP <= 24 accumulators in use)
 
 struct NoScale {};
 
@@ -302,94 +299,8 @@ struct Super<DType::Q6_K> {
     }
 };
 
-template <int A>
-struct AccIndex {
-    static constexpr int value = A;
-};
-
-// Decode path (M <= 4): one weight row at a time, so the matrix streams from
-// memory in order, against MR X rows, blocks converted in registers; the
-// 4 * MR accumulators fit the 32 registers.
-template <DType T, int MR>
-void direct_row(const uint8_t* w, const float* X, int64_t ldx, int64_t K, float* y, int64_t ldy) {
-    using Wt = Weights<T>;
-    float total[MR] = {};  // set by the first chunk; zeroed for -Wmaybe-uninitialized
-    for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
-        const int64_t kc = min_i64(kTileK, K - k0);
-        const int64_t nb = kc / kBlock, rem = kc - nb * kBlock;
-        const uint8_t* wc = w + (k0 / kBlock) * Wt::kBlockBytes;
-        const float* xc = X + k0;
-        __m512 acc[kAcc][MR];
-        for (int a = 0; a < kAcc; ++a)
-            for (int j = 0; j < MR; ++j) acc[a][j] = _mm512_setzero_ps();
-        // Block b is steps 2b and 2b + 1: accumulators A and A + 1.
-        const auto block = [&](int64_t b, auto first_acc) __attribute__((always_inline)) {
-            constexpr int A = decltype(first_acc)::value;
-            const uint8_t* p = wc + b * Wt::kBlockBytes;
-            const float* x = xc + b * kBlock;
-            const auto sc = Wt::scale(p);
-            for (int h = 0; h < 2; ++h) {
-                const __m512 wv = Wt::sub(p, h, sc);
-                for (int j = 0; j < MR; ++j)
-                    acc[A + h][j] =
-                        _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + j * ldx + 16 * h), acc[A + h][j]);
-            }
-        };
-        int64_t b = 0;
-        if (nb == kTileK / kBlock) {
-            // Whole chunks unrolled: a short loop's exit, once per chunk, is
-            // mispredicted often enough to matter at M = 1.
-#pragma GCC unroll 8
-            for (; b < kTileK / kBlock; b += 2) {
-                block(b, AccIndex<0>{});
-                block(b + 1, AccIndex<2>{});
-            }
-        } else {
-            for (; b + 2 <= nb; b += 2) {
-                block(b, AccIndex<0>{});
-                block(b + 1, AccIndex<2>{});
-            }
-            if (b < nb) block(b++, AccIndex<0>{});
-        }
-        if constexpr (Wt::kPlain) {
-            // A partial block nb: steps past rem are skipped, and X is not
-            // read past kc. Constant accumulator indices keep acc in registers.
-            const auto partial = [&](auto first_acc) __attribute__((always_inline)) {
-                constexpr int A = decltype(first_acc)::value;
-                const uint8_t* p = wc + nb * Wt::kBlockBytes;
-                const float* x = xc + nb * kBlock;
-                for (int h = 0; h < 2; ++h) {
-                    if (16 * h >= rem) break;
-                    const __m512 wv = Wt::sub_partial(p, rem, h);
-                    const __mmask16 mask = lane_mask(rem - 16 * h);
-                    for (int j = 0; j < MR; ++j)
-                        acc[A + h][j] = _mm512_fmadd_ps(
-                            wv, _mm512_maskz_loadu_ps(mask, x + j * ldx + 16 * h), acc[A + h][j]);
-                }
-            };
-            if (rem > 0 && nb % 2 == 0) partial(AccIndex<0>{});
-            if (rem > 0 && nb % 2 == 1) partial(AccIndex<2>{});
-        }
-        for (int j = 0; j < MR; ++j) {
-            const float c = hsum(_mm512_add_ps(_mm512_add_ps(acc[0][j], acc[1][j]),
-                                               _mm512_add_ps(acc[2][j], acc[3][j])));
-            total[j] = k0 == 0 ? c : total[j] + c;
-        }
-    }
-    for (int j = 0; j < MR; ++j) y[j * ldy] = total[j];
-}
-
-template <DType T, int MR>
-void direct_rows(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y,
-                 int64_t ldy, int64_t K, int64_t n0, int64_t n1) {
-    for (int64_t n = n0; n < n1; ++n)
-        direct_row<T, MR>(W + static_cast<size_t>(n) * w_stride, X, ldx, K, Y + n, ldy);
-}
-
-// Prefill path (M > 4): see the AVX2 file. 4 x 4 tiles = 16 accumulators.
-constexpr int kTileN = 4;
-constexpr int kTileM = 6;  // 4 x 6 accumulators of 32 registers
-
+// Converts elements [k0, k0 + kc) of a row into out, zero-padded to a
+// multiple of 32 (k0 is a multiple of kChunkK).
 template <DType T>
 void convert_blocks(const uint8_t* row, int64_t k0, int64_t kc, float* out) {
     using Wt = Weights<T>;
@@ -423,131 +334,131 @@ void convert_chunk(const uint8_t* row, int64_t k0, int64_t kc, float* out) {
     }
 }
 
-// Decode path for the K-quants, as in the AVX2 file: each kTileK chunk is
-// dequantized into an L1 buffer and reduced by direct_row<F32> as one chunk.
-template <DType T, int MR>
-void direct_rows_k(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y,
-                   int64_t ldy, int64_t K, int64_t n0, int64_t n1) {
-    alignas(64) float buf[kTileK];
-    for (int64_t n = n0; n < n1; ++n) {
-        const uint8_t* row = W + static_cast<size_t>(n) * w_stride;
-        float total[MR] = {}, c[MR];
-        for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
-            const int64_t kc = min_i64(kTileK, K - k0);
-            convert_chunk<T>(row, k0, kc, buf);
-            direct_row<DType::F32, MR>(reinterpret_cast<const uint8_t*>(buf), X + k0, ldx, kc, c,
-                                       1);
-            for (int j = 0; j < MR; ++j) total[j] = k0 == 0 ? c[j] : total[j] + c[j];
-        }
-        for (int j = 0; j < MR; ++j) Y[j * ldy + n] = total[j];
-    }
+// 16 consecutive elements of type S (one panel step) as floats.
+template <DType S>
+inline __m512 panel_step(const uint8_t* p) {
+    if constexpr (S == DType::F32)
+        return _mm512_loadu_ps(p);
+    else if constexpr (S == DType::F16)
+        return load_f16(p);
+    else
+        return load_bf16(p, 0xffff);
 }
 
-// NR buffered rows against MR X rows over one chunk, in kAcc passes: pass s
-// takes steps s, s + kAcc, ... into its own accumulators, so that each
-// output is reduced as in direct_row.
-template <int NR, int MR>
-void tile(const float* buf, const float* x, int64_t ldx, int64_t kc, float* y, int64_t ldy,
-          bool first) {
-    const int64_t full = kc / 16;       // whole steps
-    const bool partial = kc % 16 != 0;  // then step `full` is a partial one
-    __m512 part[kAcc][NR][MR];
-    for (int s = 0; s < kAcc; ++s) {
-        __m512 acc[NR][MR];
-        for (int i = 0; i < NR; ++i)
-            for (int j = 0; j < MR; ++j) acc[i][j] = _mm512_setzero_ps();
-        int64_t t = s;
-        for (; t < full; t += kAcc) {
-            const int64_t k = 16 * t;
-            __m512 xv[MR];
-            for (int j = 0; j < MR; ++j) xv[j] = _mm512_loadu_ps(x + j * ldx + k);
-            for (int i = 0; i < NR; ++i) {
-                const __m512 wv = _mm512_load_ps(buf + i * kTileK + k);
-                for (int j = 0; j < MR; ++j) acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);
-            }
-        }
-        if (partial && t == full) {  // the buffer is zero-padded; X must not be read past kc
-            const int64_t k = 16 * t;
-            const __mmask16 mask = lane_mask(kc - k);
-            __m512 xv[MR];
-            for (int j = 0; j < MR; ++j) xv[j] = _mm512_maskz_loadu_ps(mask, x + j * ldx + k);
-            for (int i = 0; i < NR; ++i) {
-                const __m512 wv = _mm512_load_ps(buf + i * kTileK + k);
-                for (int j = 0; j < MR; ++j) acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);
-            }
-        }
-        for (int i = 0; i < NR; ++i)
-            for (int j = 0; j < MR; ++j) part[s][i][j] = acc[i][j];
-    }
-    for (int i = 0; i < NR; ++i)
+template <DType S>
+constexpr int64_t kStepBytes = 16 * (S == DType::F32 ? 4 : 2);
+
+// Y[j][16p + r] = (first ? 0 : Y[j][16p + r]) + sum over k < kc of
+// X[j][k] * (row r of panel p at k), for j < MR, p < NP, as fma chains in k
+// order; panel p's step k at W + p * wps + k * kStepBytes<S>. `tail` masks the
+// rows of the last panel that exist. Fully unrolled: GCC otherwise keeps the
+// accumulators in memory.
+template <DType S, int MR, int NP>
+void panel_tile(const uint8_t* W, size_t wps, const float* X, int64_t ldx, int64_t kc, float* Y,
+                int64_t ldy, __mmask16 tail, bool first) {
+    const auto mask = [&](int p) { return p == NP - 1 ? tail : static_cast<__mmask16>(0xffff); };
+    __m512 acc[MR][NP];
+#pragma GCC unroll 8
+    for (int j = 0; j < MR; ++j)
+#pragma GCC unroll 4
+        for (int p = 0; p < NP; ++p)
+            acc[j][p] =
+                first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask(p), Y + j * ldy + 16 * p);
+    for (int64_t k = 0; k < kc; ++k) {
+        __m512 w[NP];
+#pragma GCC unroll 4
+        for (int p = 0; p < NP; ++p) w[p] = panel_step<S>(W + p * wps + k * kStepBytes<S>);
+#pragma GCC unroll 8
         for (int j = 0; j < MR; ++j) {
-            const float c = hsum(_mm512_add_ps(_mm512_add_ps(part[0][i][j], part[1][i][j]),
-                                               _mm512_add_ps(part[2][i][j], part[3][i][j])));
-            float& d = y[j * ldy + i];
-            d = first ? c : d + c;
+            const __m512 x = _mm512_set1_ps(X[j * ldx + k]);
+#pragma GCC unroll 4
+            for (int p = 0; p < NP; ++p) acc[j][p] = _mm512_fmadd_ps(x, w[p], acc[j][p]);
         }
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < MR; ++j)
+#pragma GCC unroll 4
+        for (int p = 0; p < NP; ++p)
+            _mm512_mask_storeu_ps(Y + j * ldy + 16 * p, mask(p), acc[j][p]);
 }
 
-using TileFn = void (*)(const float*, const float*, int64_t, int64_t, float*, int64_t, bool);
-constexpr TileFn kTiles[kTileN][kTileM] = {
-    {tile<1, 1>, tile<1, 2>, tile<1, 3>, tile<1, 4>, tile<1, 5>, tile<1, 6>},
-    {tile<2, 1>, tile<2, 2>, tile<2, 3>, tile<2, 4>, tile<2, 5>, tile<2, 6>},
-    {tile<3, 1>, tile<3, 2>, tile<3, 3>, tile<3, 4>, tile<3, 5>, tile<3, 6>},
-    {tile<4, 1>, tile<4, 2>, tile<4, 3>, tile<4, 4>, tile<4, 5>, tile<4, 6>},
+using PanelTileFn = void (*)(const uint8_t*, size_t, const float*, int64_t, int64_t, float*,
+                             int64_t, __mmask16, bool);
+#define IG_PANEL_TILES(S, MR) \
+    { panel_tile<S, MR, 1>, panel_tile<S, MR, 2>, panel_tile<S, MR, 3>, panel_tile<S, MR, 4> }
+template <DType S>
+constexpr PanelTileFn kPanelTiles[kMaxMR][kMaxNP] = {
+    IG_PANEL_TILES(S, 1), IG_PANEL_TILES(S, 2), IG_PANEL_TILES(S, 3), IG_PANEL_TILES(S, 4),
+    IG_PANEL_TILES(S, 5), IG_PANEL_TILES(S, 6), IG_PANEL_TILES(S, 7), IG_PANEL_TILES(S, 8),
 };
+#undef IG_PANEL_TILES
 
+// Panels per group: 4 when one tile of at most 4 rows covers M (decode: more
+// streams in flight), else 3 (8 rows x 3 panels = 24 accumulators).
+inline int group_panels(int64_t M) {
+    return M <= 4 ? 4 : 3;
+}
+
+// Every X row against a group of np panels over one chunk, kMaxMR rows a tile.
+template <DType S>
+void panel_rows(const uint8_t* W, size_t wps, int np, const float* X, int64_t ldx, int64_t kc,
+                float* Y, int64_t ldy, int64_t M, __mmask16 tail, bool first) {
+    for (int64_t m = 0; m < M; m += kMaxMR) {
+        const int64_t mr = min_i64(kMaxMR, M - m);
+        kPanelTiles<S>[mr - 1][np - 1](W, wps, X + m * ldx, ldx, kc, Y + m * ldy, ldy, tail, first);
+    }
+}
+
+// Empty sums (K = 0), which the chunk loops would never write.
+void zero_outputs(float* Y, int64_t ldy, int64_t M, int64_t n0, int64_t n1) {
+    for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = n0; n < n1; ++n) Y[m * ldy + n] = 0.0f;
+}
+
+// Float weights packed by pack_f_weights, halves converted in registers
+// (measured faster than converting each chunk once into a buffer for all
+// the X tiles, even at M = 256: the loads then overlap the FMAs).
+template <DType T>
+void matmul_panels_t(const uint8_t* Wp, const float* X, int64_t ldx, float* Y, int64_t ldy,
+                     int64_t M, int64_t K, int64_t n0, int64_t n1) {
+    const size_t pb = f_panel_bytes(T, K);
+    const int npg = group_panels(M);
+    for (int64_t p = n0 / 16; 16 * p < n1; p += npg) {
+        const int np = static_cast<int>(min_i64(npg, (n1 - 16 * p + 15) / 16));
+        const __mmask16 tail = lane_mask(n1 - 16 * (p + np - 1));
+        for (int64_t k0 = 0; k0 < K; k0 += kChunkK)
+            panel_rows<T>(Wp + p * pb + k0 * kStepBytes<T>, pb, np, X + k0, ldx,
+                          min_i64(kChunkK, K - k0), Y + 16 * p, ldy, M, tail, k0 == 0);
+    }
+}
+
+// Rows of any type: each chunk of up to 16 rows is converted, then
+// transposed into a panel (rows past nr zero), and reduced as packed panels
+// are, so the results are the same bits.
 template <DType T>
 void matmul_t(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y, int64_t ldy,
               int64_t M, int64_t K, int64_t n0, int64_t n1) {
-    if constexpr (kIsKQuant<T>) {
-        switch (M) {
-            case 1:
-                return direct_rows_k<T, 1>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-            case 2:
-                return direct_rows_k<T, 2>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-            case 3:
-                return direct_rows_k<T, 3>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-            case 4:
-                return direct_rows_k<T, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-            default:
-                break;
-        }
-    } else {
-        switch (M) {
-            case 1:
-                return direct_rows<T, 1>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-            case 2:
-                return direct_rows<T, 2>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-            case 3:
-                return direct_rows<T, 3>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-            case 4:
-                return direct_rows<T, 4>(W, w_stride, X, ldx, Y, ldy, K, n0, n1);
-            default:
-                break;
-        }
-    }
-    // kBlockN converted rows (in L2) serve each tile of X rows, whose
-    // chunk stays in L1 across them: X is streamed once per kBlockN weight
-    // rows, not once per kTileN. (Each output's chunks still add in order.)
-    constexpr int64_t kBlockN = 32;
-    alignas(64) float buf[kBlockN * kTileK];
-    // Few X rows: a block of kTileN rows stays in L1 and re-streaming X is cheap.
-    const int64_t block_n = M > 2 * kBlockN ? kBlockN : kTileN;
-    for (int64_t nb = n0; nb < n1; nb += block_n) {
-        const int64_t nbr = min_i64(block_n, n1 - nb);
-        for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
-            const int64_t kc = min_i64(kTileK, K - k0);
-            for (int64_t i = 0; i < nbr; ++i)
-                convert_chunk<T>(W + static_cast<size_t>(nb + i) * w_stride, k0, kc,
-                                 buf + i * kTileK);
-            for (int64_t m = 0; m < M; m += kTileM) {
-                const int64_t mr = min_i64(kTileM, M - m);
-                for (int64_t i = 0; i < nbr; i += kTileN) {
-                    const int64_t nr = min_i64(kTileN, nbr - i);
-                    kTiles[nr - 1][mr - 1](buf + i * kTileK, X + m * ldx + k0, ldx, kc,
-                                           Y + m * ldy + nb + i, ldy, k0 == 0);
-                }
+    alignas(64) float rows[16 * kChunkK];
+    alignas(64) float buf[kMaxNP * kChunkK * 16];
+    const int npg = group_panels(M);
+    for (int64_t n = n0; n < n1; n += 16 * npg) {
+        const int np = static_cast<int>(min_i64(npg, (n1 - n + 15) / 16));
+        const __mmask16 tail = lane_mask(n1 - n - 16 * (np - 1));
+        for (int64_t k0 = 0; k0 < K; k0 += kChunkK) {
+            const int64_t kc = min_i64(kChunkK, K - k0);
+            const int64_t steps = (kc + 15) / 16 * 16;  // converted rows are padded to 32
+            for (int q = 0; q < np; ++q) {
+                const int64_t nr = min_i64(16, n1 - n - 16 * q);
+                for (int64_t r = 0; r < nr; ++r)
+                    convert_chunk<T>(W + static_cast<size_t>(n + 16 * q + r) * w_stride, k0, kc,
+                                     rows + r * kChunkK);
+                float* panel = buf + q * kChunkK * 16;
+                for (int64_t k = 0; k < steps; ++k)
+                    for (int64_t r = 0; r < 16; ++r)
+                        panel[k * 16 + r] = r < nr ? rows[r * kChunkK + k] : 0.0f;
             }
+            panel_rows<DType::F32>(reinterpret_cast<const uint8_t*>(buf), kChunkK * 64, np, X + k0,
+                                   ldx, kc, Y + n, ldy, M, tail, k0 == 0);
         }
     }
 }
@@ -555,11 +466,7 @@ void matmul_t(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, fl
 void matmul(DType wtype, const void* W, size_t w_stride, const float* X, int64_t ldx, float* Y,
             int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1) {
     if (M <= 0 || n1 <= n0) return;
-    if (K == 0) {  // empty sums; the tiled path would never write Y
-        for (int64_t m = 0; m < M; ++m)
-            for (int64_t n = n0; n < n1; ++n) Y[m * ldy + n] = 0.0f;
-        return;
-    }
+    if (K == 0) return zero_outputs(Y, ldy, M, n0, n1);
     const auto* w = static_cast<const uint8_t*>(W);
     switch (wtype) {
         case DType::F32:
@@ -580,6 +487,23 @@ void matmul(DType wtype, const void* W, size_t w_stride, const float* X, int64_t
             return matmul_t<DType::Q6_K>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
         default:
             kernel_detail::unsupported_dtype("matmul", wtype);
+    }
+}
+
+void matmul_f_packed(DType wtype, const void* Wp, const float* X, int64_t ldx, float* Y,
+                     int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1) {
+    if (M <= 0 || n1 <= n0) return;
+    if (K == 0) return zero_outputs(Y, ldy, M, n0, n1);
+    const auto* w = static_cast<const uint8_t*>(Wp);
+    switch (wtype) {
+        case DType::F32:
+            return matmul_panels_t<DType::F32>(w, X, ldx, Y, ldy, M, K, n0, n1);
+        case DType::F16:
+            return matmul_panels_t<DType::F16>(w, X, ldx, Y, ldy, M, K, n0, n1);
+        case DType::BF16:
+            return matmul_panels_t<DType::BF16>(w, X, ldx, Y, ldy, M, K, n0, n1);
+        default:
+            kernel_detail::unsupported_dtype("matmul_f_packed", wtype);
     }
 }
 
@@ -873,11 +797,22 @@ void matmul_q8_packed(DType wtype, const void* Wp, const void* Xq, float* Y, int
 
 namespace kernel_detail {
 constinit const KernelTable kAvx512Kernels = {
-    Isa::Avx512, matmul,           avx2_quantize_rows_q8,
-    matmul_q8,   matmul_q8_packed, rmsnorm,
-    rope,        softmax,          silu_mul,
-    add,         dot_kv,           axpy_kv,
-    store_kv,    gemm_nn,          online_softmax_chunk,
+    Isa::Avx512,
+    matmul,
+    matmul_f_packed,
+    avx2_quantize_rows_q8,
+    matmul_q8,
+    matmul_q8_packed,
+    rmsnorm,
+    rope,
+    softmax,
+    silu_mul,
+    add,
+    dot_kv,
+    axpy_kv,
+    store_kv,
+    gemm_nn,
+    online_softmax_chunk,
 };
 }  // namespace kernel_detail
 

@@ -99,6 +99,34 @@ void matmul(DType wtype, const void* W, size_t w_stride, const float* X, int64_t
     }
 }
 
+void matmul_f_packed(DType wtype, const void* Wp, const float* X, int64_t ldx, float* Y,
+                     int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1) {
+    if (!f_packable(wtype)) kernel_detail::unsupported_dtype("matmul_f_packed", wtype);
+    const size_t pb = f_panel_bytes(wtype, K);
+    for (int64_t n = n0; n < n1; ++n) {
+        const auto* panel =
+            static_cast<const uint8_t*>(Wp) + static_cast<size_t>(n / kPanelRows) * pb;
+        const int64_t r = n % kPanelRows;
+        for (int64_t m = 0; m < M; ++m) {
+            const float* x = X + m * ldx;
+            double s = 0.0;
+            for (int64_t k = 0; k < K; ++k) {
+                const int64_t i = k * kPanelRows + r;
+                float w;
+                if (wtype == DType::F32) {
+                    std::memcpy(&w, panel + 4 * i, 4);
+                } else {
+                    uint16_t h;
+                    std::memcpy(&h, panel + 2 * i, 2);
+                    w = wtype == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
+                }
+                s += static_cast<double>(w) * x[k];
+            }
+            Y[m * ldy + n] = static_cast<float>(s);
+        }
+    }
+}
+
 void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps) {
     double ss = 0.0;
     for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
@@ -218,6 +246,7 @@ namespace kernel_detail {
 constinit const KernelTable kScalarKernels = {
     Isa::Scalar,
     matmul,
+    matmul_f_packed,
     scalar_quantize_rows_q8,
     scalar_matmul_q8,
     scalar_matmul_q8_packed,

@@ -46,14 +46,20 @@ void matmul(ThreadPool& pool, const KernelTable& kt, const WeightView& w, const 
             const uint8_t* Xq, int64_t M, float* Y) {
     // Enough rows per chunk to amortise dispatch; few enough to balance.
     const int64_t grain = std::max<int64_t>(4, 16384 / std::max<int64_t>(1, w.ne0));
-    if (Xq != nullptr && w.packed != nullptr) {
-        const int64_t panels = q8_panel_count(w.ne1);
-        pool.parallel_for(
-            panels, (grain + kQ8PanelRows - 1) / kQ8PanelRows, [&](int64_t p0, int64_t p1) {
-                kt.matmul_q8_packed(w.type, w.packed, Xq, Y, w.ne1, M, w.ne0, p0 * kQ8PanelRows,
-                                    std::min(p1 * kQ8PanelRows, w.ne1));
-            });
-        return;
+    if (w.packed != nullptr) {
+        const int64_t panels = panel_count(w.ne1);
+        const bool f = f_packable(w.type);
+        if (f || Xq != nullptr) {
+            pool.parallel_for(
+                panels, (grain + kPanelRows - 1) / kPanelRows, [&](int64_t p0, int64_t p1) {
+                    const int64_t n0 = p0 * kPanelRows, n1 = std::min(p1 * kPanelRows, w.ne1);
+                    if (f)
+                        kt.matmul_f_packed(w.type, w.packed, X, w.ne0, Y, w.ne1, M, w.ne0, n0, n1);
+                    else
+                        kt.matmul_q8_packed(w.type, w.packed, Xq, Y, w.ne1, M, w.ne0, n0, n1);
+                });
+            return;
+        }
     }
     if (Xq != nullptr && matmul_q8_supports(w.type)) {
         pool.parallel_for(w.ne1, grain, [&](int64_t n0, int64_t n1) {

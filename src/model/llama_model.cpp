@@ -77,7 +77,7 @@ Expected<std::unique_ptr<LlamaModel>> LlamaModel::from_gguf(std::shared_ptr<cons
     if (const char* v = std::getenv("IG_MATMUL"); v != nullptr && std::string_view(v) == "float")
         m->int8_matmul_ = false;
     IG_TRY(m->bind_weights());
-    if (m->int8_matmul_) m->pack_weights();
+    m->pack_weights();
     return m;
 }
 
@@ -134,16 +134,30 @@ void LlamaModel::FreeDeleter::operator()(void* p) const {
     std::free(p);
 }
 
+namespace {
+
+// Float weights always, Q8_0/Q4_0 for the integer path.
+bool packable(const WeightView& w, bool int8) {
+    return f_packable(w.type) || (int8 && q8_packable(w.type));
+}
+
+size_t packed_bytes(const WeightView& w) {
+    return f_packable(w.type) ? f_packed_bytes(w.type, w.ne1, w.ne0)
+                              : q8_packed_bytes(w.type, w.ne1, w.ne0);
+}
+
+}  // namespace
+
 void LlamaModel::pack_weights() {
     std::vector<WeightView*> ws;
     // Tied embeddings: output_ is packed; tok_embd_ keeps the file's rows
     // (embedding lookups read single rows).
-    if (q8_packable(output_.type)) ws.push_back(&output_);
+    if (packable(output_, int8_matmul_)) ws.push_back(&output_);
     for (LayerWeights& L : layers_)
         for (WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down})
-            if (q8_packable(w->type)) ws.push_back(w);
+            if (packable(*w, int8_matmul_)) ws.push_back(w);
     size_t total = 0;
-    for (const WeightView* w : ws) total += q8_packed_bytes(w->type, w->ne1, w->ne0);
+    for (const WeightView* w : ws) total += packed_bytes(*w);
     if (total == 0) return;
     // 2 MiB aligned and advised as huge pages: decode streams every page of
     // it per token, and 4 KiB pages cost a TLB miss each.
@@ -155,7 +169,7 @@ void LlamaModel::pack_weights() {
     uint8_t* at = packed_.get();
     for (WeightView* w : ws) {
         w->packed = at;
-        at += q8_packed_bytes(w->type, w->ne1, w->ne0);
+        at += packed_bytes(*w);
     }
     // Each thread packs its share of every weight's panels (the copy and the
     // first touch of the new pages are the load time this adds).
@@ -163,9 +177,13 @@ void LlamaModel::pack_weights() {
         static_cast<int64_t>(std::clamp(std::thread::hardware_concurrency(), 1u, 16u));
     const auto pack_share = [&](int64_t i) {
         for (const WeightView* w : ws) {
-            const int64_t panels = q8_panel_count(w->ne1);
-            pack_q8_weights(w->type, w->data, w->row_stride, w->ne1, w->ne0, panels * i / n_threads,
-                            panels * (i + 1) / n_threads, const_cast<void*>(w->packed));
+            const int64_t panels = panel_count(w->ne1);
+            const int64_t p0 = panels * i / n_threads, p1 = panels * (i + 1) / n_threads;
+            void* out = const_cast<void*>(w->packed);
+            if (f_packable(w->type))
+                pack_f_weights(w->type, w->data, w->row_stride, w->ne1, w->ne0, p0, p1, out);
+            else
+                pack_q8_weights(w->type, w->data, w->row_stride, w->ne1, w->ne0, p0, p1, out);
         }
     };
     std::vector<std::thread> threads;

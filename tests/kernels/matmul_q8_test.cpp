@@ -205,7 +205,7 @@ TEST_P(MatmulQ8Packed, SameBitsAsUnpackedRows) {
                 for (int64_t M : {1, 3, 8, 13, 130}) {
                     if (K == 4128 && M > 13) continue;  // the scalar reference is slow
                     const Problem p = make_problem(t, M, K, N, seed++);
-                    const int64_t panels = q8_panel_count(N);
+                    const int64_t panels = panel_count(N);
                     std::vector<uint8_t> packed(q8_packed_bytes(t, N, K), 0xee);
                     pack_q8_weights(t, p.w.data(), p.w_stride, N, K, 0, 1, packed.data());
                     pack_q8_weights(t, p.w.data(), p.w_stride, N, K, 1, panels, packed.data());

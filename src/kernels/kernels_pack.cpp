@@ -1,6 +1,7 @@
-// Panel packing of Q8_0 / Q4_0 weights for matmul_q8_packed (layout in
-// kernel_impl.h): plain byte moves, shared by the model's load-time packing
-// and the vector kernels' on-the-fly packing of unpacked rows.
+// Panel packing of weights (layouts in kernel_impl.h): float panels for
+// matmul_f_packed, Q8_0 / Q4_0 panels for matmul_q8_packed. Plain byte moves,
+// shared by the model's load-time packing and the integer kernels'
+// on-the-fly packing of unpacked rows.
 #include <cstring>
 
 #include "kernels/kernel_impl.h"
@@ -15,7 +16,53 @@ int64_t panel_quant_bytes(DType t) {
                             : kernel_detail::kPanelQuantBytesQ4_0;
 }
 
+// Element k of row r goes to k * kPanelRows + r; rows past N and the tail
+// padding are +0.
+template <class E>
+void pack_f_panels(const void* W, size_t w_stride, int64_t N, int64_t K, int64_t p0, int64_t p1,
+                   size_t panel_bytes, void* out) {
+    for (int64_t p = p0; p < p1; ++p) {
+        uint8_t* panel = static_cast<uint8_t*>(out) + static_cast<size_t>(p) * panel_bytes;
+        std::memset(panel, 0, panel_bytes);
+        auto* dst = reinterpret_cast<E*>(panel);
+        const int64_t n = p * kPanelRows;
+        const int64_t rows = N - n < kPanelRows ? N - n : kPanelRows;
+        for (int64_t r = 0; r < rows; ++r) {
+            const uint8_t* row =
+                static_cast<const uint8_t*>(W) + static_cast<size_t>(n + r) * w_stride;
+            for (int64_t k = 0; k < K; ++k)
+                std::memcpy(dst + k * kPanelRows + r, row + k * sizeof(E), sizeof(E));
+        }
+    }
+}
+
 }  // namespace
+
+int64_t panel_count(int64_t N) {
+    return (N + kPanelRows - 1) / kPanelRows;
+}
+
+bool f_packable(DType wtype) {
+    return wtype == DType::F32 || wtype == DType::F16 || wtype == DType::BF16;
+}
+
+size_t f_panel_bytes(DType wtype, int64_t K) {
+    const int64_t bytes = K * kPanelRows * (wtype == DType::F32 ? 4 : 2);
+    return static_cast<size_t>((bytes + 63) / 64 * 64);
+}
+
+size_t f_packed_bytes(DType wtype, int64_t N, int64_t K) {
+    return static_cast<size_t>(panel_count(N)) * f_panel_bytes(wtype, K);
+}
+
+void pack_f_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int64_t K, int64_t p0,
+                    int64_t p1, void* out) {
+    if (!f_packable(wtype)) kernel_detail::unsupported_dtype("pack_f_weights", wtype);
+    if (wtype == DType::F32)
+        pack_f_panels<uint32_t>(W, w_stride, N, K, p0, p1, f_panel_bytes(wtype, K), out);
+    else
+        pack_f_panels<uint16_t>(W, w_stride, N, K, p0, p1, f_panel_bytes(wtype, K), out);
+}
 
 bool q8_packable(DType wtype) {
     return wtype == DType::Q8_0 || wtype == DType::Q4_0;
@@ -27,12 +74,8 @@ size_t q8_panel_bytes(DType wtype, int64_t K) {
     return static_cast<size_t>((bytes + 63) / 64 * 64);
 }
 
-int64_t q8_panel_count(int64_t N) {
-    return (N + kQ8PanelRows - 1) / kQ8PanelRows;
-}
-
 size_t q8_packed_bytes(DType wtype, int64_t N, int64_t K) {
-    return static_cast<size_t>(q8_panel_count(N)) * q8_panel_bytes(wtype, K);
+    return static_cast<size_t>(panel_count(N)) * q8_panel_bytes(wtype, K);
 }
 
 void pack_q8_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int64_t K, int64_t p0,
