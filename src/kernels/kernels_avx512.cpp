@@ -432,6 +432,45 @@ void matmul_panels_t(const uint8_t* Wp, const float* X, int64_t ldx, float* Y, i
     }
 }
 
+// Byte offset of element k (a multiple of the block size) in a row of T.
+template <DType T>
+int64_t chunk_offset(int64_t k) {
+    if constexpr (kIsKQuant<T>)
+        return k / kSuper * Super<T>::kBytes;
+    else
+        return k / kBlock * Weights<T>::kBlockBytes +
+               (Weights<T>::kPlain ? k % kBlock : 0) * Weights<T>::kBlockBytes / kBlock;
+}
+
+// dst[16c + r] = src[r * ld + c] for 16 rows r and columns c; rows r >= nr
+// are taken as zero. Three rounds of shuffles: pairs of elements, pairs of
+// pairs, then 128-bit lanes.
+inline void transpose16(const float* src, int64_t ld, int64_t nr, float* dst) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; ++i) r[i] = i < nr ? _mm512_load_ps(src + i * ld) : _mm512_setzero_ps();
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    // u[4g + j], 128-bit lane L: column 4L + j of rows 4g .. 4g + 3.
+    for (int g = 0; g < 16; g += 4)
+        for (int h = 0; h < 2; ++h) {
+            const __m512d a = _mm512_castps_pd(t[g + h]), b = _mm512_castps_pd(t[g + h + 2]);
+            r[g + 2 * h] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+            r[g + 2 * h + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        }
+    for (int j = 0; j < 4; ++j) {
+        const __m512 a = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88);  // lanes 0, 2
+        const __m512 b = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xdd);  // lanes 1, 3
+        const __m512 c = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88);
+        const __m512 d = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xdd);
+        _mm512_store_ps(dst + 16 * j, _mm512_shuffle_f32x4(a, c, 0x88));
+        _mm512_store_ps(dst + 16 * (4 + j), _mm512_shuffle_f32x4(b, d, 0x88));
+        _mm512_store_ps(dst + 16 * (8 + j), _mm512_shuffle_f32x4(a, c, 0xdd));
+        _mm512_store_ps(dst + 16 * (12 + j), _mm512_shuffle_f32x4(b, d, 0xdd));
+    }
+}
+
 // Rows of any type: each chunk of up to 16 rows is converted, then
 // transposed into a panel (rows past nr zero), and reduced as packed panels
 // are, so the results are the same bits.
@@ -447,15 +486,22 @@ void matmul_t(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, fl
         for (int64_t k0 = 0; k0 < K; k0 += kChunkK) {
             const int64_t kc = min_i64(kChunkK, K - k0);
             const int64_t steps = (kc + 15) / 16 * 16;  // converted rows are padded to 32
+            const int64_t next = chunk_offset<T>(k0 + kChunkK);
+            const int64_t chunk_bytes = chunk_offset<T>(min_i64(kChunkK, K - k0 - kChunkK));
             for (int q = 0; q < np; ++q) {
                 const int64_t nr = min_i64(16, n1 - n - 16 * q);
-                for (int64_t r = 0; r < nr; ++r)
-                    convert_chunk<T>(W + static_cast<size_t>(n + 16 * q + r) * w_stride, k0, kc,
-                                     rows + r * kChunkK);
-                float* panel = buf + q * kChunkK * 16;
-                for (int64_t k = 0; k < steps; ++k)
-                    for (int64_t r = 0; r < 16; ++r)
-                        panel[k * 16 + r] = r < nr ? rows[r * kChunkK + k] : 0.0f;
+                for (int64_t r = 0; r < nr; ++r) {
+                    const uint8_t* row = W + static_cast<size_t>(n + 16 * q + r) * w_stride;
+                    convert_chunk<T>(row, k0, kc, rows + r * kChunkK);
+                    // 64 rows read a chunk at a time are too many streams
+                    // for the hardware prefetcher: ask for the next chunk.
+                    if (k0 + kChunkK < K)
+                        for (int64_t b = 0; b < chunk_bytes; b += 64)
+                            _mm_prefetch(reinterpret_cast<const char*>(row + next + b),
+                                         _MM_HINT_T0);
+                }
+                for (int64_t k = 0; k < steps; k += 16)
+                    transpose16(rows + k, kChunkK, nr, buf + (q * kChunkK + k) * 16);
             }
             panel_rows<DType::F32>(reinterpret_cast<const uint8_t*>(buf), kChunkK * 64, np, X + k0,
                                    ldx, kc, Y + n, ldy, M, tail, k0 == 0);

@@ -99,30 +99,36 @@ void matmul(DType wtype, const void* W, size_t w_stride, const float* X, int64_t
     }
 }
 
+// Sums as matmul does (chunks of kChunk in double), so the bits match it.
 void matmul_f_packed(DType wtype, const void* Wp, const float* X, int64_t ldx, float* Y,
                      int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1) {
     if (!f_packable(wtype)) kernel_detail::unsupported_dtype("matmul_f_packed", wtype);
     const size_t pb = f_panel_bytes(wtype, K);
+    const auto weight = [&](const uint8_t* panel, int64_t k, int64_t r) {
+        const size_t i = static_cast<size_t>(k * kPanelRows + r);
+        float w;
+        if (wtype == DType::F32) {
+            std::memcpy(&w, panel + 4 * i, 4);
+        } else {
+            uint16_t h;
+            std::memcpy(&h, panel + 2 * i, 2);
+            w = wtype == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
+        }
+        return w;
+    };
     for (int64_t n = n0; n < n1; ++n) {
         const auto* panel =
             static_cast<const uint8_t*>(Wp) + static_cast<size_t>(n / kPanelRows) * pb;
-        const int64_t r = n % kPanelRows;
         for (int64_t m = 0; m < M; ++m) {
             const float* x = X + m * ldx;
-            double s = 0.0;
-            for (int64_t k = 0; k < K; ++k) {
-                const int64_t i = k * kPanelRows + r;
-                float w;
-                if (wtype == DType::F32) {
-                    std::memcpy(&w, panel + 4 * i, 4);
-                } else {
-                    uint16_t h;
-                    std::memcpy(&h, panel + 2 * i, 2);
-                    w = wtype == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
-                }
-                s += static_cast<double>(w) * x[k];
+            double acc = 0.0;
+            for (int64_t k0 = 0; k0 < K; k0 += kChunk) {
+                double s = 0.0;
+                for (int64_t k = k0; k < std::min(K, k0 + kChunk); ++k)
+                    s += static_cast<double>(weight(panel, k, n % kPanelRows)) * x[k];
+                acc += s;
             }
-            Y[m * ldy + n] = static_cast<float>(s);
+            Y[m * ldy + n] = static_cast<float>(acc);
         }
     }
 }

@@ -105,9 +105,8 @@ struct Shape {
 
 constexpr DType kKQuants[] = {DType::Q4_K, DType::Q5_K, DType::Q6_K};
 
-// Plain types take any K; block types multiples of 32. 513/1031/4128 cross
-// the K chunks (512 elements for AVX-512, 1024 for AVX2) with every kind of
-// tail.
+// Plain types take any K; block types multiples of 32. 257/513/1031/4128
+// cross the vector kernels' K chunks (256 elements) with every kind of tail.
 std::vector<Shape> shapes() {
     std::vector<Shape> s;
     for (DType t : {DType::F32, DType::F16, DType::BF16})
@@ -262,8 +261,7 @@ TEST_P(MatmulBatchInvariance, BitIdenticalAloneSplitOrRanged) {
     const KernelTable& kt = kernel_table(GetParam());
     // 13 rows: tiles of 4 leave a remainder; the odd range sizes below cut
     // through every tile position. The K below end inside or just past the
-    // kernels' K chunks (512 or 1024 elements), and M covers the decode path
-    // (M <= 4), the prefill tiles and their remainders.
+    // kernels' K chunks, and M covers the tile heights and their remainders.
     constexpr int64_t kRowsN = 13;
     const std::vector<int64_t> n_pieces[] = {{3, 5, 1, 3, 1}, {1, 7, 5}};
     std::vector<Shape> cases;
@@ -319,6 +317,76 @@ TEST_P(MatmulBatchInvariance, BitIdenticalAloneSplitOrRanged) {
 
 INSTANTIATE_TEST_SUITE_P(Isas, MatmulBatchInvariance,
                          ::testing::ValuesIn(test::supported_isas(true)), isa_param_name);
+
+// Packed float panels: every ISA gives matmul's bits on the original rows
+// (the scalar reference sums both the same way), for whole and partial last
+// panels, row ranges starting on a panel, and more X rows than one tile.
+class MatmulFPacked : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(MatmulFPacked, SameBitsAsUnpackedRows) {
+    IG_REQUIRE_ISA(GetParam());
+    const KernelTable& kt = kernel_table(GetParam());
+    uint32_t seed = 700;
+    for (DType t : {DType::F32, DType::F16, DType::BF16}) {
+        for (int64_t K : {1, 17, 256, 257, 1031}) {
+            for (int64_t N : {16, 37, 70}) {
+                for (int64_t M : {1, 2, 3, 5, 8, 9, 17, 33}) {
+                    const Problem p = make_problem(t, M, K, N, seed++);
+                    const int64_t panels = panel_count(N);
+                    // Packed in two calls into a poisoned buffer: the padding
+                    // must be written too.
+                    std::vector<uint8_t> packed(f_packed_bytes(t, N, K), 0xff);
+                    pack_f_weights(t, p.w.data(), p.w_stride, N, K, 0, 1, packed.data());
+                    pack_f_weights(t, p.w.data(), p.w_stride, N, K, 1, panels, packed.data());
+                    const std::pair<int64_t, int64_t> ranges[] = {
+                        {0, N}, {16, N}, {0, 5}, {N > 32 ? 32 : 0, N - 1}};
+                    for (auto [n0, n1] : ranges) {
+                        SCOPED_TRACE(testing::Message()
+                                     << dtype_name(t) << " K=" << K << " N=" << N << " M=" << M
+                                     << " rows [" << n0 << ", " << n1 << ")");
+                        std::vector<float> y(static_cast<size_t>(M * p.ldy), kSentinel);
+                        kt.matmul_f_packed(t, packed.data(), p.x.data(), p.ldx, y.data(), p.ldy, M,
+                                           K, n0, n1);
+                        expect_same_bits(p, y, run(kt, p, n0, n1), "packed");
+                        if (HasFailure()) return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, MatmulFPacked, ::testing::ValuesIn(test::supported_isas(true)),
+                         isa_param_name);
+
+TEST(MatmulFPacked, PanelSizes) {
+    EXPECT_TRUE(f_packable(DType::F32));
+    EXPECT_TRUE(f_packable(DType::F16));
+    EXPECT_TRUE(f_packable(DType::BF16));
+    EXPECT_FALSE(f_packable(DType::Q8_0));
+    EXPECT_EQ(f_panel_bytes(DType::F16, 2048), 2048u * 32);
+    EXPECT_EQ(f_panel_bytes(DType::F16, 3), 128u);  // 96 bytes padded to 64
+    EXPECT_EQ(f_packed_bytes(DType::BF16, 17, 2), 2 * 64u);
+    EXPECT_EQ(panel_count(0), 0);
+    EXPECT_EQ(panel_count(33), 3);
+}
+
+// Both vector ISAs compute the canonical fma chain (kernel_impl.h), so they
+// agree bit for bit for every weight type.
+TEST(MatmulVectorIsas, Avx2AndAvx512GiveTheSameBits) {
+    IG_REQUIRE_ISA(Isa::Avx512);
+    const KernelTable& a = kernel_table(Isa::Avx2);
+    const KernelTable& b = kernel_table(Isa::Avx512);
+    uint32_t seed = 8000;
+    for (const Shape& s : shapes()) {
+        for (int64_t M : {1, 5, 17}) {
+            SCOPED_TRACE(testing::Message() << dtype_name(s.t) << " K=" << s.K << " M=" << M);
+            const Problem p = make_problem(s.t, M, s.K, kN, seed++);
+            expect_same_bits(p, run(a, p, 0, kN), run(b, p, 0, kN), "avx2 vs avx512");
+            if (HasFailure()) return;
+        }
+    }
+}
 
 // Hand-made blocks whose products are exact, so every ISA must agree bit for
 // bit: checks nibble order, the -8 offset and the f16 scale.
