@@ -65,7 +65,7 @@ struct KernelTable {
     void (*matmul_q8)(DType wtype, const void* W, size_t w_stride, const void* Xq, float* Y,
                       int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1);
     // The same on weights packed by pack_q8_weights (Q8_0, Q4_0): bit-identical
-    // to matmul_q8 on the original rows. n0 a multiple of kQ8PanelRows; rows
+    // to matmul_q8 on the original rows. n0 a multiple of kPanelRows; rows
     // [n0, n1) of Y are written, n1 <= the packed N.
     void (*matmul_q8_packed)(DType wtype, const void* Wp, const void* Xq, float* Y, int64_t ldy,
                              int64_t M, int64_t K, int64_t n0, int64_t n1);
@@ -139,7 +139,6 @@ void pack_f_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int6
 
 // Integer panels for matmul_q8_packed, whose blocks interleave the rows 4
 // bytes at a time, so that one vector op dots 16 rows with 4 activation bytes.
-inline constexpr int64_t kQ8PanelRows = kPanelRows;
 bool q8_packable(DType wtype);  // Q8_0, Q4_0
 // Bytes of one packed panel of K columns (a multiple of 64).
 size_t q8_panel_bytes(DType wtype, int64_t K);

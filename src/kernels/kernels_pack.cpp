@@ -86,8 +86,8 @@ void pack_q8_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int
     const int64_t qb = panel_quant_bytes(wtype);
     for (int64_t p = p0; p < p1; ++p) {
         uint8_t* panel = static_cast<uint8_t*>(out) + static_cast<size_t>(p) * pb;
-        const int64_t n = p * kQ8PanelRows;
-        const int64_t rows = N - n < kQ8PanelRows ? N - n : kQ8PanelRows;
+        const int64_t n = p * kPanelRows;
+        const int64_t rows = N - n < kPanelRows ? N - n : kPanelRows;
         const size_t used = static_cast<size_t>(blocks * (qb + kernel_detail::kPanelScaleBytes));
         kernel_detail::pack_q8_panel(wtype, static_cast<const uint8_t*>(W) + n * w_stride, w_stride,
                                      rows, 0, blocks, panel, panel + blocks * qb);
@@ -105,7 +105,7 @@ void pack_q8_panel(DType t, const uint8_t* W, size_t w_stride, int64_t rows, int
     for (int64_t b = 0; b < nb; ++b) {
         uint8_t* q = quants + b * qb;
         uint8_t* d = scales + b * kPanelScaleBytes;
-        for (int64_t r = 0; r < kQ8PanelRows; ++r) {
+        for (int64_t r = 0; r < kPanelRows; ++r) {
             if (r >= rows) {  // padding: weight 0, scale +0
                 for (int64_t s = 0; s < qb / 64; ++s)
                     std::memset(q + 64 * s + 4 * r, q8 ? 0x80 : 0x88, 4);

@@ -237,8 +237,8 @@ void scalar_matmul_q8_packed(DType wtype, const void* Wp, const void* Xq, float*
     const size_t rb = q8_row_bytes(K);
     for (int64_t n = n0; n < n1; ++n) {
         const auto* panel = static_cast<const uint8_t*>(Wp) +
-                            static_cast<size_t>(n / kQ8PanelRows) * q8_panel_bytes(wtype, K);
-        const int64_t r = n % kQ8PanelRows;
+                            static_cast<size_t>(n / kPanelRows) * q8_panel_bytes(wtype, K);
+        const int64_t r = n % kPanelRows;
         // Row r of block bi, back from the layout of kernel_impl.h.
         const auto block = [&](int64_t bi, int8_t* w) {
             const uint8_t* q = panel + bi * qb;
