@@ -172,7 +172,10 @@ void LlamaModel::pack_weights() {
         at += packed_bytes(*w);
     }
     // Each thread packs its share of every weight's panels (the copy and the
-    // first touch of the new pages are the load time this adds).
+    // first touch of the new pages are the load time this adds), then gives
+    // back the file's pages of those rows: they are not read again (embedding
+    // rows excepted), and RAM never holds the file's copy of more than one
+    // weight per thread.
     const auto n_threads =
         static_cast<int64_t>(std::clamp(std::thread::hardware_concurrency(), 1u, 16u));
     const auto pack_share = [&](int64_t i) {
@@ -184,16 +187,16 @@ void LlamaModel::pack_weights() {
                 pack_f_weights(w->type, w->data, w->row_stride, w->ne1, w->ne0, p0, p1, out);
             else
                 pack_q8_weights(w->type, w->data, w->row_stride, w->ne1, w->ne0, p0, p1, out);
+            const int64_t r0 = p0 * kPanelRows, r1 = std::min(p1 * kPanelRows, w->ne1);
+            if (w->data != tok_embd_.data && r0 < r1)
+                file_->drop_pages(static_cast<const uint8_t*>(w->data) + r0 * w->row_stride,
+                                  static_cast<size_t>(r1 - r0) * w->row_stride);
         }
     };
     std::vector<std::thread> threads;
     for (int64_t i = 1; i < n_threads; ++i) threads.emplace_back(pack_share, i);
     pack_share(0);
     for (std::thread& t : threads) t.join();
-    // The file's copy is not read again (embedding rows excepted).
-    for (const WeightView* w : ws)
-        if (w->data != tok_embd_.data)
-            file_->drop_pages(w->data, static_cast<size_t>(w->ne1) * w->row_stride);
 }
 
 KvLayout LlamaModel::kv_layout(int64_t block_tokens, DType type) const {
