@@ -457,114 +457,15 @@ inline int group_panels(int64_t M) {
     return M <= 2 ? 3 : 1;
 }
 
-// Every X row against a group of np panels over one chunk, kMaxMR rows a tile.
-template <DType S>
-void panel_rows(const uint8_t* W, size_t wps, int np, const float* X, int64_t ldx, int64_t kc,
-                float* Y, int64_t ldy, int64_t M, int64_t tail_rows, bool first) {
-    for (int64_t m = 0; m < M; m += kMaxMR) {
-        const int64_t mr = min_i64(kMaxMR, M - m);
-        kPanelTiles<S>[mr - 1][np - 1](W, wps, X + m * ldx, ldx, kc, Y + m * ldy, ldy, tail_rows,
-                                       first);
-    }
+// A chunk of nr converted rows (ld apart, `steps` columns) as one panel,
+// rows past nr zero.
+inline void transpose_panel(const float* rows, int64_t ld, int64_t nr, int64_t steps,
+                            float* panel) {
+    for (int64_t k = 0; k < steps; ++k)
+        for (int64_t r = 0; r < 16; ++r) panel[k * 16 + r] = r < nr ? rows[r * ld + k] : 0.0f;
 }
 
-// Empty sums (K = 0), which the chunk loops would never write.
-void zero_outputs(float* Y, int64_t ldy, int64_t M, int64_t n0, int64_t n1) {
-    for (int64_t m = 0; m < M; ++m)
-        for (int64_t n = n0; n < n1; ++n) Y[m * ldy + n] = 0.0f;
-}
-
-// Float weights packed by pack_f_weights, halves converted in registers
-// (measured faster than converting each chunk once into a buffer for all
-// the X tiles, even at M = 256: the loads then overlap the FMAs).
-template <DType T>
-void matmul_panels_t(const uint8_t* Wp, const float* X, int64_t ldx, float* Y, int64_t ldy,
-                     int64_t M, int64_t K, int64_t n0, int64_t n1) {
-    const size_t pb = f_panel_bytes(T, K);
-    const int npg = group_panels(M);
-    for (int64_t p = n0 / 16; 16 * p < n1; p += npg) {
-        const int np = static_cast<int>(min_i64(npg, (n1 - 16 * p + 15) / 16));
-        const int64_t tail_rows = n1 - 16 * (p + np - 1);
-        for (int64_t k0 = 0; k0 < K; k0 += kChunkK)
-            panel_rows<T>(Wp + p * pb + k0 * kStepBytes<T>, pb, np, X + k0, ldx,
-                          min_i64(kChunkK, K - k0), Y + 16 * p, ldy, M, tail_rows, k0 == 0);
-    }
-}
-
-// Rows of any type: each chunk of up to 16 rows is converted, then
-// transposed into a panel (rows past nr zero), and reduced as packed panels
-// are, so the results are the same bits.
-template <DType T>
-void matmul_t(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y, int64_t ldy,
-              int64_t M, int64_t K, int64_t n0, int64_t n1) {
-    alignas(32) float rows[16 * kChunkK];
-    alignas(32) float buf[kMaxNP * kChunkK * 16];
-    const int npg = group_panels(M);
-    for (int64_t n = n0; n < n1; n += 16 * npg) {
-        const int np = static_cast<int>(min_i64(npg, (n1 - n + 15) / 16));
-        const int64_t tail_rows = n1 - n - 16 * (np - 1);
-        for (int64_t k0 = 0; k0 < K; k0 += kChunkK) {
-            const int64_t kc = min_i64(kChunkK, K - k0);
-            const int64_t steps = (kc + 15) / 16 * 16;  // converted rows are padded to 32
-            for (int q = 0; q < np; ++q) {
-                const int64_t nr = min_i64(16, n1 - n - 16 * q);
-                for (int64_t r = 0; r < nr; ++r)
-                    convert_chunk<T>(W + static_cast<size_t>(n + 16 * q + r) * w_stride, k0, kc,
-                                     rows + r * kChunkK);
-                float* panel = buf + q * kChunkK * 16;
-                for (int64_t k = 0; k < steps; ++k)
-                    for (int64_t r = 0; r < 16; ++r)
-                        panel[k * 16 + r] = r < nr ? rows[r * kChunkK + k] : 0.0f;
-            }
-            panel_rows<DType::F32>(reinterpret_cast<const uint8_t*>(buf), kChunkK * 64, np, X + k0,
-                                   ldx, kc, Y + n, ldy, M, tail_rows, k0 == 0);
-        }
-    }
-}
-
-void matmul(DType wtype, const void* W, size_t w_stride, const float* X, int64_t ldx, float* Y,
-            int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1) {
-    if (M <= 0 || n1 <= n0) return;
-    if (K == 0) return zero_outputs(Y, ldy, M, n0, n1);
-    const auto* w = static_cast<const uint8_t*>(W);
-    switch (wtype) {
-        case DType::F32:
-            return matmul_t<DType::F32>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
-        case DType::F16:
-            return matmul_t<DType::F16>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
-        case DType::BF16:
-            return matmul_t<DType::BF16>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
-        case DType::Q8_0:
-            return matmul_t<DType::Q8_0>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
-        case DType::Q4_0:
-            return matmul_t<DType::Q4_0>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
-        case DType::Q4_K:
-            return matmul_t<DType::Q4_K>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
-        case DType::Q5_K:
-            return matmul_t<DType::Q5_K>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
-        case DType::Q6_K:
-            return matmul_t<DType::Q6_K>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
-        default:
-            kernel_detail::unsupported_dtype("matmul", wtype);
-    }
-}
-
-void matmul_f_packed(DType wtype, const void* Wp, const float* X, int64_t ldx, float* Y,
-                     int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1) {
-    if (M <= 0 || n1 <= n0) return;
-    if (K == 0) return zero_outputs(Y, ldy, M, n0, n1);
-    const auto* w = static_cast<const uint8_t*>(Wp);
-    switch (wtype) {
-        case DType::F32:
-            return matmul_panels_t<DType::F32>(w, X, ldx, Y, ldy, M, K, n0, n1);
-        case DType::F16:
-            return matmul_panels_t<DType::F16>(w, X, ldx, Y, ldy, M, K, n0, n1);
-        case DType::BF16:
-            return matmul_panels_t<DType::BF16>(w, X, ldx, Y, ldy, M, K, n0, n1);
-        default:
-            kernel_detail::unsupported_dtype("matmul_f_packed", wtype);
-    }
-}
+#include "kernels/kernels_float_x86.inc"
 
 // ---------------------------------------------------------------------------
 // Element-wise ops

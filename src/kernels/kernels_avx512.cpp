@@ -350,13 +350,13 @@ constexpr int64_t kStepBytes = 16 * (S == DType::F32 ? 4 : 2);
 
 // Y[j][16p + r] = (first ? 0 : Y[j][16p + r]) + sum over k < kc of
 // X[j][k] * (row r of panel p at k), for j < MR, p < NP, as fma chains in k
-// order; panel p's step k at W + p * wps + k * kStepBytes<S>. `tail` masks the
-// rows of the last panel that exist. Fully unrolled: GCC otherwise keeps the
+// order; panel p's step k at W + p * wps + k * kStepBytes<S>. The last panel
+// has tail_rows rows that exist. Fully unrolled: GCC otherwise keeps the
 // accumulators in memory.
 template <DType S, int MR, int NP>
 void panel_tile(const uint8_t* W, size_t wps, const float* X, int64_t ldx, int64_t kc, float* Y,
-                int64_t ldy, __mmask16 tail, bool first) {
-    const auto mask = [&](int p) { return p == NP - 1 ? tail : static_cast<__mmask16>(0xffff); };
+                int64_t ldy, int64_t tail_rows, bool first) {
+    const auto mask = [&](int p) { return lane_mask(p == NP - 1 ? tail_rows : 16); };
     __m512 acc[MR][NP];
 #pragma GCC unroll 8
     for (int j = 0; j < MR; ++j)
@@ -383,7 +383,7 @@ void panel_tile(const uint8_t* W, size_t wps, const float* X, int64_t ldx, int64
 }
 
 using PanelTileFn = void (*)(const uint8_t*, size_t, const float*, int64_t, int64_t, float*,
-                             int64_t, __mmask16, bool);
+                             int64_t, int64_t, bool);
 #define IG_PANEL_TILES(S, MR) \
     { panel_tile<S, MR, 1>, panel_tile<S, MR, 2>, panel_tile<S, MR, 3>, panel_tile<S, MR, 4> }
 template <DType S>
@@ -397,49 +397,6 @@ constexpr PanelTileFn kPanelTiles[kMaxMR][kMaxNP] = {
 // streams in flight), else 3 (8 rows x 3 panels = 24 accumulators).
 inline int group_panels(int64_t M) {
     return M <= 4 ? 4 : 3;
-}
-
-// Every X row against a group of np panels over one chunk, kMaxMR rows a tile.
-template <DType S>
-void panel_rows(const uint8_t* W, size_t wps, int np, const float* X, int64_t ldx, int64_t kc,
-                float* Y, int64_t ldy, int64_t M, __mmask16 tail, bool first) {
-    for (int64_t m = 0; m < M; m += kMaxMR) {
-        const int64_t mr = min_i64(kMaxMR, M - m);
-        kPanelTiles<S>[mr - 1][np - 1](W, wps, X + m * ldx, ldx, kc, Y + m * ldy, ldy, tail, first);
-    }
-}
-
-// Empty sums (K = 0), which the chunk loops would never write.
-void zero_outputs(float* Y, int64_t ldy, int64_t M, int64_t n0, int64_t n1) {
-    for (int64_t m = 0; m < M; ++m)
-        for (int64_t n = n0; n < n1; ++n) Y[m * ldy + n] = 0.0f;
-}
-
-// Float weights packed by pack_f_weights, halves converted in registers
-// (measured faster than converting each chunk once into a buffer for all
-// the X tiles, even at M = 256: the loads then overlap the FMAs).
-template <DType T>
-void matmul_panels_t(const uint8_t* Wp, const float* X, int64_t ldx, float* Y, int64_t ldy,
-                     int64_t M, int64_t K, int64_t n0, int64_t n1) {
-    const size_t pb = f_panel_bytes(T, K);
-    const int npg = group_panels(M);
-    for (int64_t p = n0 / 16; 16 * p < n1; p += npg) {
-        const int np = static_cast<int>(min_i64(npg, (n1 - 16 * p + 15) / 16));
-        const __mmask16 tail = lane_mask(n1 - 16 * (p + np - 1));
-        for (int64_t k0 = 0; k0 < K; k0 += kChunkK)
-            panel_rows<T>(Wp + p * pb + k0 * kStepBytes<T>, pb, np, X + k0, ldx,
-                          min_i64(kChunkK, K - k0), Y + 16 * p, ldy, M, tail, k0 == 0);
-    }
-}
-
-// Byte offset of element k (a multiple of the block size) in a row of T.
-template <DType T>
-int64_t chunk_offset(int64_t k) {
-    if constexpr (kIsKQuant<T>)
-        return k / kSuper * Super<T>::kBytes;
-    else
-        return k / kBlock * Weights<T>::kBlockBytes +
-               (Weights<T>::kPlain ? k % kBlock : 0) * Weights<T>::kBlockBytes / kBlock;
 }
 
 // dst[16c + r] = src[r * ld + c] for 16 rows r and columns c; rows r >= nr
@@ -471,87 +428,14 @@ inline void transpose16(const float* src, int64_t ld, int64_t nr, float* dst) {
     }
 }
 
-// Rows of any type: each chunk of up to 16 rows is converted, then
-// transposed into a panel (rows past nr zero), and reduced as packed panels
-// are, so the results are the same bits.
-template <DType T>
-void matmul_t(const uint8_t* W, size_t w_stride, const float* X, int64_t ldx, float* Y, int64_t ldy,
-              int64_t M, int64_t K, int64_t n0, int64_t n1) {
-    alignas(64) float rows[16 * kChunkK];
-    alignas(64) float buf[kMaxNP * kChunkK * 16];
-    const int npg = group_panels(M);
-    for (int64_t n = n0; n < n1; n += 16 * npg) {
-        const int np = static_cast<int>(min_i64(npg, (n1 - n + 15) / 16));
-        const __mmask16 tail = lane_mask(n1 - n - 16 * (np - 1));
-        for (int64_t k0 = 0; k0 < K; k0 += kChunkK) {
-            const int64_t kc = min_i64(kChunkK, K - k0);
-            const int64_t steps = (kc + 15) / 16 * 16;  // converted rows are padded to 32
-            const int64_t next = chunk_offset<T>(k0 + kChunkK);
-            const int64_t chunk_bytes = chunk_offset<T>(min_i64(kChunkK, K - k0 - kChunkK));
-            for (int q = 0; q < np; ++q) {
-                const int64_t nr = min_i64(16, n1 - n - 16 * q);
-                for (int64_t r = 0; r < nr; ++r) {
-                    const uint8_t* row = W + static_cast<size_t>(n + 16 * q + r) * w_stride;
-                    convert_chunk<T>(row, k0, kc, rows + r * kChunkK);
-                    // 64 rows read a chunk at a time are too many streams
-                    // for the hardware prefetcher: ask for the next chunk.
-                    if (k0 + kChunkK < K)
-                        for (int64_t b = 0; b < chunk_bytes; b += 64)
-                            _mm_prefetch(reinterpret_cast<const char*>(row + next + b),
-                                         _MM_HINT_T0);
-                }
-                for (int64_t k = 0; k < steps; k += 16)
-                    transpose16(rows + k, kChunkK, nr, buf + (q * kChunkK + k) * 16);
-            }
-            panel_rows<DType::F32>(reinterpret_cast<const uint8_t*>(buf), kChunkK * 64, np, X + k0,
-                                   ldx, kc, Y + n, ldy, M, tail, k0 == 0);
-        }
-    }
+// A chunk of nr converted rows (ld apart, `steps` columns, a multiple of
+// 16) as one panel.
+inline void transpose_panel(const float* rows, int64_t ld, int64_t nr, int64_t steps,
+                            float* panel) {
+    for (int64_t k = 0; k < steps; k += 16) transpose16(rows + k, ld, nr, panel + k * 16);
 }
 
-void matmul(DType wtype, const void* W, size_t w_stride, const float* X, int64_t ldx, float* Y,
-            int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1) {
-    if (M <= 0 || n1 <= n0) return;
-    if (K == 0) return zero_outputs(Y, ldy, M, n0, n1);
-    const auto* w = static_cast<const uint8_t*>(W);
-    switch (wtype) {
-        case DType::F32:
-            return matmul_t<DType::F32>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
-        case DType::F16:
-            return matmul_t<DType::F16>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
-        case DType::BF16:
-            return matmul_t<DType::BF16>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
-        case DType::Q8_0:
-            return matmul_t<DType::Q8_0>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
-        case DType::Q4_0:
-            return matmul_t<DType::Q4_0>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
-        case DType::Q4_K:
-            return matmul_t<DType::Q4_K>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
-        case DType::Q5_K:
-            return matmul_t<DType::Q5_K>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
-        case DType::Q6_K:
-            return matmul_t<DType::Q6_K>(w, w_stride, X, ldx, Y, ldy, M, K, n0, n1);
-        default:
-            kernel_detail::unsupported_dtype("matmul", wtype);
-    }
-}
-
-void matmul_f_packed(DType wtype, const void* Wp, const float* X, int64_t ldx, float* Y,
-                     int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1) {
-    if (M <= 0 || n1 <= n0) return;
-    if (K == 0) return zero_outputs(Y, ldy, M, n0, n1);
-    const auto* w = static_cast<const uint8_t*>(Wp);
-    switch (wtype) {
-        case DType::F32:
-            return matmul_panels_t<DType::F32>(w, X, ldx, Y, ldy, M, K, n0, n1);
-        case DType::F16:
-            return matmul_panels_t<DType::F16>(w, X, ldx, Y, ldy, M, K, n0, n1);
-        case DType::BF16:
-            return matmul_panels_t<DType::BF16>(w, X, ldx, Y, ldy, M, K, n0, n1);
-        default:
-            kernel_detail::unsupported_dtype("matmul_f_packed", wtype);
-    }
-}
+#include "kernels/kernels_float_x86.inc"
 
 // ---------------------------------------------------------------------------
 // Element-wise ops
