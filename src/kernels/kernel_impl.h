@@ -76,12 +76,21 @@ inline constexpr int64_t kQ8SumOffset = 288;
 // weight block's d. The result is acc. (One rounding per block: the packed
 // kernels dot 16 rows at once and keep one float op per 16 x 32 products.)
 //
-// K-quants: per (weight row, X row) 8 float lanes, all starting at +0.
+// Q4_K: one float accumulator starting at +0; sub-block b (32 elements), in
+// order, adds
+//   acc = fma(d * dx[b], float(sc[b] * P), acc)
+//   acc = fma(-(dmin * dx[b]), float(mn[b] * sum[b]), acc)
+// where P is the exact integer sum of w * q (w the nibble, 0..15), sc[b] and
+// mn[b] the sub-block's 6-bit scale and min, d and dmin the super-block's,
+// and sum[b] the activation block's sum of q. (Both products are exact in
+// float; the packed kernels serve 16 rows per op, as for Q4_0.)
+//
+// Q5_K, Q6_K: per (weight row, X row) 8 float lanes, all starting at +0.
 // Block b of the row, in order, adds to lane l (its elements 4l..4l+3)
 //   acc[l] = fma(dw[b] * dx[b], float(P[l]), acc[l])
 // where P[l] is the exact integer sum over those 4 elements of s * w * q (s
 // an integer sub-block scale) and dw[b] the super-block's float d:
-//   Q4_K, Q5_K:  w = 0..15 / 0..31, s = sub-block scale; after the
+//   Q5_K:        w = 0..31, s = sub-block scale; after the
 //                super-block's 8 blocks, lane j gets its min term
 //                acc[j] = fma(-((dmin * float(min_j)) * dx[j]), float(sum_j), acc[j])
 //   Q6_K:        w = q - 32, s = scale of the 16-element half (lanes 0-3 /
@@ -97,14 +106,24 @@ inline constexpr int64_t kQ8SumOffset = 288;
 //   scales after the quants: per block, f16 d[16] (row r at 2r), 32 bytes
 //   padding to a multiple of 64 bytes.
 // So a 64-byte load is 16 rows x 4 consecutive elements.
+//
+// Packed Q4_K: per super-block (256 elements) one record of
+// kPanelSuperBytesQ4_K bytes, records in order:
+//   at 0:    per sub-block j, 256 bytes as Q4_0's quants (nibbles 0..15)
+//   at 2048: f16 d[16], at 2080: f16 dmin[16] (row r at 2r)
+//   at 2112: uint8 sc[8][16], at 2240: uint8 mn[8][16] (sub-block j, row r)
 // (Constants, not a helper function: see the linkage note at the top.)
 inline constexpr int64_t kPanelQuantBytesQ8_0 = 512;
 inline constexpr int64_t kPanelQuantBytesQ4_0 = 256;
 inline constexpr int64_t kPanelScaleBytes = 32;
+inline constexpr int64_t kPanelSuperBytesQ4_K = 2368;
+inline constexpr int64_t kQ4KDOffset = 2048, kQ4KDminOffset = 2080, kQ4KScOffset = 2112,
+                         kQ4KMnOffset = 2240;
 
 // Packs blocks [b0, b0 + nb) of `rows` (<= 16) GGUF rows (row r at
 // W + r * w_stride) as one panel's blocks: nb * QB bytes of
-// quants and nb * kPanelScaleBytes of scales. Also used by the vector kernels
+// quants and nb * kPanelScaleBytes of scales (Q4_K: b0, nb multiples of 8,
+// the records into `quants`; `scales` unused). Also used by the vector kernels
 // to pack unpacked rows on the fly (baseline code: plain byte moves).
 void pack_q8_panel(DType t, const uint8_t* W, size_t w_stride, int64_t rows, int64_t b0, int64_t nb,
                    uint8_t* quants, uint8_t* scales);

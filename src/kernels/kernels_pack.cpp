@@ -65,10 +65,12 @@ void pack_f_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int6
 }
 
 bool q8_packable(DType wtype) {
-    return wtype == DType::Q8_0 || wtype == DType::Q4_0;
+    return wtype == DType::Q8_0 || wtype == DType::Q4_0 || wtype == DType::Q4_K;
 }
 
 size_t q8_panel_bytes(DType wtype, int64_t K) {
+    if (wtype == DType::Q4_K)  // whole records, each a multiple of 64 bytes
+        return static_cast<size_t>(K / kQK_K * kernel_detail::kPanelSuperBytesQ4_K);
     const int64_t qb = panel_quant_bytes(wtype);
     const int64_t bytes = K / 32 * (qb + kernel_detail::kPanelScaleBytes);
     return static_cast<size_t>((bytes + 63) / 64 * 64);
@@ -83,12 +85,16 @@ void pack_q8_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int
     if (!q8_packable(wtype)) kernel_detail::unsupported_dtype("pack_q8_weights", wtype);
     const size_t pb = q8_panel_bytes(wtype, K);
     const int64_t blocks = K / 32;
-    const int64_t qb = panel_quant_bytes(wtype);
+    // Q4_K's scales are inside its records (layouts in kernel_impl.h).
+    const int64_t qb = wtype == DType::Q4_K ? 0 : panel_quant_bytes(wtype);
     for (int64_t p = p0; p < p1; ++p) {
         uint8_t* panel = static_cast<uint8_t*>(out) + static_cast<size_t>(p) * pb;
         const int64_t n = p * kPanelRows;
         const int64_t rows = N - n < kPanelRows ? N - n : kPanelRows;
-        const size_t used = static_cast<size_t>(blocks * (qb + kernel_detail::kPanelScaleBytes));
+        const size_t used =
+            wtype == DType::Q4_K
+                ? pb
+                : static_cast<size_t>(blocks * (qb + kernel_detail::kPanelScaleBytes));
         kernel_detail::pack_q8_panel(wtype, static_cast<const uint8_t*>(W) + n * w_stride, w_stride,
                                      rows, 0, blocks, panel, panel + blocks * qb);
         std::memset(panel + used, 0, pb - used);
@@ -96,9 +102,44 @@ void pack_q8_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int
 }
 
 namespace kernel_detail {
+namespace {
+
+// Super-blocks [s0, s0 + ns) of `rows` Q4_K rows as panel records (layout in
+// kernel_impl.h); rows past `rows` are zero (d = dmin = +0).
+void pack_q4k_records(const uint8_t* W, size_t w_stride, int64_t rows, int64_t s0, int64_t ns,
+                      uint8_t* out) {
+    for (int64_t s = 0; s < ns; ++s) {
+        uint8_t* rec = out + s * kPanelSuperBytesQ4_K;
+        std::memset(rec, 0, kPanelSuperBytesQ4_K);
+        for (int64_t r = 0; r < rows; ++r) {
+            const uint8_t* blk = W + r * w_stride + static_cast<size_t>(s0 + s) * sizeof(BlockQ4_K);
+            std::memcpy(rec + kQ4KDOffset + 2 * r, blk, 2);
+            std::memcpy(rec + kQ4KDminOffset + 2 * r, blk + 2, 2);
+            const uint8_t* qs = blk + 16;
+            for (int j = 0; j < 8; ++j) {
+                uint8_t sc, mn;
+                kquant_scale_min(j, blk + 4, &sc, &mn);
+                rec[kQ4KScOffset + 16 * j + r] = sc;
+                rec[kQ4KMnOffset + 16 * j + r] = mn;
+                // Element e of sub-block j is nibble j % 2 of qs[32 (j / 2) + e].
+                const auto q = [&](int e) {
+                    const uint8_t b = qs[32 * (j / 2) + e];
+                    return static_cast<uint8_t>(j % 2 ? b >> 4 : b & 0x0f);
+                };
+                for (int t4 = 0; t4 < 4; ++t4)
+                    for (int i = 0; i < 4; ++i)
+                        rec[256 * j + 64 * t4 + 4 * r + i] =
+                            static_cast<uint8_t>(q(4 * t4 + i) | (q(16 + 4 * t4 + i) << 4));
+            }
+        }
+    }
+}
+
+}  // namespace
 
 void pack_q8_panel(DType t, const uint8_t* W, size_t w_stride, int64_t rows, int64_t b0, int64_t nb,
                    uint8_t* quants, uint8_t* scales) {
+    if (t == DType::Q4_K) return pack_q4k_records(W, w_stride, rows, b0 / 8, nb / 8, quants);
     const bool q8 = t == DType::Q8_0;
     const size_t block_bytes = q8 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
     const int64_t qb = panel_quant_bytes(t);

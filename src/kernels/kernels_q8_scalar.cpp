@@ -138,6 +138,35 @@ float dot_row_32(int64_t blocks, const uint8_t* xr, BlockFn&& block) {
     return acc;
 }
 
+// One Q4_K sub-block: its 32 nibbles and the scales that apply to them.
+struct SubQ4K {
+    uint8_t q[32];
+    int32_t sc, mn;
+    float d, dmin;
+};
+
+// Q4_K canonical sum of one weight row with one X row (kernel_impl.h);
+// sub(bi, s) fills sub-block bi.
+template <class SubFn>
+float dot_row_q4k(int64_t blocks, const uint8_t* xr, SubFn&& sub) {
+    float acc = 0.0f;
+    SubQ4K s;
+    for (int64_t bi = 0; bi < blocks; ++bi) {
+        sub(bi, s);
+        const uint8_t* xg = xr + (bi / kBlocks) * kQ8GroupBytes;
+        const int64_t b = bi % kBlocks;
+        float dx;
+        int32_t sx;
+        std::memcpy(&dx, xg + kQ8DOffset + 4 * b, 4);
+        std::memcpy(&sx, xg + kQ8SumOffset + 4 * b, 4);
+        int32_t p = 0;
+        for (int i = 0; i < 32; ++i) p += s.q[i] * static_cast<int8_t>(xg[32 * b + i]);
+        acc = std::fma(s.d * dx, static_cast<float>(s.sc * p), acc);
+        acc = std::fma(-(s.dmin * dx), static_cast<float>(s.mn * sx), acc);
+    }
+    return acc;
+}
+
 }  // namespace
 
 void scalar_quantize_rows_q8(const float* X, int64_t ldx, int64_t M, int64_t K, void* Xq) {
@@ -177,7 +206,26 @@ void scalar_matmul_q8(DType wtype, const void* W, size_t w_stride, const void* X
     const int64_t blocks = K / 32;
     const int64_t groups = (K + kQ8Group - 1) / kQ8Group;
     const size_t rb = q8_row_bytes(K);
-    if (q8_packable(wtype)) {
+    if (wtype == DType::Q4_K) {
+        for (int64_t n = n0; n < n1; ++n) {
+            const auto* row = static_cast<const uint8_t*>(W) + static_cast<size_t>(n) * w_stride;
+            const auto sub = [&](int64_t bi, SubQ4K& s) {
+                const uint8_t* p = row + static_cast<size_t>(bi / kBlocks) * sizeof(BlockQ4_K);
+                const int j = static_cast<int>(bi % kBlocks);
+                uint8_t sc, mn;
+                kquant_scale_min(j, p + 4, &sc, &mn);
+                s = {{}, sc, mn, f16_at(p), f16_at(p + 2)};
+                for (int e = 0; e < 32; ++e) {
+                    const uint8_t byte = p[16 + 32 * (j / 2) + e];
+                    s.q[e] = static_cast<uint8_t>(j % 2 ? byte >> 4 : byte & 0x0f);
+                }
+            };
+            for (int64_t m = 0; m < M; ++m)
+                Y[m * ldy + n] = dot_row_q4k(blocks, static_cast<const uint8_t*>(Xq) + m * rb, sub);
+        }
+        return;
+    }
+    if (wtype == DType::Q8_0 || wtype == DType::Q4_0) {
         for (int64_t n = n0; n < n1; ++n) {
             const auto* row = static_cast<const uint8_t*>(W) + static_cast<size_t>(n) * w_stride;
             for (int64_t m = 0; m < M; ++m) {
@@ -239,6 +287,25 @@ void scalar_matmul_q8_packed(DType wtype, const void* Wp, const void* Xq, float*
         const auto* panel = static_cast<const uint8_t*>(Wp) +
                             static_cast<size_t>(n / kPanelRows) * q8_panel_bytes(wtype, K);
         const int64_t r = n % kPanelRows;
+        if (wtype == DType::Q4_K) {
+            // Row r of sub-block bi, back from its record.
+            const auto sub = [&](int64_t bi, SubQ4K& s) {
+                const uint8_t* rec = panel + (bi / kBlocks) * kPanelSuperBytesQ4_K;
+                const int64_t j = bi % kBlocks;
+                s = {{},
+                     rec[kQ4KScOffset + 16 * j + r],
+                     rec[kQ4KMnOffset + 16 * j + r],
+                     f16_at(rec + kQ4KDOffset + 2 * r),
+                     f16_at(rec + kQ4KDminOffset + 2 * r)};
+                for (int e = 0; e < 32; ++e) {
+                    const uint8_t byte = rec[256 * j + 64 * ((e % 16) / 4) + 4 * r + e % 4];
+                    s.q[e] = static_cast<uint8_t>(e < 16 ? byte & 0x0f : byte >> 4);
+                }
+            };
+            for (int64_t m = 0; m < M; ++m)
+                Y[m * ldy + n] = dot_row_q4k(blocks, static_cast<const uint8_t*>(Xq) + m * rb, sub);
+            continue;
+        }
         // Row r of block bi, back from the layout of kernel_impl.h.
         const auto block = [&](int64_t bi, int8_t* w) {
             const uint8_t* q = panel + bi * qb;

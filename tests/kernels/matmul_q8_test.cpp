@@ -189,7 +189,7 @@ INSTANTIATE_TEST_SUITE_P(Isas, MatmulQ8VsScalar, ::testing::ValuesIn(test::suppo
                          isa_param_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(MatmulQ8VsScalar);
 
-// Packed Q8_0/Q4_0 panels: every ISA (scalar included) gives matmul_q8's
+// Packed Q8_0/Q4_0/Q4_K panels: every ISA (scalar included) gives matmul_q8's
 // bits on the original rows, for whole and partial last panels, row ranges
 // starting on a panel, and more X rows than one row block of the kernels.
 class MatmulQ8Packed : public ::testing::TestWithParam<Isa> {};
@@ -199,11 +199,12 @@ TEST_P(MatmulQ8Packed, SameBitsAsUnpackedRows) {
     const KernelTable& kt = kernel_table(GetParam());
     const KernelTable& ref = kernel_table(Isa::Scalar);
     uint32_t seed = 900;
-    for (DType t : {DType::Q8_0, DType::Q4_0}) {
+    for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
         for (int64_t K : {32, 544, 4128}) {
+            if (t == DType::Q4_K) K = K / 32 * 256;  // whole super-blocks: 256, 4352, 33024
             for (int64_t N : {16, 37}) {
                 for (int64_t M : {1, 3, 8, 13, 130}) {
-                    if (K == 4128 && M > 13) continue;  // the scalar reference is slow
+                    if (K > 4096 && M > 13) continue;  // the scalar reference is slow
                     const Problem p = make_problem(t, M, K, N, seed++);
                     const int64_t panels = panel_count(N);
                     std::vector<uint8_t> packed(q8_packed_bytes(t, N, K), 0xee);
@@ -233,13 +234,17 @@ INSTANTIATE_TEST_SUITE_P(Isas, MatmulQ8Packed, ::testing::ValuesIn(test::support
 TEST(MatmulQ8Packed, PanelSizes) {
     EXPECT_TRUE(q8_packable(DType::Q8_0));
     EXPECT_TRUE(q8_packable(DType::Q4_0));
-    EXPECT_FALSE(q8_packable(DType::Q4_K));
+    EXPECT_TRUE(q8_packable(DType::Q4_K));
+    EXPECT_FALSE(q8_packable(DType::Q6_K));
     EXPECT_FALSE(q8_packable(DType::F16));
     // 16 rows x (d + quants) per block, padded to 64 bytes.
     EXPECT_EQ(q8_panel_bytes(DType::Q8_0, 64), 1088u);
     EXPECT_EQ(q8_panel_bytes(DType::Q4_0, 32), 320u);
     EXPECT_EQ(q8_packed_bytes(DType::Q8_0, 17, 64), 2 * 1088u);
     EXPECT_EQ(q8_packed_bytes(DType::Q4_0, 16, 2048), 16 * 18 * 64u);
+    // Q4_K: per super-block, 16 rows x (quants + d, dmin + 8 scales and mins).
+    EXPECT_EQ(q8_panel_bytes(DType::Q4_K, 512), 2 * 2368u);
+    EXPECT_EQ(q8_packed_bytes(DType::Q4_K, 17, 256), 2 * 2368u);
 }
 
 class MatmulQ8AllIsas : public ::testing::TestWithParam<Isa> {};
