@@ -72,14 +72,11 @@ void unpack(DType t, const uint8_t* row, int64_t g, int nb, Unpacked& u) {
                 }
             }
             return;
-        case DType::Q4_K:
         case DType::Q5_K: {
-            const bool q5 = t == DType::Q5_K;
-            const uint8_t* p =
-                row + static_cast<size_t>(g) * (q5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K));
+            const uint8_t* p = row + static_cast<size_t>(g) * sizeof(BlockQ5_K);
             const float d = f16_at(p), dmin = f16_at(p + 2);
             const uint8_t* qh = p + 16;
-            const uint8_t* qs = p + (q5 ? 48 : 16);
+            const uint8_t* qs = p + 48;
             u.mins = true;
             for (int j = 0; j < kBlocks; ++j) {
                 uint8_t sc, mn;
@@ -89,8 +86,7 @@ void unpack(DType t, const uint8_t* row, int64_t g, int nb, Unpacked& u) {
                 u.mn[j] = dmin * static_cast<float>(mn);
                 for (int l = 0; l < 32; ++l) {
                     const uint8_t byte = qs[32 * (j / 2) + l];
-                    int q = j % 2 ? byte >> 4 : byte & 0x0f;
-                    if (q5) q |= ((qh[l] >> j) & 1) << 4;
+                    const int q = (j % 2 ? byte >> 4 : byte & 0x0f) | (((qh[l] >> j) & 1) << 4);
                     u.w[32 * j + l] = static_cast<int8_t>(q);
                 }
             }
