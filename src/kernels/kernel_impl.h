@@ -85,16 +85,21 @@ inline constexpr int64_t kQ8SumOffset = 288;
 // and sum[b] the activation block's sum of q. (Both products are exact in
 // float; the packed kernels serve 16 rows per op, as for Q4_0.)
 //
-// Q5_K, Q6_K: per (weight row, X row) 8 float lanes, all starting at +0.
+// Q6_K: one float accumulator starting at +0; block b (32 elements), in
+// order, adds
+//   acc = fma(d * dx[b], float(s0 * S0 + s1 * S1), acc)
+// where Sh is the exact integer sum over the block's half h (16 elements)
+// of w * q (w = q6 - 32) and sh its int8 scale. (|s0 S0 + s1 S1| < 2^24:
+// exact in float.)
+//
+// Q5_K: per (weight row, X row) 8 float lanes, all starting at +0.
 // Block b of the row, in order, adds to lane l (its elements 4l..4l+3)
 //   acc[l] = fma(dw[b] * dx[b], float(P[l]), acc[l])
 // where P[l] is the exact integer sum over those 4 elements of s * w * q (s
 // an integer sub-block scale) and dw[b] the super-block's float d:
-//   Q5_K:        w = 0..31, s = sub-block scale; after the
-//                super-block's 8 blocks, lane j gets its min term
-//                acc[j] = fma(-((dmin * float(min_j)) * dx[j]), float(sum_j), acc[j])
-//   Q6_K:        w = q - 32, s = scale of the 16-element half (lanes 0-3 /
-//                4-7)
+// w = 0..31, s = sub-block scale; after the super-block's 8 blocks, lane j
+// gets its min term
+//   acc[j] = fma(-((dmin * float(min_j)) * dx[j]), float(sum_j), acc[j])
 // The result is ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)).
 //
 // Packed Q8_0 / Q4_0 weights (pack_q8_weights). A panel holds 16 rows r of
@@ -112,6 +117,15 @@ inline constexpr int64_t kQ8SumOffset = 288;
 //   at 0:    per sub-block j, 256 bytes as Q4_0's quants (nibbles 0..15)
 //   at 2048: f16 d[16], at 2080: f16 dmin[16] (row r at 2r)
 //   at 2112: uint8 sc[8][16], at 2240: uint8 mn[8][16] (sub-block j, row r)
+//
+// Packed Q6_K: per super-block one record of kPanelSuperBytesQ6_K bytes:
+//   at 0:    per block j, 256 bytes as Q4_0's quants: the low 4 bits of q6
+//   at 2048: per block j, 128 bytes of high bits: line t's byte position p
+//            (= 4r + i) has 4 bits, bits 0-1 the high bits of its low-nibble
+//            element and bits 2-3 those of its high-nibble one, in byte
+//            32t + p % 32, low nibble for p < 32, high nibble for p >= 32
+//   at 3072: int8 scales, block j half h row r at 32j + 16h + r
+//   at 3328: f16 d[16]; padding to 3392
 // (Constants, not a helper function: see the linkage note at the top.)
 inline constexpr int64_t kPanelQuantBytesQ8_0 = 512;
 inline constexpr int64_t kPanelQuantBytesQ4_0 = 256;
@@ -119,11 +133,13 @@ inline constexpr int64_t kPanelScaleBytes = 32;
 inline constexpr int64_t kPanelSuperBytesQ4_K = 2368;
 inline constexpr int64_t kQ4KDOffset = 2048, kQ4KDminOffset = 2080, kQ4KScOffset = 2112,
                          kQ4KMnOffset = 2240;
+inline constexpr int64_t kPanelSuperBytesQ6_K = 3392;
+inline constexpr int64_t kQ6KHighOffset = 2048, kQ6KScOffset = 3072, kQ6KDOffset = 3328;
 
 // Packs blocks [b0, b0 + nb) of `rows` (<= 16) GGUF rows (row r at
 // W + r * w_stride) as one panel's blocks: nb * QB bytes of
-// quants and nb * kPanelScaleBytes of scales (Q4_K: b0, nb multiples of 8,
-// the records into `quants`; `scales` unused). Also used by the vector kernels
+// quants and nb * kPanelScaleBytes of scales (Q4_K, Q6_K: b0, nb multiples
+// of 8, the records into `quants`; `scales` unused). Also used by the vector kernels
 // to pack unpacked rows on the fly (baseline code: plain byte moves).
 void pack_q8_panel(DType t, const uint8_t* W, size_t w_stride, int64_t rows, int64_t b0, int64_t nb,
                    uint8_t* quants, uint8_t* scales);

@@ -65,12 +65,16 @@ void pack_f_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int6
 }
 
 bool q8_packable(DType wtype) {
-    return wtype == DType::Q8_0 || wtype == DType::Q4_0 || wtype == DType::Q4_K;
+    return wtype == DType::Q8_0 || wtype == DType::Q4_0 || wtype == DType::Q4_K ||
+           wtype == DType::Q6_K;
 }
 
 size_t q8_panel_bytes(DType wtype, int64_t K) {
-    if (wtype == DType::Q4_K)  // whole records, each a multiple of 64 bytes
+    // Whole records, each a multiple of 64 bytes.
+    if (wtype == DType::Q4_K)
         return static_cast<size_t>(K / kQK_K * kernel_detail::kPanelSuperBytesQ4_K);
+    if (wtype == DType::Q6_K)
+        return static_cast<size_t>(K / kQK_K * kernel_detail::kPanelSuperBytesQ6_K);
     const int64_t qb = panel_quant_bytes(wtype);
     const int64_t bytes = K / 32 * (qb + kernel_detail::kPanelScaleBytes);
     return static_cast<size_t>((bytes + 63) / 64 * 64);
@@ -85,16 +89,15 @@ void pack_q8_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int
     if (!q8_packable(wtype)) kernel_detail::unsupported_dtype("pack_q8_weights", wtype);
     const size_t pb = q8_panel_bytes(wtype, K);
     const int64_t blocks = K / 32;
-    // Q4_K's scales are inside its records (layouts in kernel_impl.h).
-    const int64_t qb = wtype == DType::Q4_K ? 0 : panel_quant_bytes(wtype);
+    // The K-quants' scales are inside their records (layouts in kernel_impl.h).
+    const bool records = wtype == DType::Q4_K || wtype == DType::Q6_K;
+    const int64_t qb = records ? 0 : panel_quant_bytes(wtype);
     for (int64_t p = p0; p < p1; ++p) {
         uint8_t* panel = static_cast<uint8_t*>(out) + static_cast<size_t>(p) * pb;
         const int64_t n = p * kPanelRows;
         const int64_t rows = N - n < kPanelRows ? N - n : kPanelRows;
         const size_t used =
-            wtype == DType::Q4_K
-                ? pb
-                : static_cast<size_t>(blocks * (qb + kernel_detail::kPanelScaleBytes));
+            records ? pb : static_cast<size_t>(blocks * (qb + kernel_detail::kPanelScaleBytes));
         kernel_detail::pack_q8_panel(wtype, static_cast<const uint8_t*>(W) + n * w_stride, w_stride,
                                      rows, 0, blocks, panel, panel + blocks * qb);
         std::memset(panel + used, 0, pb - used);
@@ -135,11 +138,48 @@ void pack_q4k_records(const uint8_t* W, size_t w_stride, int64_t rows, int64_t s
     }
 }
 
+// The same for Q6_K (layout in kernel_impl.h); rows past `rows` are zero
+// (d = +0).
+void pack_q6k_records(const uint8_t* W, size_t w_stride, int64_t rows, int64_t s0, int64_t ns,
+                      uint8_t* out) {
+    for (int64_t s = 0; s < ns; ++s) {
+        uint8_t* rec = out + s * kPanelSuperBytesQ6_K;
+        std::memset(rec, 0, kPanelSuperBytesQ6_K);
+        for (int64_t r = 0; r < rows; ++r) {
+            const uint8_t* blk = W + r * w_stride + static_cast<size_t>(s0 + s) * sizeof(BlockQ6_K);
+            std::memcpy(rec + kQ6KDOffset + 2 * r, blk + 208, 2);
+            for (int j = 0; j < 8; ++j) {
+                const int h = j / 4, quarter = j % 4;
+                rec[kQ6KScOffset + 32 * j + r] = blk[192 + 2 * j];
+                rec[kQ6KScOffset + 32 * j + 16 + r] = blk[192 + 2 * j + 1];
+                // q6 (0..63) of element e of block j (see quantize.h).
+                const auto q = [&](int e) {
+                    const uint8_t lb = blk[64 * h + 32 * (quarter % 2) + e];
+                    const int low = quarter < 2 ? lb & 0x0f : lb >> 4;
+                    const int high = (blk[128 + 32 * h + e] >> (2 * quarter)) & 3;
+                    return low | (high << 4);
+                };
+                for (int t4 = 0; t4 < 4; ++t4)
+                    for (int i = 0; i < 4; ++i) {
+                        const int lo = q(4 * t4 + i), hi = q(16 + 4 * t4 + i);
+                        const int64_t pos = 4 * r + i;
+                        rec[256 * j + 64 * t4 + pos] =
+                            static_cast<uint8_t>((lo & 15) | (hi & 15) << 4);
+                        const auto bits = static_cast<uint8_t>((lo >> 4) | (hi >> 4) << 2);
+                        rec[kQ6KHighOffset + 128 * j + 32 * t4 + pos % 32] |=
+                            static_cast<uint8_t>(pos < 32 ? bits : bits << 4);
+                    }
+            }
+        }
+    }
+}
+
 }  // namespace
 
 void pack_q8_panel(DType t, const uint8_t* W, size_t w_stride, int64_t rows, int64_t b0, int64_t nb,
                    uint8_t* quants, uint8_t* scales) {
     if (t == DType::Q4_K) return pack_q4k_records(W, w_stride, rows, b0 / 8, nb / 8, quants);
+    if (t == DType::Q6_K) return pack_q6k_records(W, w_stride, rows, b0 / 8, nb / 8, quants);
     const bool q8 = t == DType::Q8_0;
     const size_t block_bytes = q8 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
     const int64_t qb = panel_quant_bytes(t);

@@ -163,6 +163,32 @@ float dot_row_q4k(int64_t blocks, const uint8_t* xr, SubFn&& sub) {
     return acc;
 }
 
+// One Q6_K block of 32: its weights (q6 - 32), the int8 scales of its two
+// halves, and d.
+struct SubQ6K {
+    int8_t w[32];
+    int32_t s0, s1;
+    float d;
+};
+
+// Q6_K canonical sum (kernel_impl.h); sub(bi, s) fills block bi.
+template <class SubFn>
+float dot_row_q6k(int64_t blocks, const uint8_t* xr, SubFn&& sub) {
+    float acc = 0.0f;
+    SubQ6K s;
+    for (int64_t bi = 0; bi < blocks; ++bi) {
+        sub(bi, s);
+        const uint8_t* xg = xr + (bi / kBlocks) * kQ8GroupBytes;
+        const int64_t b = bi % kBlocks;
+        float dx;
+        std::memcpy(&dx, xg + kQ8DOffset + 4 * b, 4);
+        int32_t half[2] = {0, 0};
+        for (int i = 0; i < 32; ++i) half[i / 16] += s.w[i] * static_cast<int8_t>(xg[32 * b + i]);
+        acc = std::fma(s.d * dx, static_cast<float>(s.s0 * half[0] + s.s1 * half[1]), acc);
+    }
+    return acc;
+}
+
 }  // namespace
 
 void scalar_quantize_rows_q8(const float* X, int64_t ldx, int64_t M, int64_t K, void* Xq) {
@@ -218,6 +244,23 @@ void scalar_matmul_q8(DType wtype, const void* W, size_t w_stride, const void* X
             };
             for (int64_t m = 0; m < M; ++m)
                 Y[m * ldy + n] = dot_row_q4k(blocks, static_cast<const uint8_t*>(Xq) + m * rb, sub);
+        }
+        return;
+    }
+    if (wtype == DType::Q6_K) {
+        for (int64_t n = n0; n < n1; ++n) {
+            const auto* row = static_cast<const uint8_t*>(W) + static_cast<size_t>(n) * w_stride;
+            Unpacked u;  // the current super-block (blocks come in order)
+            const auto sub = [&](int64_t bi, SubQ6K& s) {
+                const int64_t j = bi % kBlocks;
+                if (j == 0) unpack(wtype, row, bi / kBlocks, kBlocks, u);
+                s.s0 = u.s[j][0];
+                s.s1 = u.s[j][1];
+                s.d = u.dw[j];
+                std::memcpy(s.w, u.w + 32 * j, 32);
+            };
+            for (int64_t m = 0; m < M; ++m)
+                Y[m * ldy + n] = dot_row_q6k(blocks, static_cast<const uint8_t*>(Xq) + m * rb, sub);
         }
         return;
     }
@@ -300,6 +343,27 @@ void scalar_matmul_q8_packed(DType wtype, const void* Wp, const void* Xq, float*
             };
             for (int64_t m = 0; m < M; ++m)
                 Y[m * ldy + n] = dot_row_q4k(blocks, static_cast<const uint8_t*>(Xq) + m * rb, sub);
+            continue;
+        }
+        if (wtype == DType::Q6_K) {
+            const auto sub = [&](int64_t bi, SubQ6K& s) {
+                const uint8_t* rec = panel + (bi / kBlocks) * kPanelSuperBytesQ6_K;
+                const int64_t j = bi % kBlocks;
+                s.s0 = static_cast<int8_t>(rec[kQ6KScOffset + 32 * j + r]);
+                s.s1 = static_cast<int8_t>(rec[kQ6KScOffset + 32 * j + 16 + r]);
+                s.d = f16_at(rec + kQ6KDOffset + 2 * r);
+                for (int e = 0; e < 32; ++e) {
+                    const int64_t t = (e % 16) / 4, pos = 4 * r + e % 4;
+                    const uint8_t byte = rec[256 * j + 64 * t + pos];
+                    const uint8_t hb = rec[kQ6KHighOffset + 128 * j + 32 * t + pos % 32];
+                    const int bits = (pos < 32 ? hb : hb >> 4) & 15;  // this position's 4 bits
+                    const int q =
+                        e < 16 ? (byte & 15) | (bits & 3) << 4 : (byte >> 4) | (bits >> 2) << 4;
+                    s.w[e] = static_cast<int8_t>(q - 32);
+                }
+            };
+            for (int64_t m = 0; m < M; ++m)
+                Y[m * ldy + n] = dot_row_q6k(blocks, static_cast<const uint8_t*>(Xq) + m * rb, sub);
             continue;
         }
         // Row r of block bi, back from the layout of kernel_impl.h.
