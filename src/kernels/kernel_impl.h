@@ -76,11 +76,11 @@ inline constexpr int64_t kQ8SumOffset = 288;
 // weight block's d. The result is acc. (One rounding per block: the packed
 // kernels dot 16 rows at once and keep one float op per 16 x 32 products.)
 //
-// Q4_K: one float accumulator starting at +0; sub-block b (32 elements), in
-// order, adds
+// Q4_K, Q5_K: one float accumulator starting at +0; sub-block b (32
+// elements), in order, adds
 //   acc = fma(d * dx[b], float(sc[b] * P), acc)
 //   acc = fma(-(dmin * dx[b]), float(mn[b] * sum[b]), acc)
-// where P is the exact integer sum of w * q (w the nibble, 0..15), sc[b] and
+// where P is the exact integer sum of w * q (w = 0..15 / 0..31), sc[b] and
 // mn[b] the sub-block's 6-bit scale and min, d and dmin the super-block's,
 // and sum[b] the activation block's sum of q. (Both products are exact in
 // float; the packed kernels serve 16 rows per op, as for Q4_0.)
@@ -92,16 +92,6 @@ inline constexpr int64_t kQ8SumOffset = 288;
 // of w * q (w = q6 - 32) and sh its int8 scale. (|s0 S0 + s1 S1| < 2^24:
 // exact in float.)
 //
-// Q5_K: per (weight row, X row) 8 float lanes, all starting at +0.
-// Block b of the row, in order, adds to lane l (its elements 4l..4l+3)
-//   acc[l] = fma(dw[b] * dx[b], float(P[l]), acc[l])
-// where P[l] is the exact integer sum over those 4 elements of s * w * q (s
-// an integer sub-block scale) and dw[b] the super-block's float d:
-// w = 0..31, s = sub-block scale; after the super-block's 8 blocks, lane j
-// gets its min term
-//   acc[j] = fma(-((dmin * float(min_j)) * dx[j]), float(sum_j), acc[j])
-// The result is ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)).
-//
 // Packed Q8_0 / Q4_0 weights (pack_q8_weights). A panel holds 16 rows r of
 // K elements (rows past N are zero) in q8_panel_bytes(t, K) bytes:
 //   quants at 0: per block b, kPanelQuantBytes<type> (QB) bytes at b * QB
@@ -112,11 +102,14 @@ inline constexpr int64_t kQ8SumOffset = 288;
 //   padding to a multiple of 64 bytes.
 // So a 64-byte load is 16 rows x 4 consecutive elements.
 //
-// Packed Q4_K: per super-block (256 elements) one record of
-// kPanelSuperBytesQ4_K bytes, records in order:
-//   at 0:    per sub-block j, 256 bytes as Q4_0's quants (nibbles 0..15)
+// Packed Q4_K, Q5_K: per super-block (256 elements) one record of
+// kPanelSuperBytesQ4_K / Q5_K bytes, records in order:
+//   at 0:    per sub-block j, 256 bytes as Q4_0's quants (the low 4 bits)
 //   at 2048: f16 d[16], at 2080: f16 dmin[16] (row r at 2r)
 //   at 2112: uint8 sc[8][16], at 2240: uint8 mn[8][16] (sub-block j, row r)
+//   Q5_K at 2368: per sub-block j, 64 bytes of fifth bits: line t's byte
+//            position p (= 4r + i) has bit 2g (its low-nibble element) and
+//            2g + 1 (its high-nibble one) of byte 16t + p % 16, g = p / 16
 //
 // Packed Q6_K: per super-block one record of kPanelSuperBytesQ6_K bytes:
 //   at 0:    per block j, 256 bytes as Q4_0's quants: the low 4 bits of q6
@@ -133,13 +126,14 @@ inline constexpr int64_t kPanelScaleBytes = 32;
 inline constexpr int64_t kPanelSuperBytesQ4_K = 2368;
 inline constexpr int64_t kQ4KDOffset = 2048, kQ4KDminOffset = 2080, kQ4KScOffset = 2112,
                          kQ4KMnOffset = 2240;
+inline constexpr int64_t kPanelSuperBytesQ5_K = 2880, kQ5KHighOffset = 2368;
 inline constexpr int64_t kPanelSuperBytesQ6_K = 3392;
 inline constexpr int64_t kQ6KHighOffset = 2048, kQ6KScOffset = 3072, kQ6KDOffset = 3328;
 
 // Packs blocks [b0, b0 + nb) of `rows` (<= 16) GGUF rows (row r at
 // W + r * w_stride) as one panel's blocks: nb * QB bytes of
-// quants and nb * kPanelScaleBytes of scales (Q4_K, Q6_K: b0, nb multiples
-// of 8, the records into `quants`; `scales` unused). Also used by the vector kernels
+// quants and nb * kPanelScaleBytes of scales (K-quants: b0, nb multiples of
+// 8, the records into `quants`; `scales` unused). Also used by the vector kernels
 // to pack unpacked rows on the fly (baseline code: plain byte moves).
 void pack_q8_panel(DType t, const uint8_t* W, size_t w_stride, int64_t rows, int64_t b0, int64_t nb,
                    uint8_t* quants, uint8_t* scales);

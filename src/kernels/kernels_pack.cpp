@@ -66,13 +66,15 @@ void pack_f_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int6
 
 bool q8_packable(DType wtype) {
     return wtype == DType::Q8_0 || wtype == DType::Q4_0 || wtype == DType::Q4_K ||
-           wtype == DType::Q6_K;
+           wtype == DType::Q5_K || wtype == DType::Q6_K;
 }
 
 size_t q8_panel_bytes(DType wtype, int64_t K) {
     // Whole records, each a multiple of 64 bytes.
     if (wtype == DType::Q4_K)
         return static_cast<size_t>(K / kQK_K * kernel_detail::kPanelSuperBytesQ4_K);
+    if (wtype == DType::Q5_K)
+        return static_cast<size_t>(K / kQK_K * kernel_detail::kPanelSuperBytesQ5_K);
     if (wtype == DType::Q6_K)
         return static_cast<size_t>(K / kQK_K * kernel_detail::kPanelSuperBytesQ6_K);
     const int64_t qb = panel_quant_bytes(wtype);
@@ -90,7 +92,7 @@ void pack_q8_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int
     const size_t pb = q8_panel_bytes(wtype, K);
     const int64_t blocks = K / 32;
     // The K-quants' scales are inside their records (layouts in kernel_impl.h).
-    const bool records = wtype == DType::Q4_K || wtype == DType::Q6_K;
+    const bool records = wtype == DType::Q4_K || wtype == DType::Q5_K || wtype == DType::Q6_K;
     const int64_t qb = records ? 0 : panel_quant_bytes(wtype);
     for (int64_t p = p0; p < p1; ++p) {
         uint8_t* panel = static_cast<uint8_t*>(out) + static_cast<size_t>(p) * pb;
@@ -107,18 +109,21 @@ void pack_q8_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int
 namespace kernel_detail {
 namespace {
 
-// Super-blocks [s0, s0 + ns) of `rows` Q4_K rows as panel records (layout in
-// kernel_impl.h); rows past `rows` are zero (d = dmin = +0).
-void pack_q4k_records(const uint8_t* W, size_t w_stride, int64_t rows, int64_t s0, int64_t ns,
-                      uint8_t* out) {
+// Super-blocks [s0, s0 + ns) of `rows` Q4_K / Q5_K rows as panel records
+// (layout in kernel_impl.h); rows past `rows` are zero (d = dmin = +0).
+void pack_q45k_records(bool q5, const uint8_t* W, size_t w_stride, int64_t rows, int64_t s0,
+                       int64_t ns, uint8_t* out) {
+    const size_t block_bytes = q5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
+    const int64_t rec_bytes = q5 ? kPanelSuperBytesQ5_K : kPanelSuperBytesQ4_K;
     for (int64_t s = 0; s < ns; ++s) {
-        uint8_t* rec = out + s * kPanelSuperBytesQ4_K;
-        std::memset(rec, 0, kPanelSuperBytesQ4_K);
+        uint8_t* rec = out + s * rec_bytes;
+        std::memset(rec, 0, static_cast<size_t>(rec_bytes));
         for (int64_t r = 0; r < rows; ++r) {
-            const uint8_t* blk = W + r * w_stride + static_cast<size_t>(s0 + s) * sizeof(BlockQ4_K);
+            const uint8_t* blk = W + r * w_stride + static_cast<size_t>(s0 + s) * block_bytes;
             std::memcpy(rec + kQ4KDOffset + 2 * r, blk, 2);
             std::memcpy(rec + kQ4KDminOffset + 2 * r, blk + 2, 2);
-            const uint8_t* qs = blk + 16;
+            const uint8_t* qs = blk + (q5 ? 48 : 16);
+            const uint8_t* qh = blk + 16;  // Q5_K: bit j of qh[e] is element e's fifth bit
             for (int j = 0; j < 8; ++j) {
                 uint8_t sc, mn;
                 kquant_scale_min(j, blk + 4, &sc, &mn);
@@ -129,10 +134,18 @@ void pack_q4k_records(const uint8_t* W, size_t w_stride, int64_t rows, int64_t s
                     const uint8_t b = qs[32 * (j / 2) + e];
                     return static_cast<uint8_t>(j % 2 ? b >> 4 : b & 0x0f);
                 };
+                const auto high = [&](int e) { return (qh[e] >> j) & 1; };
                 for (int t4 = 0; t4 < 4; ++t4)
-                    for (int i = 0; i < 4; ++i)
-                        rec[256 * j + 64 * t4 + 4 * r + i] =
-                            static_cast<uint8_t>(q(4 * t4 + i) | (q(16 + 4 * t4 + i) << 4));
+                    for (int i = 0; i < 4; ++i) {
+                        const int e = 4 * t4 + i;
+                        const int64_t pos = 4 * r + i;
+                        rec[256 * j + 64 * t4 + pos] =
+                            static_cast<uint8_t>(q(e) | (q(16 + e) << 4));
+                        if (q5)
+                            rec[kQ5KHighOffset + 64 * j + 16 * t4 + pos % 16] |=
+                                static_cast<uint8_t>((high(e) | high(16 + e) << 1)
+                                                     << (2 * (pos / 16)));
+                    }
             }
         }
     }
@@ -178,7 +191,8 @@ void pack_q6k_records(const uint8_t* W, size_t w_stride, int64_t rows, int64_t s
 
 void pack_q8_panel(DType t, const uint8_t* W, size_t w_stride, int64_t rows, int64_t b0, int64_t nb,
                    uint8_t* quants, uint8_t* scales) {
-    if (t == DType::Q4_K) return pack_q4k_records(W, w_stride, rows, b0 / 8, nb / 8, quants);
+    if (t == DType::Q4_K || t == DType::Q5_K)
+        return pack_q45k_records(t == DType::Q5_K, W, w_stride, rows, b0 / 8, nb / 8, quants);
     if (t == DType::Q6_K) return pack_q6k_records(W, w_stride, rows, b0 / 8, nb / 8, quants);
     const bool q8 = t == DType::Q8_0;
     const size_t block_bytes = q8 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);

@@ -40,8 +40,6 @@ struct Unpacked {
     int8_t w[kQ8Group];
     int32_t s[kBlocks][2];  // integer scale of elements 0-15 / 16-31 of each block
     float dw[kBlocks];
-    float mn[kBlocks];  // dmin * min_j (Q4_K, Q5_K)
-    bool mins = false;
 };
 
 float f16_at(const uint8_t* p) {
@@ -53,7 +51,6 @@ float f16_at(const uint8_t* p) {
 // Group g (blocks [8g, 8g + nb)) of weight row `row`.
 void unpack(DType t, const uint8_t* row, int64_t g, int nb, Unpacked& u) {
     for (int b = 0; b < kBlocks; ++b) u.s[b][0] = u.s[b][1] = 1;
-    u.mins = false;
     switch (t) {
         case DType::Q8_0:
             for (int b = 0; b < nb; ++b) {
@@ -72,26 +69,6 @@ void unpack(DType t, const uint8_t* row, int64_t g, int nb, Unpacked& u) {
                 }
             }
             return;
-        case DType::Q5_K: {
-            const uint8_t* p = row + static_cast<size_t>(g) * sizeof(BlockQ5_K);
-            const float d = f16_at(p), dmin = f16_at(p + 2);
-            const uint8_t* qh = p + 16;
-            const uint8_t* qs = p + 48;
-            u.mins = true;
-            for (int j = 0; j < kBlocks; ++j) {
-                uint8_t sc, mn;
-                kquant_scale_min(j, p + 4, &sc, &mn);
-                u.s[j][0] = u.s[j][1] = sc;
-                u.dw[j] = d;
-                u.mn[j] = dmin * static_cast<float>(mn);
-                for (int l = 0; l < 32; ++l) {
-                    const uint8_t byte = qs[32 * (j / 2) + l];
-                    const int q = (j % 2 ? byte >> 4 : byte & 0x0f) | (((qh[l] >> j) & 1) << 4);
-                    u.w[32 * j + l] = static_cast<int8_t>(q);
-                }
-            }
-            return;
-        }
         case DType::Q6_K: {
             const uint8_t* p = row + static_cast<size_t>(g) * sizeof(BlockQ6_K);
             const float d = f16_at(p + 208);
@@ -134,17 +111,18 @@ float dot_row_32(int64_t blocks, const uint8_t* xr, BlockFn&& block) {
     return acc;
 }
 
-// One Q4_K sub-block: its 32 nibbles and the scales that apply to them.
+// One Q4_K / Q5_K sub-block: its 32 weights (0..15 / 0..31) and the scales
+// that apply to them.
 struct SubQ4K {
     uint8_t q[32];
     int32_t sc, mn;
     float d, dmin;
 };
 
-// Q4_K canonical sum of one weight row with one X row (kernel_impl.h);
+// Q4_K / Q5_K canonical sum of one weight row with one X row (kernel_impl.h);
 // sub(bi, s) fills sub-block bi.
 template <class SubFn>
-float dot_row_q4k(int64_t blocks, const uint8_t* xr, SubFn&& sub) {
+float dot_row_q45k(int64_t blocks, const uint8_t* xr, SubFn&& sub) {
     float acc = 0.0f;
     SubQ4K s;
     for (int64_t bi = 0; bi < blocks; ++bi) {
@@ -226,24 +204,27 @@ void scalar_matmul_q8(DType wtype, const void* W, size_t w_stride, const void* X
     if (!matmul_q8_supports(wtype)) unsupported_dtype("matmul_q8", wtype);
     if (M <= 0 || n1 <= n0) return;
     const int64_t blocks = K / 32;
-    const int64_t groups = (K + kQ8Group - 1) / kQ8Group;
     const size_t rb = q8_row_bytes(K);
-    if (wtype == DType::Q4_K) {
+    if (wtype == DType::Q4_K || wtype == DType::Q5_K) {
+        const bool q5 = wtype == DType::Q5_K;
         for (int64_t n = n0; n < n1; ++n) {
             const auto* row = static_cast<const uint8_t*>(W) + static_cast<size_t>(n) * w_stride;
             const auto sub = [&](int64_t bi, SubQ4K& s) {
-                const uint8_t* p = row + static_cast<size_t>(bi / kBlocks) * sizeof(BlockQ4_K);
+                const uint8_t* p = row + static_cast<size_t>(bi / kBlocks) *
+                                             (q5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K));
                 const int j = static_cast<int>(bi % kBlocks);
                 uint8_t sc, mn;
                 kquant_scale_min(j, p + 4, &sc, &mn);
                 s = {{}, sc, mn, f16_at(p), f16_at(p + 2)};
                 for (int e = 0; e < 32; ++e) {
-                    const uint8_t byte = p[16 + 32 * (j / 2) + e];
-                    s.q[e] = static_cast<uint8_t>(j % 2 ? byte >> 4 : byte & 0x0f);
+                    const uint8_t byte = p[(q5 ? 48 : 16) + 32 * (j / 2) + e];
+                    const int high = q5 ? ((p[16 + e] >> j) & 1) << 4 : 0;
+                    s.q[e] = static_cast<uint8_t>((j % 2 ? byte >> 4 : byte & 0x0f) | high);
                 }
             };
             for (int64_t m = 0; m < M; ++m)
-                Y[m * ldy + n] = dot_row_q4k(blocks, static_cast<const uint8_t*>(Xq) + m * rb, sub);
+                Y[m * ldy + n] =
+                    dot_row_q45k(blocks, static_cast<const uint8_t*>(Xq) + m * rb, sub);
         }
         return;
     }
@@ -280,38 +261,7 @@ void scalar_matmul_q8(DType wtype, const void* W, size_t w_stride, const void* X
         }
         return;
     }
-    Unpacked u;
-    for (int64_t n = n0; n < n1; ++n) {
-        const auto* row = static_cast<const uint8_t*>(W) + static_cast<size_t>(n) * w_stride;
-        for (int64_t m = 0; m < M; ++m) {
-            const auto* xr = static_cast<const uint8_t*>(Xq) + static_cast<size_t>(m) * rb;
-            float acc[8] = {};
-            for (int64_t g = 0; g < groups; ++g) {
-                const int nb = static_cast<int>(std::min<int64_t>(kBlocks, blocks - g * kBlocks));
-                unpack(wtype, row, g, nb, u);
-                const uint8_t* xg = xr + g * kQ8GroupBytes;
-                float dx[kBlocks];
-                int32_t sx[kBlocks];
-                std::memcpy(dx, xg + kQ8DOffset, sizeof(dx));
-                std::memcpy(sx, xg + kQ8SumOffset, sizeof(sx));
-                for (int b = 0; b < nb; ++b) {
-                    const float dd = u.dw[b] * dx[b];
-                    for (int l = 0; l < 8; ++l) {
-                        int32_t p = 0;
-                        for (int i = 4 * l; i < 4 * l + 4; ++i)
-                            p += u.s[b][l / 4] * u.w[32 * b + i] *
-                                 static_cast<int8_t>(xg[32 * b + i]);
-                        acc[l] = std::fma(dd, static_cast<float>(p), acc[l]);
-                    }
-                }
-                if (u.mins)
-                    for (int j = 0; j < nb; ++j)
-                        acc[j] = std::fma(-(u.mn[j] * dx[j]), static_cast<float>(sx[j]), acc[j]);
-            }
-            Y[m * ldy + n] =
-                ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
-        }
-    }
+    unsupported_dtype("matmul_q8", wtype);
 }
 
 void scalar_matmul_q8_packed(DType wtype, const void* Wp, const void* Xq, float* Y, int64_t ldy,
@@ -326,10 +276,12 @@ void scalar_matmul_q8_packed(DType wtype, const void* Wp, const void* Xq, float*
         const auto* panel = static_cast<const uint8_t*>(Wp) +
                             static_cast<size_t>(n / kPanelRows) * q8_panel_bytes(wtype, K);
         const int64_t r = n % kPanelRows;
-        if (wtype == DType::Q4_K) {
+        if (wtype == DType::Q4_K || wtype == DType::Q5_K) {
+            const bool q5 = wtype == DType::Q5_K;
             // Row r of sub-block bi, back from its record.
             const auto sub = [&](int64_t bi, SubQ4K& s) {
-                const uint8_t* rec = panel + (bi / kBlocks) * kPanelSuperBytesQ4_K;
+                const uint8_t* rec =
+                    panel + (bi / kBlocks) * (q5 ? kPanelSuperBytesQ5_K : kPanelSuperBytesQ4_K);
                 const int64_t j = bi % kBlocks;
                 s = {{},
                      rec[kQ4KScOffset + 16 * j + r],
@@ -337,12 +289,19 @@ void scalar_matmul_q8_packed(DType wtype, const void* Wp, const void* Xq, float*
                      f16_at(rec + kQ4KDOffset + 2 * r),
                      f16_at(rec + kQ4KDminOffset + 2 * r)};
                 for (int e = 0; e < 32; ++e) {
-                    const uint8_t byte = rec[256 * j + 64 * ((e % 16) / 4) + 4 * r + e % 4];
-                    s.q[e] = static_cast<uint8_t>(e < 16 ? byte & 0x0f : byte >> 4);
+                    const int64_t t = (e % 16) / 4, pos = 4 * r + e % 4;
+                    const uint8_t byte = rec[256 * j + 64 * t + pos];
+                    int q = e < 16 ? byte & 0x0f : byte >> 4;
+                    if (q5) {
+                        const uint8_t hb = rec[kQ5KHighOffset + 64 * j + 16 * t + pos % 16];
+                        q |= ((hb >> (2 * (pos / 16) + (e < 16 ? 0 : 1))) & 1) << 4;
+                    }
+                    s.q[e] = static_cast<uint8_t>(q);
                 }
             };
             for (int64_t m = 0; m < M; ++m)
-                Y[m * ldy + n] = dot_row_q4k(blocks, static_cast<const uint8_t*>(Xq) + m * rb, sub);
+                Y[m * ldy + n] =
+                    dot_row_q45k(blocks, static_cast<const uint8_t*>(Xq) + m * rb, sub);
             continue;
         }
         if (wtype == DType::Q6_K) {

@@ -189,7 +189,7 @@ INSTANTIATE_TEST_SUITE_P(Isas, MatmulQ8VsScalar, ::testing::ValuesIn(test::suppo
                          isa_param_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(MatmulQ8VsScalar);
 
-// Packed Q8_0/Q4_0/Q4_K/Q6_K panels: every ISA (scalar included) gives matmul_q8's
+// Packed panels (Q8_0, Q4_0 and the K-quants): every ISA (scalar included) gives matmul_q8's
 // bits on the original rows, for whole and partial last panels, row ranges
 // starting on a panel, and more X rows than one row block of the kernels.
 class MatmulQ8Packed : public ::testing::TestWithParam<Isa> {};
@@ -199,9 +199,9 @@ TEST_P(MatmulQ8Packed, SameBitsAsUnpackedRows) {
     const KernelTable& kt = kernel_table(GetParam());
     const KernelTable& ref = kernel_table(Isa::Scalar);
     uint32_t seed = 900;
-    for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
+    for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
         for (int64_t K : {32, 544, 4128}) {
-            if (t == DType::Q4_K || t == DType::Q6_K)
+            if (t != DType::Q8_0 && t != DType::Q4_0)
                 K = K / 32 * 256;  // whole super-blocks: 256, 4352, 33024
             for (int64_t N : {16, 37}) {
                 for (int64_t M : {1, 3, 8, 13, 130}) {
@@ -236,8 +236,8 @@ TEST(MatmulQ8Packed, PanelSizes) {
     EXPECT_TRUE(q8_packable(DType::Q8_0));
     EXPECT_TRUE(q8_packable(DType::Q4_0));
     EXPECT_TRUE(q8_packable(DType::Q4_K));
+    EXPECT_TRUE(q8_packable(DType::Q5_K));
     EXPECT_TRUE(q8_packable(DType::Q6_K));
-    EXPECT_FALSE(q8_packable(DType::Q5_K));
     EXPECT_FALSE(q8_packable(DType::F16));
     // 16 rows x (d + quants) per block, padded to 64 bytes.
     EXPECT_EQ(q8_panel_bytes(DType::Q8_0, 64), 1088u);
@@ -247,6 +247,7 @@ TEST(MatmulQ8Packed, PanelSizes) {
     // Q4_K: per super-block, 16 rows x (quants + d, dmin + 8 scales and mins).
     EXPECT_EQ(q8_panel_bytes(DType::Q4_K, 512), 2 * 2368u);
     EXPECT_EQ(q8_packed_bytes(DType::Q4_K, 17, 256), 2 * 2368u);
+    EXPECT_EQ(q8_panel_bytes(DType::Q5_K, 256), 2880u);  // Q4_K's record + fifth bits
     // Q6_K: 16 rows x (low nibbles + high bits + 2 scales per block + d), padded to 64.
     EXPECT_EQ(q8_panel_bytes(DType::Q6_K, 768), 3 * 3392u);
 }
