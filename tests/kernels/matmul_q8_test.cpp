@@ -369,6 +369,74 @@ TEST(MatmulQ8KnownValues, QuantBlocksDecodeAsSpecified) {
     }
 }
 
+// Every weight at its largest magnitude against X = 127 everywhere: the
+// integer sums reach their bounds (a Q5_K block's P = 31 * 127 * 32), where
+// a kernel that keeps partial sums in int16 too long would wrap. Each ISA,
+// packed or not, must give the exact product.
+TEST(MatmulQ8KnownValues, ExtremeBlocksAreExact) {
+    constexpr int64_t K = 512, N = 16, M = 2;
+    for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+        SCOPED_TRACE(dtype_name(t));
+        const size_t rb = *row_bytes(t, K);
+        std::vector<uint8_t> w(rb * N);
+        double want = 0;  // one row: every row is the same
+        for (int64_t b = 0; b < K / 256; ++b) {
+            for (int64_t n = 0; n < N; ++n) {
+                uint8_t* row = w.data() + n * rb;
+                if (t == DType::Q8_0 || t == DType::Q4_0) {
+                    const size_t bb = t == DType::Q8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
+                    for (int64_t i = 0; i < 8; ++i) {
+                        uint8_t* blk = row + (8 * b + i) * bb;
+                        const uint16_t one = 0x3c00;
+                        std::memcpy(blk, &one, 2);
+                        std::memset(blk + 2, t == DType::Q8_0 ? 0x81 : 0x00, bb - 2);  // -127, -8
+                    }
+                } else if (t == DType::Q6_K) {
+                    uint8_t* blk = row + b * sizeof(BlockQ6_K);
+                    std::memset(blk, 0xff, 192);      // q6 = 63: w = 31
+                    std::memset(blk + 192, 127, 16);  // scales
+                    const uint16_t one = 0x3c00;
+                    std::memcpy(blk + 208, &one, 2);
+                } else {
+                    const bool q5 = t == DType::Q5_K;
+                    uint8_t* blk = row + b * (q5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K));
+                    const uint16_t one = 0x3c00, zero = 0;
+                    std::memcpy(blk, &one, 2);       // d
+                    std::memcpy(blk + 2, &zero, 2);  // dmin
+                    // Every sub-block scale 63, every min 0 (see kquant_scale_min).
+                    const uint8_t scales[12] = {0xff, 0xff, 0xff, 0xff, 0,    0,
+                                                0,    0,    0x0f, 0x0f, 0x0f, 0x0f};
+                    std::memcpy(blk + 4, scales, 12);
+                    std::memset(blk + 16, 0xff, q5 ? 160 : 128);  // q = 15 / 31
+                }
+            }
+        }
+        const double wv = t == DType::Q8_0   ? -127
+                          : t == DType::Q4_0 ? -8
+                          : t == DType::Q4_K ? 63 * 15
+                          : t == DType::Q5_K ? 63 * 31
+                                             : 127 * 31;
+        want = wv * 127 * K;
+        std::vector<float> x(static_cast<size_t>(M * K), 127.0f);
+        for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+            if (!isa_supported(isa)) continue;
+            SCOPED_TRACE(isa_name(isa));
+            const KernelTable& kt = kernel_table(isa);
+            std::vector<uint8_t> xq(q8_row_bytes(K) * M);
+            kt.quantize_rows_q8(x.data(), K, M, K, xq.data());
+            std::vector<float> y(M * N, 0.0f);
+            kt.matmul_q8(t, w.data(), rb, xq.data(), y.data(), N, M, K, 0, N);
+            for (float v : y) EXPECT_EQ(v, want);
+            if (!q8_packable(t)) continue;
+            std::vector<uint8_t> packed(q8_packed_bytes(t, N, K));
+            pack_q8_weights(t, w.data(), rb, N, K, 0, panel_count(N), packed.data());
+            y.assign(y.size(), 0.0f);
+            kt.matmul_q8_packed(t, packed.data(), xq.data(), y.data(), N, M, K, 0, N);
+            for (float v : y) EXPECT_EQ(v, want);
+        }
+    }
+}
+
 // K-quants: X = 127 * e_k picks weight element k (times 127) out of a
 // two-super-block row, for every k: pins down the element order of each
 // layout, the scales, and the mins.
