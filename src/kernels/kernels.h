@@ -64,7 +64,7 @@ struct KernelTable {
     // Y[m * ldy + n] = sum_k W[n][k] * Xq[m][k]  for m in [0, M), n in [n0, n1).
     void (*matmul_q8)(DType wtype, const void* W, size_t w_stride, const void* Xq, float* Y,
                       int64_t ldy, int64_t M, int64_t K, int64_t n0, int64_t n1);
-    // The same on weights packed by pack_q8_weights (Q8_0, Q4_0): bit-identical
+    // The same on weights packed by pack_q8_weights: bit-identical
     // to matmul_q8 on the original rows. n0 a multiple of kPanelRows; rows
     // [n0, n1) of Y are written, n1 <= the packed N.
     void (*matmul_q8_packed)(DType wtype, const void* Wp, const void* Xq, float* Y, int64_t ldy,
@@ -139,7 +139,7 @@ void pack_f_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int6
 
 // Integer panels for matmul_q8_packed, whose blocks interleave the rows 4
 // bytes at a time, so that one vector op dots 16 rows with 4 activation bytes.
-bool q8_packable(DType wtype);  // Q8_0, Q4_0
+bool q8_packable(DType wtype);  // every matmul_q8 type
 // Bytes of one packed panel of K columns (a multiple of 64).
 size_t q8_panel_bytes(DType wtype, int64_t K);
 size_t q8_packed_bytes(DType wtype, int64_t N, int64_t K);

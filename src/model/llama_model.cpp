@@ -136,7 +136,7 @@ void LlamaModel::FreeDeleter::operator()(void* p) const {
 
 namespace {
 
-// Float weights always, Q8_0/Q4_0 for the integer path.
+// Float weights always, the quantized types for the integer path.
 bool packable(const WeightView& w, bool int8) {
     return f_packable(w.type) || (int8 && q8_packable(w.type));
 }

@@ -24,7 +24,7 @@ struct WeightView {
     int64_t ne1 = 0;  // output features (rows)
     size_t row_stride = 0;
     // The same rows packed at load, or null: for matmul_f_packed (F32, F16,
-    // BF16), or matmul_q8_packed (Q8_0/Q4_0 with the integer path on).
+    // BF16), or matmul_q8_packed (quantized types, with the integer path on).
     const void* packed = nullptr;
 };
 
@@ -55,7 +55,7 @@ class LlamaModel {
     // when off, the float kernels (exact products of the dequantized weights).
     // On by default; the environment variable IG_MATMUL=float at load turns it
     // off (A/B measurements). F32/F16/BF16 weights always take the float path.
-    // With it on at load, Q8_0/Q4_0 weights are repacked into panels
+    // With it on at load, quantized weights are repacked into panels
     // (pack_q8_weights) for the faster matmul_q8_packed; float weights
     // always are (pack_f_weights). The same bytes again in RAM; the file's
     // pages of them are given back.
