@@ -129,23 +129,25 @@ void pack_q45k_records(bool q5, const uint8_t* W, size_t w_stride, int64_t rows,
                 kquant_scale_min(j, blk + 4, &sc, &mn);
                 rec[kQ4KScOffset + 16 * j + r] = sc;
                 rec[kQ4KMnOffset + 16 * j + r] = mn;
-                // Element e of sub-block j is nibble j % 2 of qs[32 (j / 2) + e].
-                const auto q = [&](int e) {
-                    const uint8_t b = qs[32 * (j / 2) + e];
-                    return static_cast<uint8_t>(j % 2 ? b >> 4 : b & 0x0f);
-                };
-                const auto high = [&](int e) { return (qh[e] >> j) & 1; };
-                for (int t4 = 0; t4 < 4; ++t4)
+                // Element e of sub-block j is nibble j % 2 of qs[32 (j / 2) + e];
+                // 4 positions at a time.
+                const uint8_t* src = qs + 32 * (j / 2);
+                for (int t4 = 0; t4 < 4; ++t4) {
+                    uint32_t a, b;  // elements 4 t4 + i and 16 + 4 t4 + i
+                    std::memcpy(&a, src + 4 * t4, 4);
+                    std::memcpy(&b, src + 16 + 4 * t4, 4);
+                    const uint32_t v = j % 2 ? ((a >> 4) & 0x0f0f0f0fu) | (b & 0xf0f0f0f0u)
+                                             : (a & 0x0f0f0f0fu) | ((b & 0x0f0f0f0fu) << 4);
+                    std::memcpy(rec + 256 * j + 64 * t4 + 4 * r, &v, 4);
+                    if (!q5) continue;
                     for (int i = 0; i < 4; ++i) {
                         const int e = 4 * t4 + i;
                         const int64_t pos = 4 * r + i;
-                        rec[256 * j + 64 * t4 + pos] =
-                            static_cast<uint8_t>(q(e) | (q(16 + e) << 4));
-                        if (q5)
-                            rec[kQ5KHighOffset + 64 * j + 16 * t4 + pos % 16] |=
-                                static_cast<uint8_t>((high(e) | high(16 + e) << 1)
-                                                     << (2 * (pos / 16)));
+                        const int bits = ((qh[e] >> j) & 1) | ((qh[16 + e] >> j) & 1) << 1;
+                        rec[kQ5KHighOffset + 64 * j + 16 * t4 + pos % 16] |=
+                            static_cast<uint8_t>(bits << (2 * (pos / 16)));
                     }
+                }
             }
         }
     }
@@ -165,23 +167,33 @@ void pack_q6k_records(const uint8_t* W, size_t w_stride, int64_t rows, int64_t s
                 const int h = j / 4, quarter = j % 4;
                 rec[kQ6KScOffset + 32 * j + r] = blk[192 + 2 * j];
                 rec[kQ6KScOffset + 32 * j + 16 + r] = blk[192 + 2 * j + 1];
-                // q6 (0..63) of element e of block j (see quantize.h).
-                const auto q = [&](int e) {
-                    const uint8_t lb = blk[64 * h + 32 * (quarter % 2) + e];
-                    const int low = quarter < 2 ? lb & 0x0f : lb >> 4;
-                    const int high = (blk[128 + 32 * h + e] >> (2 * quarter)) & 3;
-                    return low | (high << 4);
+                // q6 of element e of block j (see quantize.h): low bits from
+                // nibble quarter / 2 of ql, high bits from qh; 4 positions at a
+                // time (elements 4 t4 + i and 16 + 4 t4 + i).
+                const uint8_t* ql = blk + 64 * h + 32 * (quarter % 2);
+                const uint8_t* qh = blk + 128 + 32 * h;
+                const auto low = [&](int e) {
+                    uint32_t v;
+                    std::memcpy(&v, ql + e, 4);
+                    return (quarter < 2 ? v : v >> 4) & 0x0f0f0f0fu;
                 };
-                for (int t4 = 0; t4 < 4; ++t4)
-                    for (int i = 0; i < 4; ++i) {
-                        const int lo = q(4 * t4 + i), hi = q(16 + 4 * t4 + i);
-                        const int64_t pos = 4 * r + i;
-                        rec[256 * j + 64 * t4 + pos] =
-                            static_cast<uint8_t>((lo & 15) | (hi & 15) << 4);
-                        const auto bits = static_cast<uint8_t>((lo >> 4) | (hi >> 4) << 2);
-                        rec[kQ6KHighOffset + 128 * j + 32 * t4 + pos % 32] |=
-                            static_cast<uint8_t>(pos < 32 ? bits : bits << 4);
-                    }
+                const auto high = [&](int e) {
+                    uint32_t v;
+                    std::memcpy(&v, qh + e, 4);
+                    return (v >> (2 * quarter)) & 0x03030303u;
+                };
+                for (int t4 = 0; t4 < 4; ++t4) {
+                    const int e = 4 * t4;
+                    const uint32_t nib = low(e) | low(16 + e) << 4;
+                    std::memcpy(rec + 256 * j + 64 * t4 + 4 * r, &nib, 4);
+                    // Rows 0-7 (positions < 32) in the low nibbles, 8-15 in the high.
+                    const uint32_t bits = (high(e) | high(16 + e) << 2) << (r < 8 ? 0 : 4);
+                    uint8_t* hb = rec + kQ6KHighOffset + 128 * j + 32 * t4 + (4 * r) % 32;
+                    uint32_t cur;
+                    std::memcpy(&cur, hb, 4);
+                    cur |= bits;
+                    std::memcpy(hb, &cur, 4);
+                }
             }
         }
     }
