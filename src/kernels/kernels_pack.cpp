@@ -1,5 +1,6 @@
 // Panel packing of weights (layouts in kernel_impl.h): float panels for
-// matmul_f_packed, Q8_0 / Q4_0 panels for matmul_q8_packed. Plain byte moves,
+// matmul_f_packed, integer panels (Q8_0, Q4_0, K-quant records) for
+// matmul_q8_packed. Plain byte moves,
 // shared by the model's load-time packing and the integer kernels'
 // on-the-fly packing of unpacked rows.
 #include <cstring>
@@ -36,6 +37,25 @@ void pack_f_panels(const void* W, size_t w_stride, int64_t N, int64_t K, int64_t
     }
 }
 
+// Bytes of one packed K-quant record (kernel_impl.h); 0 for the types packed
+// per block of 32.
+int64_t record_bytes(DType t) {
+    switch (t) {
+        case DType::Q4_K:
+            return kernel_detail::kPanelSuperBytesQ4_K;
+        case DType::Q5_K:
+            return kernel_detail::kPanelSuperBytesQ5_K;
+        case DType::Q6_K:
+            return kernel_detail::kPanelSuperBytesQ6_K;
+        default:
+            return 0;
+    }
+}
+
+size_t round_up_64(int64_t bytes) {
+    return static_cast<size_t>((bytes + 63) / 64 * 64);
+}
+
 }  // namespace
 
 int64_t panel_count(int64_t N) {
@@ -47,8 +67,7 @@ bool f_packable(DType wtype) {
 }
 
 size_t f_panel_bytes(DType wtype, int64_t K) {
-    const int64_t bytes = K * kPanelRows * (wtype == DType::F32 ? 4 : 2);
-    return static_cast<size_t>((bytes + 63) / 64 * 64);
+    return round_up_64(K * kPanelRows * (wtype == DType::F32 ? 4 : 2));
 }
 
 size_t f_packed_bytes(DType wtype, int64_t N, int64_t K) {
@@ -65,21 +84,13 @@ void pack_f_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int6
 }
 
 bool q8_packable(DType wtype) {
-    return wtype == DType::Q8_0 || wtype == DType::Q4_0 || wtype == DType::Q4_K ||
-           wtype == DType::Q5_K || wtype == DType::Q6_K;
+    return matmul_q8_supports(wtype);  // every type the integer path takes
 }
 
 size_t q8_panel_bytes(DType wtype, int64_t K) {
-    // Whole records, each a multiple of 64 bytes.
-    if (wtype == DType::Q4_K)
-        return static_cast<size_t>(K / kQK_K * kernel_detail::kPanelSuperBytesQ4_K);
-    if (wtype == DType::Q5_K)
-        return static_cast<size_t>(K / kQK_K * kernel_detail::kPanelSuperBytesQ5_K);
-    if (wtype == DType::Q6_K)
-        return static_cast<size_t>(K / kQK_K * kernel_detail::kPanelSuperBytesQ6_K);
-    const int64_t qb = panel_quant_bytes(wtype);
-    const int64_t bytes = K / 32 * (qb + kernel_detail::kPanelScaleBytes);
-    return static_cast<size_t>((bytes + 63) / 64 * 64);
+    if (const int64_t rb = record_bytes(wtype); rb > 0)  // whole records, multiples of 64
+        return static_cast<size_t>(K / kQK_K * rb);
+    return round_up_64(K / 32 * (panel_quant_bytes(wtype) + kernel_detail::kPanelScaleBytes));
 }
 
 size_t q8_packed_bytes(DType wtype, int64_t N, int64_t K) {
@@ -92,7 +103,7 @@ void pack_q8_weights(DType wtype, const void* W, size_t w_stride, int64_t N, int
     const size_t pb = q8_panel_bytes(wtype, K);
     const int64_t blocks = K / 32;
     // The K-quants' scales are inside their records (layouts in kernel_impl.h).
-    const bool records = wtype == DType::Q4_K || wtype == DType::Q5_K || wtype == DType::Q6_K;
+    const bool records = record_bytes(wtype) > 0;
     const int64_t qb = records ? 0 : panel_quant_bytes(wtype);
     for (int64_t p = p0; p < p1; ++p) {
         uint8_t* panel = static_cast<uint8_t*>(out) + static_cast<size_t>(p) * pb;
@@ -114,7 +125,7 @@ namespace {
 void pack_q45k_records(bool q5, const uint8_t* W, size_t w_stride, int64_t rows, int64_t s0,
                        int64_t ns, uint8_t* out) {
     const size_t block_bytes = q5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
-    const int64_t rec_bytes = q5 ? kPanelSuperBytesQ5_K : kPanelSuperBytesQ4_K;
+    const int64_t rec_bytes = record_bytes(q5 ? DType::Q5_K : DType::Q4_K);
     for (int64_t s = 0; s < ns; ++s) {
         uint8_t* rec = out + s * rec_bytes;
         std::memset(rec, 0, static_cast<size_t>(rec_bytes));

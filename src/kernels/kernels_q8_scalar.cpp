@@ -92,6 +92,21 @@ void unpack(DType t, const uint8_t* row, int64_t g, int nb, Unpacked& u) {
     }
 }
 
+// Activation block bi of the quantized row xr: its 32 quants, scale and sum.
+struct ActBlock {
+    const int8_t* q;
+    float d;
+    int32_t sum;
+};
+ActBlock act_block(const uint8_t* xr, int64_t bi) {
+    const uint8_t* xg = xr + (bi / kBlocks) * kQ8GroupBytes;
+    const int64_t b = bi % kBlocks;
+    ActBlock a{reinterpret_cast<const int8_t*>(xg + 32 * b), 0.0f, 0};
+    std::memcpy(&a.d, xg + kQ8DOffset + 4 * b, 4);
+    std::memcpy(&a.sum, xg + kQ8SumOffset + 4 * b, 4);
+    return a;
+}
+
 // Q8_0 / Q4_0 canonical sum of one weight row with one X row (kernel_impl.h);
 // block(bi, w) writes block bi's 32 weight integers to w, returns its d.
 template <class BlockFn>
@@ -100,13 +115,10 @@ float dot_row_32(int64_t blocks, const uint8_t* xr, BlockFn&& block) {
     int8_t w[32];
     for (int64_t bi = 0; bi < blocks; ++bi) {
         const float dw = block(bi, w);
-        const uint8_t* xg = xr + (bi / kBlocks) * kQ8GroupBytes;
-        const int64_t b = bi % kBlocks;
-        float dx;
-        std::memcpy(&dx, xg + kQ8DOffset + 4 * b, 4);
+        const ActBlock x = act_block(xr, bi);
         int32_t p = 0;
-        for (int i = 0; i < 32; ++i) p += w[i] * static_cast<int8_t>(xg[32 * b + i]);
-        acc = std::fma(dw * dx, static_cast<float>(p), acc);
+        for (int i = 0; i < 32; ++i) p += w[i] * x.q[i];
+        acc = std::fma(dw * x.d, static_cast<float>(p), acc);
     }
     return acc;
 }
@@ -127,16 +139,11 @@ float dot_row_q45k(int64_t blocks, const uint8_t* xr, SubFn&& sub) {
     SubQ4K s;
     for (int64_t bi = 0; bi < blocks; ++bi) {
         sub(bi, s);
-        const uint8_t* xg = xr + (bi / kBlocks) * kQ8GroupBytes;
-        const int64_t b = bi % kBlocks;
-        float dx;
-        int32_t sx;
-        std::memcpy(&dx, xg + kQ8DOffset + 4 * b, 4);
-        std::memcpy(&sx, xg + kQ8SumOffset + 4 * b, 4);
+        const ActBlock x = act_block(xr, bi);
         int32_t p = 0;
-        for (int i = 0; i < 32; ++i) p += s.q[i] * static_cast<int8_t>(xg[32 * b + i]);
-        acc = std::fma(s.d * dx, static_cast<float>(s.sc * p), acc);
-        acc = std::fma(-(s.dmin * dx), static_cast<float>(s.mn * sx), acc);
+        for (int i = 0; i < 32; ++i) p += s.q[i] * x.q[i];
+        acc = std::fma(s.d * x.d, static_cast<float>(s.sc * p), acc);
+        acc = std::fma(-(s.dmin * x.d), static_cast<float>(s.mn * x.sum), acc);
     }
     return acc;
 }
@@ -156,13 +163,10 @@ float dot_row_q6k(int64_t blocks, const uint8_t* xr, SubFn&& sub) {
     SubQ6K s;
     for (int64_t bi = 0; bi < blocks; ++bi) {
         sub(bi, s);
-        const uint8_t* xg = xr + (bi / kBlocks) * kQ8GroupBytes;
-        const int64_t b = bi % kBlocks;
-        float dx;
-        std::memcpy(&dx, xg + kQ8DOffset + 4 * b, 4);
+        const ActBlock x = act_block(xr, bi);
         int32_t half[2] = {0, 0};
-        for (int i = 0; i < 32; ++i) half[i / 16] += s.w[i] * static_cast<int8_t>(xg[32 * b + i]);
-        acc = std::fma(s.d * dx, static_cast<float>(s.s0 * half[0] + s.s1 * half[1]), acc);
+        for (int i = 0; i < 32; ++i) half[i / 16] += s.w[i] * x.q[i];
+        acc = std::fma(s.d * x.d, static_cast<float>(s.s0 * half[0] + s.s1 * half[1]), acc);
     }
     return acc;
 }
