@@ -11,6 +11,7 @@
 
 #include "model/llama_model.h"
 #include "tools/bench_bandwidth.h"
+#include "tools/bench_sync.h"
 
 namespace ig {
 namespace {
@@ -95,6 +96,7 @@ Expected<nlohmann::json> run_bench_model(const BenchEngineOptions& o, std::ostre
     b.seqs.clear();
     b.seqs.push_back({std::span<const int32_t>(tok).first(1), 0, table, 1});
     IG_TRY(m.forward(b, kv, pool, logits));
+    const uint64_t jobs0 = pool.jobs_dispatched();
     t0 = Clock::now();
     for (int64_t i = 1; i <= tg; ++i) {
         b.seqs.clear();
@@ -103,6 +105,8 @@ Expected<nlohmann::json> run_bench_model(const BenchEngineOptions& o, std::ostre
         IG_TRY(m.forward(b, kv, pool, logits));
     }
     const double tg_tps = static_cast<double>(tg) / seconds_since(t0);
+    const double jobs_per_token =
+        static_cast<double>(pool.jobs_dispatched() - jobs0) / static_cast<double>(tg);
     out << fmt::format("tg{:<4}                {:9.2f} tokens/s\n", tg, tg_tps);
 
     // Batched decode: B sequences of a 16-token prompt, then `steps` steps of B tokens.
@@ -139,6 +143,13 @@ Expected<nlohmann::json> run_bench_model(const BenchEngineOptions& o, std::ostre
     out << fmt::format("bandwidth (triad)       {:9.2f} GB/s\n", bw);
     out << fmt::format("weight bytes / token    {:9.3f} GB\n", wbytes / 1e9);
     out << fmt::format("decode efficiency       {:9.1f} %\n", eff * 100);
+    // The pool's own cost per job (start + barrier) times the jobs a decode
+    // step runs; waiting for the slowest thread's share is not in it.
+    const double sync_us = measure_sync_us_per_job(pool);
+    const double sync_share = sync_us * 1e-6 * jobs_per_token * tg_tps;
+    out << fmt::format("sync per parallel op    {:9.2f} us\n", sync_us);
+    out << fmt::format("parallel ops / token    {:9.1f}\n", jobs_per_token);
+    out << fmt::format("sync share of decode    {:9.1f} %\n", sync_share * 100);
     return nlohmann::json{{"workload", "model"},
                           {"model", o.model},
                           {"type", main_weight_type(m)},
@@ -150,7 +161,10 @@ Expected<nlohmann::json> run_bench_model(const BenchEngineOptions& o, std::ostre
                           {"batch_decode_steps", steps},
                           {"bandwidth_gb_per_s", bw},
                           {"weight_bytes_per_token", wbytes},
-                          {"decode_efficiency", eff}};
+                          {"decode_efficiency", eff},
+                          {"sync_us_per_op", sync_us},
+                          {"parallel_ops_per_token", jobs_per_token},
+                          {"sync_share_of_decode", sync_share}};
 }
 
 }  // namespace ig

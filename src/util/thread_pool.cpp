@@ -82,6 +82,7 @@ void ThreadPool::run(int64_t n, int64_t grain, void* ctx, ChunkFn call) {
     }
     // A few chunks per thread balance uneven rows without much contention.
     const int64_t chunk = std::max(grain, (n + threads * 4 - 1) / (threads * 4));
+    ++jobs_dispatched_;
     ctx_ = ctx;
     call_ = call;
     n_ = n;

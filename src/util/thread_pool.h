@@ -21,6 +21,11 @@ class ThreadPool {
 
     int size() const { return static_cast<int>(workers_.size()) + 1; }
 
+    // Jobs handed to the workers so far (each paid one start and one barrier);
+    // jobs small enough to run inline on the caller are not counted. Read it
+    // on the thread that calls parallel_for.
+    uint64_t jobs_dispatched() const { return jobs_dispatched_; }
+
     // Splits [0, n) into contiguous chunks of at least `grain` items and runs
     // fn(begin, end) on them across the pool; returns when all are done.
     // Not re-entrant: fn must not call parallel_for on the same pool.
@@ -55,6 +60,7 @@ class ThreadPool {
     int64_t n_ = 0;
     int64_t chunk_ = 1;
     std::atomic<int64_t> next_{0};
+    uint64_t jobs_dispatched_ = 0;  // the calling thread's only
 };
 
 }  // namespace ig

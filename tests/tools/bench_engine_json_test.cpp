@@ -41,5 +41,44 @@ TEST(BenchEngineJson, SharesLatencyNamesWithBenchServe) {
     EXPECT_GT(j["mean_tpot_ms"].get<double>(), 0);
 }
 
+// The model workload's keys, which scripts compare across runs (issue 3).
+TEST(BenchEngineJson, ModelWorkloadKeys) {
+    test::TempDir dir;
+    std::string model = test::shared_file("models/stories260K.gguf"), out;
+    if (!test::exists(model)) {
+        model = dir.file("m.gguf");
+        ASSERT_EQ(
+            test::run(test::binary() + " synth --preset tiny-llama --out " + model + " 2>&1", &out),
+            0)
+            << out;
+    }
+    const std::string json = dir.file("m.json");
+    ASSERT_EQ(
+        test::run(test::binary() + " bench engine -m " + model + " -t 2 --json " + json + " 2>&1",
+                  &out),
+        0)
+        << out;
+    EXPECT_NE(out.find("sync per parallel op"), std::string::npos) << out;
+    std::ifstream f(json);
+    auto j = nlohmann::json::parse(f, nullptr, false);
+    ASSERT_FALSE(j.is_discarded());
+    for (const char* k :
+         {"model", "type", "threads", "pp512_tokens_per_s", "tg128_tokens_per_s",
+          "batch_decode_tokens_per_s", "bandwidth_gb_per_s", "weight_bytes_per_token",
+          "decode_efficiency", "sync_us_per_op", "parallel_ops_per_token", "sync_share_of_decode"})
+        ASSERT_TRUE(j.contains(k)) << k;
+    EXPECT_EQ(j["threads"].get<int>(), 2);
+    EXPECT_GT(j["pp512_tokens_per_s"].get<double>(), 0);
+    EXPECT_GT(j["tg128_tokens_per_s"].get<double>(), 0);
+    for (const char* b : {"1", "4", "16", "64"})
+        EXPECT_GT(j["batch_decode_tokens_per_s"][b].get<double>(), 0) << b;
+    EXPECT_GT(j["weight_bytes_per_token"].get<int64_t>(), 0);
+    EXPECT_GT(j["sync_us_per_op"].get<double>(), 0);
+    // Every layer runs at least its matmuls and attention as parallel jobs.
+    EXPECT_GE(j["parallel_ops_per_token"].get<double>(), 5);
+    EXPECT_GE(j["sync_share_of_decode"].get<double>(), 0);
+    EXPECT_LT(j["sync_share_of_decode"].get<double>(), 1);
+}
+
 }  // namespace
 }  // namespace ig

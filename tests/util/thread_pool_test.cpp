@@ -28,4 +28,20 @@ TEST(ThreadPool, ManyJobsInARow) {
     EXPECT_EQ(sum.load(), 2000 * 64);
 }
 
+TEST(ThreadPool, CountsTheJobsItDispatches) {
+    ThreadPool pool(2);
+    int64_t items = 0;
+    pool.parallel_for(100, 200, [&](int64_t b, int64_t e) { items += e - b; });  // inline
+    EXPECT_EQ(pool.jobs_dispatched(), 0u);
+    std::atomic<int64_t> sum{0};
+    for (int it = 0; it < 5; ++it)
+        pool.parallel_for(100, 1, [&](int64_t b, int64_t e) { sum += e - b; });
+    EXPECT_EQ(pool.jobs_dispatched(), 5u);
+    EXPECT_EQ(items + sum.load(), 600);
+
+    ThreadPool single(1);
+    single.parallel_for(100, 1, [](int64_t, int64_t) {});
+    EXPECT_EQ(single.jobs_dispatched(), 0u);
+}
+
 }  // namespace ig
