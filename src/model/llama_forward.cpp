@@ -2,6 +2,7 @@
 // decode tokens. All token rows of the batch go through each weight matrix
 // together, so weights are read once per layer per step.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <initializer_list>
 #include <limits>
@@ -40,27 +41,59 @@ const uint8_t* quantize_input(ThreadPool& pool, const KernelTable& kt, bool int8
     return out;
 }
 
+// One weight's output for matmul_shared_input.
+struct MatmulOut {
+    const WeightView* w;
+    float* y;
+};
+
+// Whether w runs on its packed panels: float panels, or int8 panels when X
+// is quantized (Xq).
+bool runs_packed(const WeightView& w, const uint8_t* Xq) {
+    return w.packed != nullptr && (f_packable(w.type) || Xq != nullptr);
+}
+
+// Y = X[M, K] * W^T for up to three packed weights that share their input
+// (Q/K/V, gate/up), as one parallel job over all their panels: one start and
+// one barrier instead of one per weight, and no thread idles at one
+// weight's tail while another's panels are left.
+void matmul_packed(ThreadPool& pool, const KernelTable& kt, std::initializer_list<MatmulOut> outs,
+                   const float* X, const uint8_t* Xq, int64_t M) {
+    constexpr size_t kMax = 3;
+    std::array<MatmulOut, kMax> o{};
+    std::array<int64_t, kMax + 1> first{};  // panel offset of each weight
+    size_t n = 0;
+    for (const MatmulOut& mo : outs) {
+        o[n] = mo;
+        first[n + 1] = first[n] + panel_count(mo.w->ne1);
+        ++n;
+    }
+    const int64_t K = o[0].w->ne0;
+    // Enough rows per chunk to amortise dispatch; few enough to balance.
+    const int64_t grain_rows = std::max<int64_t>(4, 16384 / std::max<int64_t>(1, K));
+    pool.parallel_for(
+        first[n], (grain_rows + kPanelRows - 1) / kPanelRows, [&](int64_t p0, int64_t p1) {
+            for (size_t i = 0; i < n; ++i) {
+                const int64_t a = std::max(p0, first[i]);
+                const int64_t b = std::min(p1, first[i + 1]);
+                if (a >= b) continue;
+                const WeightView& w = *o[i].w;
+                const int64_t n0 = (a - first[i]) * kPanelRows;
+                const int64_t n1 = std::min((b - first[i]) * kPanelRows, w.ne1);
+                if (f_packable(w.type))
+                    kt.matmul_f_packed(w.type, w.packed, X, K, o[i].y, w.ne1, M, K, n0, n1);
+                else
+                    kt.matmul_q8_packed(w.type, w.packed, Xq, o[i].y, w.ne1, M, K, n0, n1);
+            }
+        });
+}
+
 // Y[M, w.ne1] = X[M, w.ne0] * W^T, split over output rows; through the
 // integer kernels when Xq (X quantized) is given and W's type has them.
 void matmul(ThreadPool& pool, const KernelTable& kt, const WeightView& w, const float* X,
             const uint8_t* Xq, int64_t M, float* Y) {
-    // Enough rows per chunk to amortise dispatch; few enough to balance.
+    if (runs_packed(w, Xq)) return matmul_packed(pool, kt, {{&w, Y}}, X, Xq, M);
     const int64_t grain = std::max<int64_t>(4, 16384 / std::max<int64_t>(1, w.ne0));
-    if (w.packed != nullptr) {
-        const int64_t panels = panel_count(w.ne1);
-        const bool f = f_packable(w.type);
-        if (f || Xq != nullptr) {
-            pool.parallel_for(
-                panels, (grain + kPanelRows - 1) / kPanelRows, [&](int64_t p0, int64_t p1) {
-                    const int64_t n0 = p0 * kPanelRows, n1 = std::min(p1 * kPanelRows, w.ne1);
-                    if (f)
-                        kt.matmul_f_packed(w.type, w.packed, X, w.ne0, Y, w.ne1, M, w.ne0, n0, n1);
-                    else
-                        kt.matmul_q8_packed(w.type, w.packed, Xq, Y, w.ne1, M, w.ne0, n0, n1);
-                });
-            return;
-        }
-    }
     if (Xq != nullptr && matmul_q8_supports(w.type)) {
         pool.parallel_for(w.ne1, grain, [&](int64_t n0, int64_t n1) {
             kt.matmul_q8(w.type, w.data, w.row_stride, Xq, Y, w.ne1, M, w.ne0, n0, n1);
@@ -70,6 +103,16 @@ void matmul(ThreadPool& pool, const KernelTable& kt, const WeightView& w, const 
     pool.parallel_for(w.ne1, grain, [&](int64_t n0, int64_t n1) {
         kt.matmul(w.type, w.data, w.row_stride, X, w.ne0, Y, w.ne1, M, w.ne0, n0, n1);
     });
+}
+
+// matmul of each weight, as one job when all of them run packed.
+void matmul_shared_input(ThreadPool& pool, const KernelTable& kt,
+                         std::initializer_list<MatmulOut> outs, const float* X, const uint8_t* Xq,
+                         int64_t M) {
+    bool packed = true;
+    for (const MatmulOut& o : outs) packed = packed && runs_packed(*o.w, Xq);
+    if (packed) return matmul_packed(pool, kt, outs, X, Xq, M);
+    for (const MatmulOut& o : outs) matmul(pool, kt, *o.w, X, Xq, M, o.y);
 }
 
 void add_bias(ThreadPool& pool, const KernelTable& kt, float* y, const std::vector<float>& b,
@@ -204,9 +247,8 @@ Status LlamaModel::forward(const ForwardBatch& batch, const KvCacheView& kv, Thr
         });
         const uint8_t* hq =
             quantize_input(pool, kt, int8_matmul_, h, T, E, {&W.wq, &W.wk, &W.wv}, s_.xq);
-        matmul(pool, kt, W.wq, h, hq, T, s_.q.data());
-        matmul(pool, kt, W.wk, h, hq, T, s_.k.data());
-        matmul(pool, kt, W.wv, h, hq, T, s_.v.data());
+        matmul_shared_input(
+            pool, kt, {{&W.wq, s_.q.data()}, {&W.wk, s_.k.data()}, {&W.wv, s_.v.data()}}, h, hq, T);
         add_bias(pool, kt, s_.q.data(), W.bq, T);
         add_bias(pool, kt, s_.k.data(), W.bk, T);
         add_bias(pool, kt, s_.v.data(), W.bv, T);
@@ -256,8 +298,8 @@ Status LlamaModel::forward(const ForwardBatch& batch, const KvCacheView& kv, Thr
         });
         const uint8_t* fq =
             quantize_input(pool, kt, int8_matmul_, h, T, E, {&W.gate, &W.up}, s_.xq);
-        matmul(pool, kt, W.gate, h, fq, T, s_.ff_gate.data());
-        matmul(pool, kt, W.up, h, fq, T, s_.ff_up.data());
+        matmul_shared_input(pool, kt, {{&W.gate, s_.ff_gate.data()}, {&W.up, s_.ff_up.data()}}, h,
+                            fq, T);
         const int64_t F = c.n_ff;
         pool.parallel_for(T, 4, [&](int64_t t0, int64_t t1) {
             kt.silu_mul(s_.ff_gate.data() + t0 * F, s_.ff_up.data() + t0 * F,

@@ -97,6 +97,7 @@ Expected<nlohmann::json> run_bench_model(const BenchEngineOptions& o, std::ostre
     b.seqs.push_back({std::span<const int32_t>(tok).first(1), 0, table, 1});
     IG_TRY(m.forward(b, kv, pool, logits));
     const uint64_t jobs0 = pool.jobs_dispatched();
+    const double wait0 = pool.barrier_wait_seconds();
     t0 = Clock::now();
     for (int64_t i = 1; i <= tg; ++i) {
         b.seqs.clear();
@@ -107,6 +108,9 @@ Expected<nlohmann::json> run_bench_model(const BenchEngineOptions& o, std::ostre
     const double tg_tps = static_cast<double>(tg) / seconds_since(t0);
     const double jobs_per_token =
         static_cast<double>(pool.jobs_dispatched() - jobs0) / static_cast<double>(tg);
+    // Share of decode time the calling thread waited at barriers.
+    const double wait_share =
+        (pool.barrier_wait_seconds() - wait0) * tg_tps / static_cast<double>(tg);
     out << fmt::format("tg{:<4}                {:9.2f} tokens/s\n", tg, tg_tps);
 
     // Batched decode: B sequences of a 16-token prompt, then `steps` steps of B tokens.
@@ -150,6 +154,7 @@ Expected<nlohmann::json> run_bench_model(const BenchEngineOptions& o, std::ostre
     out << fmt::format("sync per parallel op    {:9.2f} us\n", sync_us);
     out << fmt::format("parallel ops / token    {:9.1f}\n", jobs_per_token);
     out << fmt::format("sync share of decode    {:9.1f} %\n", sync_share * 100);
+    out << fmt::format("barrier wait share      {:9.1f} %\n", wait_share * 100);
     return nlohmann::json{{"workload", "model"},
                           {"model", o.model},
                           {"type", main_weight_type(m)},
@@ -164,7 +169,8 @@ Expected<nlohmann::json> run_bench_model(const BenchEngineOptions& o, std::ostre
                           {"decode_efficiency", eff},
                           {"sync_us_per_op", sync_us},
                           {"parallel_ops_per_token", jobs_per_token},
-                          {"sync_share_of_decode", sync_share}};
+                          {"sync_share_of_decode", sync_share},
+                          {"barrier_wait_share_of_decode", wait_share}};
 }
 
 }  // namespace ig

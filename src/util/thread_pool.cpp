@@ -96,6 +96,7 @@ void ThreadPool::run(int64_t n, int64_t grain, void* ctx, ChunkFn call) {
     }
     cv_start_.notify_all();
     run_chunks();
+    const auto waiting = std::chrono::steady_clock::now();
     const auto done = [&] { return active_.load(std::memory_order_acquire) == 0; };
     if (!spin_until(done)) {
         std::unique_lock<std::mutex> lk(mu_);
@@ -103,6 +104,8 @@ void ThreadPool::run(int64_t n, int64_t grain, void* ctx, ChunkFn call) {
     }
     ctx_ = nullptr;
     call_ = nullptr;
+    barrier_wait_s_ +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - waiting).count();
 }
 
 }  // namespace ig

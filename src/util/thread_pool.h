@@ -25,6 +25,10 @@ class ThreadPool {
     // jobs small enough to run inline on the caller are not counted. Read it
     // on the thread that calls parallel_for.
     uint64_t jobs_dispatched() const { return jobs_dispatched_; }
+    // Seconds the calling thread has spent at the end of dispatched jobs,
+    // its own chunks done, waiting for the workers to finish theirs: the
+    // cost of uneven chunks (plus the barrier itself).
+    double barrier_wait_seconds() const { return barrier_wait_s_; }
 
     // Splits [0, n) into contiguous chunks of at least `grain` items and runs
     // fn(begin, end) on them across the pool; returns when all are done.
@@ -61,6 +65,7 @@ class ThreadPool {
     int64_t chunk_ = 1;
     std::atomic<int64_t> next_{0};
     uint64_t jobs_dispatched_ = 0;  // the calling thread's only
+    double barrier_wait_s_ = 0;     // the calling thread's only
 };
 
 }  // namespace ig

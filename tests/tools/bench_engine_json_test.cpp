@@ -65,7 +65,8 @@ TEST(BenchEngineJson, ModelWorkloadKeys) {
     for (const char* k :
          {"model", "type", "threads", "pp512_tokens_per_s", "tg128_tokens_per_s",
           "batch_decode_tokens_per_s", "bandwidth_gb_per_s", "weight_bytes_per_token",
-          "decode_efficiency", "sync_us_per_op", "parallel_ops_per_token", "sync_share_of_decode"})
+          "decode_efficiency", "sync_us_per_op", "parallel_ops_per_token", "sync_share_of_decode",
+          "barrier_wait_share_of_decode"})
         ASSERT_TRUE(j.contains(k)) << k;
     EXPECT_EQ(j["threads"].get<int>(), 2);
     EXPECT_GT(j["pp512_tokens_per_s"].get<double>(), 0);
@@ -78,6 +79,8 @@ TEST(BenchEngineJson, ModelWorkloadKeys) {
     EXPECT_GE(j["parallel_ops_per_token"].get<double>(), 5);
     EXPECT_GE(j["sync_share_of_decode"].get<double>(), 0);
     EXPECT_LT(j["sync_share_of_decode"].get<double>(), 1);
+    EXPECT_GE(j["barrier_wait_share_of_decode"].get<double>(), 0);
+    EXPECT_LT(j["barrier_wait_share_of_decode"].get<double>(), 1);
 }
 
 }  // namespace
