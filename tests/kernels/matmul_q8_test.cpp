@@ -203,9 +203,12 @@ TEST_P(MatmulQ8Packed, SameBitsAsUnpackedRows) {
         for (int64_t K : {32, 544, 4128}) {
             if (t != DType::Q8_0 && t != DType::Q4_0)
                 K = K / 32 * 256;  // whole super-blocks: 256, 4352, 33024
-            for (int64_t N : {16, 37}) {
-                for (int64_t M : {1, 3, 8, 13, 130}) {
+            // 70: whole and partial groups of two panels (the VNNI Q8_0 /
+            // Q4_0 prefill tiles), from panel 0 and from panel 1.
+            for (int64_t N : {16, 37, 70}) {
+                for (int64_t M : {1, 3, 8, 13, 16, 130}) {
                     if (K > 4096 && M > 13) continue;  // the scalar reference is slow
+                    if (N == 70 && t != DType::Q8_0 && t != DType::Q4_0) continue;
                     const Problem p = make_problem(t, M, K, N, seed++);
                     const int64_t panels = panel_count(N);
                     std::vector<uint8_t> packed(q8_packed_bytes(t, N, K), 0xee);
