@@ -78,8 +78,12 @@ TEST(SigtermTest, DrainsAcceptedRequestsAndExitsZero) {
     for (int i = 0; i < kStreams; ++i) {
         clients.emplace_back([&, i] {
             Conn c(child.port);
+            // Long enough that the streams are still running when the test
+            // polls /ready after SIGTERM: at ~100 tokens the tiny model could
+            // finish them, and the server drain and exit, first (seen once
+            // under a loaded ctest -j2).
             json body = {{"prompt", "Once upon a time"},
-                         {"max_tokens", 96 + i},
+                         {"max_tokens", 400 + i},
                          {"ignore_eos", true},
                          {"stream", true}};
             c.send(http_request("POST", "/v1/completions", body.dump()));
