@@ -1,6 +1,9 @@
 #include "tools/bench_bandwidth.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <memory>
 
@@ -34,6 +37,45 @@ double measure_triad_gb_per_s(ThreadPool& pool, int64_t n, int reps) {
     volatile float sink = a[static_cast<size_t>(n / 2)];
     (void)sink;
     return 3.0 * 4.0 * static_cast<double>(n) / best / 1e9;
+}
+
+ReadProbe::ReadProbe(ThreadPool& pool, size_t bytes) : pool_(pool) {
+    constexpr size_t kHugePage = size_t{2} << 20;
+    bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    buf_.reset(static_cast<uint64_t*>(std::aligned_alloc(kHugePage, bytes)));
+    if (!buf_) return;
+    ::madvise(buf_.get(), bytes, MADV_HUGEPAGE);  // advisory
+    words_ = bytes / sizeof(uint64_t);
+    // First touch on the pool's threads, as the passes will.
+    pool_.parallel_for(static_cast<int64_t>(words_), 1 << 16, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) buf_[static_cast<size_t>(i)] = static_cast<uint64_t>(i);
+    });
+}
+
+double ReadProbe::pass_gb_per_s() {
+    if (!buf_) return 0.0;
+    const int64_t threads = pool_.size();
+    const int64_t share = static_cast<int64_t>(words_) / threads;
+    std::array<uint64_t, 64> sums{};  // one per thread; read after, so the loads stay
+    const auto t0 = std::chrono::steady_clock::now();
+    // One contiguous share per thread, as a thread's panels in a matmul.
+    pool_.parallel_for(threads, 1, [&](int64_t t0i, int64_t t1i) {
+        for (int64_t t = t0i; t < t1i; ++t) {
+            const uint64_t* p = buf_.get() + t * share;
+            uint64_t a = 0, b = 0, c = 0, d = 0;
+            for (int64_t i = 0; i + 4 <= share; i += 4) {
+                a += p[i];
+                b += p[i + 1];
+                c += p[i + 2];
+                d += p[i + 3];
+            }
+            sums[static_cast<size_t>(t) % sums.size()] += a ^ b ^ c ^ d;
+        }
+    });
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    volatile uint64_t sink = sums[0];
+    (void)sink;
+    return static_cast<double>(share * threads) * sizeof(uint64_t) / s / 1e9;
 }
 
 }  // namespace ig

@@ -113,6 +113,39 @@ Expected<nlohmann::json> run_bench_model(const BenchEngineOptions& o, std::ostre
         (pool.barrier_wait_seconds() - wait0) * tg_tps / static_cast<double>(tg);
     out << fmt::format("tg{:<4}                {:9.2f} tokens/s\n", tg, tg_tps);
 
+    // Decode paired with a streaming read: rounds of 16 decode steps (at the
+    // positions tg128 used), each followed by one read pass; the medians.
+    const int64_t wbytes = weight_bytes_per_token(m);
+    double paired_read = 0, paired_ratio = 0;
+    {
+        ReadProbe probe(pool);
+        constexpr int kRounds = 8;
+        const int64_t per_round = std::min<int64_t>(16, tg);
+        std::vector<double> reads, ratios;
+        for (int r = 0; r < kRounds; ++r) {
+            t0 = Clock::now();
+            for (int64_t i = 1; i <= per_round; ++i) {
+                b.seqs.clear();
+                b.seqs.push_back({std::span<const int32_t>(tok).subspan(static_cast<size_t>(i), 1),
+                                  i, table, 1});
+                IG_TRY(m.forward(b, kv, pool, logits));
+            }
+            const double decode_gb =
+                static_cast<double>(per_round * wbytes) / seconds_since(t0) / 1e9;
+            const double read_gb = probe.pass_gb_per_s();
+            if (read_gb <= 0) break;
+            reads.push_back(read_gb);
+            ratios.push_back(decode_gb / read_gb);
+        }
+        const auto median = [](std::vector<double> v) {
+            if (v.empty()) return 0.0;
+            std::sort(v.begin(), v.end());
+            return v[v.size() / 2];
+        };
+        paired_read = median(reads);
+        paired_ratio = median(ratios);
+    }
+
     // Batched decode: B sequences of a 16-token prompt, then `steps` steps of B tokens.
     nlohmann::json batch_json = nlohmann::json::object();
     for (int B : batches) {
@@ -142,11 +175,12 @@ Expected<nlohmann::json> run_bench_model(const BenchEngineOptions& o, std::ostre
     }
 
     const double bw = measure_triad_gb_per_s(pool);
-    const int64_t wbytes = weight_bytes_per_token(m);
     const double eff = tg_tps * static_cast<double>(wbytes) / (bw * 1e9);
     out << fmt::format("bandwidth (triad)       {:9.2f} GB/s\n", bw);
     out << fmt::format("weight bytes / token    {:9.3f} GB\n", wbytes / 1e9);
     out << fmt::format("decode efficiency       {:9.1f} %\n", eff * 100);
+    out << fmt::format("read (paired)           {:9.2f} GB/s\n", paired_read);
+    out << fmt::format("decode / read (paired)  {:9.1f} %\n", paired_ratio * 100);
     // The pool's own cost per job (start + barrier) times the jobs a decode
     // step runs; waiting for the slowest thread's share is not in it.
     const double sync_us = measure_sync_us_per_job(pool);
@@ -167,6 +201,8 @@ Expected<nlohmann::json> run_bench_model(const BenchEngineOptions& o, std::ostre
                           {"bandwidth_gb_per_s", bw},
                           {"weight_bytes_per_token", wbytes},
                           {"decode_efficiency", eff},
+                          {"paired_read_gb_per_s", paired_read},
+                          {"decode_read_ratio", paired_ratio},
                           {"sync_us_per_op", sync_us},
                           {"parallel_ops_per_token", jobs_per_token},
                           {"sync_share_of_decode", sync_share},

@@ -74,6 +74,8 @@ TEST(BenchEngineJson, ModelWorkloadKeys) {
     for (const char* b : {"1", "4", "16", "64"})
         EXPECT_GT(j["batch_decode_tokens_per_s"][b].get<double>(), 0) << b;
     EXPECT_GT(j["weight_bytes_per_token"].get<int64_t>(), 0);
+    EXPECT_GT(j["paired_read_gb_per_s"].get<double>(), 0);
+    EXPECT_GT(j["decode_read_ratio"].get<double>(), 0);
     EXPECT_GT(j["sync_us_per_op"].get<double>(), 0);
     // Every layer runs at least its matmuls and attention as parallel jobs.
     EXPECT_GE(j["parallel_ops_per_token"].get<double>(), 5);
