@@ -53,15 +53,16 @@ bool runs_packed(const WeightView& w, const uint8_t* Xq) {
     return w.packed != nullptr && (f_packable(w.type) || Xq != nullptr);
 }
 
-// Y = X[M, K] * W^T for up to three packed weights that share their input
-// (Q/K/V, gate/up), as one parallel job over all their panels: one start and
-// one barrier instead of one per weight, and no thread idles at one
-// weight's tail while another's panels are left.
+constexpr size_t kMaxShared = 3;  // Q, K and V
+
+// Y = X[M, K] * W^T for up to kMaxShared packed weights that share their
+// input (Q/K/V, gate/up), as one parallel job over all their panels: one
+// start and one barrier instead of one per weight, and no thread idles at
+// one weight's tail while another's panels are left.
 void matmul_packed(ThreadPool& pool, const KernelTable& kt, std::initializer_list<MatmulOut> outs,
                    const float* X, const uint8_t* Xq, int64_t M) {
-    constexpr size_t kMax = 3;
-    std::array<MatmulOut, kMax> o{};
-    std::array<int64_t, kMax + 1> first{};  // panel offset of each weight
+    std::array<MatmulOut, kMaxShared> o{};
+    std::array<int64_t, kMaxShared + 1> first{};  // panel offset of each weight
     size_t n = 0;
     for (const MatmulOut& mo : outs) {
         o[n] = mo;
@@ -109,7 +110,7 @@ void matmul(ThreadPool& pool, const KernelTable& kt, const WeightView& w, const 
 void matmul_shared_input(ThreadPool& pool, const KernelTable& kt,
                          std::initializer_list<MatmulOut> outs, const float* X, const uint8_t* Xq,
                          int64_t M) {
-    bool packed = true;
+    bool packed = outs.size() <= kMaxShared;
     for (const MatmulOut& o : outs) packed = packed && runs_packed(*o.w, Xq);
     if (packed) return matmul_packed(pool, kt, outs, X, Xq, M);
     for (const MatmulOut& o : outs) matmul(pool, kt, *o.w, X, Xq, M, o.y);
