@@ -10,16 +10,24 @@
 namespace ig {
 namespace {
 
+// The model the benchmarks run on: stories260K from ../shared, or a tiny
+// synthesized one in dir when it is not there.
+std::string bench_model(const test::TempDir& dir) {
+    const std::string shared = test::shared_file("models/stories260K.gguf");
+    if (test::exists(shared)) return shared;
+    const std::string model = dir.file("m.gguf");
+    std::string out;
+    EXPECT_EQ(
+        test::run(test::binary() + " synth --preset tiny-llama --out " + model + " 2>&1", &out), 0)
+        << out;
+    return model;
+}
+
 TEST(BenchEngineJson, SharesLatencyNamesWithBenchServe) {
     test::TempDir dir;
-    std::string model = test::shared_file("models/stories260K.gguf"), out;
-    if (!test::exists(model)) {
-        model = dir.file("m.gguf");
-        ASSERT_EQ(
-            test::run(test::binary() + " synth --preset tiny-llama --out " + model + " 2>&1", &out),
-            0)
-            << out;
-    }
+    const std::string model = bench_model(dir);
+    ASSERT_FALSE(::testing::Test::HasFailure());
+    std::string out;
     const std::string json = dir.file("e.json");
     ASSERT_EQ(test::run(test::binary() + " bench engine -m " + model +
                             " --workload shared-prefix --num-requests 2 --prompt-len 48 "
@@ -44,14 +52,9 @@ TEST(BenchEngineJson, SharesLatencyNamesWithBenchServe) {
 // The model workload's keys, which scripts compare across runs (issue 3).
 TEST(BenchEngineJson, ModelWorkloadKeys) {
     test::TempDir dir;
-    std::string model = test::shared_file("models/stories260K.gguf"), out;
-    if (!test::exists(model)) {
-        model = dir.file("m.gguf");
-        ASSERT_EQ(
-            test::run(test::binary() + " synth --preset tiny-llama --out " + model + " 2>&1", &out),
-            0)
-            << out;
-    }
+    const std::string model = bench_model(dir);
+    ASSERT_FALSE(::testing::Test::HasFailure());
+    std::string out;
     const std::string json = dir.file("m.json");
     ASSERT_EQ(
         test::run(test::binary() + " bench engine -m " + model + " -t 2 --json " + json + " 2>&1",
