@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "model/gguf.h"
+#include "gguf/gguf.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto f = ig::GgufFile::parse(std::span<const uint8_t>(data, size));

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <string>
 
-#include "model/gguf.h"
+#include "gguf/gguf.h"
 
 using namespace ig;
 using V = GgufValue;

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "tokenizer/chat_template.h"
+#include "chat/chat_template.h"
 
 namespace {
 

@@ -10,10 +10,10 @@
 #include <string_view>
 #include <vector>
 
-#include "model/gguf.h"
+#include "gguf/gguf.h"
+#include "tokenizer/gguf_vocab.h"
 #include "tokenizer/incremental_decoder.h"
 #include "tokenizer/utf8.h"
-#include "tools/gguf_vocab.h"
 
 namespace {
 

@@ -6,9 +6,9 @@
 #include <memory>
 
 #include "app/commands.h"
-#include "tools/bench_engine.h"
-#include "tools/bench_serve.h"
-#include "tools/stub_openai_server.h"
+#include "bench/engine_bench.h"
+#include "bench/load_generator.h"
+#include "bench/stub_openai_server.h"
 
 namespace ig::app {
 namespace {

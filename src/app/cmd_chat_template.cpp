@@ -2,7 +2,7 @@
 #include <memory>
 
 #include "app/commands.h"
-#include "tools/chat_template_cli.h"
+#include "model_tools/chat_template_cli.h"
 
 namespace ig::app {
 

@@ -2,7 +2,7 @@
 #include <memory>
 
 #include "app/commands.h"
-#include "tools/tokenize_cli.h"
+#include "model_tools/tokenize_cli.h"
 
 namespace ig::app {
 

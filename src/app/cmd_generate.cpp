@@ -5,7 +5,7 @@
 
 #include "app/commands.h"
 #include "kernels/kernels.h"
-#include "tools/generate.h"
+#include "model_tools/generate.h"
 
 namespace ig::app {
 

@@ -2,7 +2,7 @@
 #include <memory>
 
 #include "app/commands.h"
-#include "tools/inspect.h"
+#include "model_tools/inspect.h"
 
 namespace ig::app {
 

@@ -4,8 +4,8 @@
 #include <memory>
 
 #include "app/commands.h"
-#include "tools/bench_serve.h"
-#include "tools/capacity_plan.h"
+#include "bench/load_generator.h"
+#include "plan/capacity_plan.h"
 
 namespace ig::app {
 

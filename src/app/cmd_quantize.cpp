@@ -3,7 +3,7 @@
 #include <string>
 
 #include "app/commands.h"
-#include "tools/quantize.h"
+#include "model_tools/quantize.h"
 #include "util/thread_pool.h"
 
 namespace ig::app {

@@ -1,18 +1,14 @@
 // `infergrid serve`: the OpenAI-compatible HTTP server. Every flag can also
 // be set in a TOML file given with --config, under the same name without the
 // dashes (`port = 8080`, `grace-period = 30`); flags on the command line win.
-#include <sys/resource.h>
-
 #include <iostream>
 #include <memory>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 
 #include "app/commands.h"
-#include "server/api_server.h"
-#include "tools/serve_model.h"
+#include "server/serve_root.h"
 
 namespace ig::app {
 
@@ -92,19 +88,6 @@ Status apply_config(CLI::App& sub, const std::string& path) {
     return {};
 }
 
-// Thousands of open streams need descriptors: raise the soft limit to the hard one.
-void raise_fd_limit(int64_t want) {
-    rlimit rl{};
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
-    const rlim_t target = std::min<rlim_t>(rl.rlim_max, static_cast<rlim_t>(want + 256));
-    if (rl.rlim_cur < target) {
-        rl.rlim_cur = target;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && static_cast<int64_t>(rl.rlim_cur) < want + 64)
-        spdlog::warn("open-file limit {} is below --max-connections {}", rl.rlim_cur, want);
-}
-
 int run_serve(CLI::App& sub, ServeArgs& a) {
     if (!a.config.empty()) {
         auto st = apply_config(sub, a.config);
@@ -113,7 +96,7 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
     if (a.model.empty()) return fail(make_error("--model is required (flag or config file)"));
     spdlog::set_level(spdlog::level::from_str(a.log_level));
 
-    ServeModelOptions mo;
+    server::ServeOptions mo;
     mo.model_path = a.model;
     mo.served_model_name = a.served_model_name;
     mo.chat_template_path = a.chat_template;
@@ -141,7 +124,7 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
     if ((a.kv_host_bytes > 0 || !a.kv_disk_dir.empty()) && a.no_prefix_cache)
         return fail(make_error("KV tiers need the prefix cache (drop --no-prefix-cache)"));
 
-    server::ServerConfig cfg;
+    server::ServerConfig& cfg = mo.server;
     cfg.host = a.host;
     cfg.port = static_cast<uint16_t>(a.port);
     cfg.io_threads = a.io_threads;
@@ -156,18 +139,8 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
     cfg.max_tenant_labels = static_cast<size_t>(a.max_tenant_labels);
     cfg.request_log = !a.no_request_log;
 
-    raise_fd_limit(a.max_connections);
-    auto served = load_served_model(mo);
-    if (!served.ok()) return fail(served.error());
-    cfg.served_model_name = served->name;
-    const std::string name = served->name;
-    server::ApiServer srv(cfg, std::move(served).value());
-    auto st = srv.start();
+    auto st = server::serve(std::move(mo));
     if (!st.ok()) return fail(st.error());
-    std::cout << "infergrid serving '" << name << "' at http://" << a.host << ":" << srv.port()
-              << "/v1" << std::endl;
-    srv.run_until_signal();
-    spdlog::info("stopped");
     return 0;
 }
 

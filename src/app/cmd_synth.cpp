@@ -2,8 +2,8 @@
 #include <memory>
 
 #include "app/commands.h"
+#include "model_tools/synth.h"
 #include "tensor/dtype.h"
-#include "tools/synth.h"
 #include "util/thread_pool.h"
 
 namespace ig::app {

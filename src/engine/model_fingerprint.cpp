@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "kvcache/block_hash.h"
+#include "util/sha256.h"
 
 namespace ig {
 
@@ -28,7 +28,7 @@ std::string model_fingerprint(const GgufFile& f) {
         const size_t tail = std::min(n - head, kEdge);
         sample.insert(sample.end(), hi - tail, hi);
     }
-    const BlockHash h = sha256(sample);
+    const Sha256Digest h = sha256(sample);
     std::string hex;
     for (uint8_t b : h) hex += fmt::format("{:02x}", b);
     return fmt::format("{}|{}|{}|{}|{}", f.get_string("general.name").value_or(""),

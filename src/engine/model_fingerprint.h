@@ -5,7 +5,7 @@
 // 64 KiB of tensor data.
 #include <string>
 
-#include "model/gguf.h"
+#include "gguf/gguf.h"
 
 namespace ig {
 

@@ -14,7 +14,8 @@ namespace ig {
 
 enum class FinishReason { Stop, Length, Cancelled, Error };  // Stop: EOS / stop string / stop token
 
-std::string_view finish_reason_name(FinishReason r);  // "stop", "length", "cancelled", "error"
+// The API's finish_reason: "stop", "length", "abort", "error".
+std::string_view finish_reason_name(FinishReason r);
 
 struct GenerationRequest {
     std::string id;               // unique; the engine generates one if empty

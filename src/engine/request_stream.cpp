@@ -11,7 +11,7 @@ std::string_view finish_reason_name(FinishReason r) {
         case FinishReason::Length:
             return "length";
         case FinishReason::Cancelled:
-            return "cancelled";
+            return "abort";  // vLLM's word, which OpenAI clients of vLLM already parse
         case FinishReason::Error:
             return "error";
     }

@@ -13,7 +13,7 @@
 #include "engine/stop_checker.h"
 #include "kvcache/block_hash.h"
 #include "kvcache/kv_cache_manager.h"
-#include "tokenizer/spm_tokenizer.h"
+#include "tokenizer/incremental_decoder.h"
 
 namespace ig {
 

@@ -202,22 +202,7 @@ struct Weights<DType::Q4_0> {
     }
 };
 
-// K-quants (Q4_K, Q5_K, Q6_K): super-blocks of 256 elements whose 32- or
-// 16-element sub-blocks have their own scales. dequant_super<T> converts a
-// whole super-block into 256 floats with exactly dequantize_row's float
-// operations ((d * scale) * q, then - dmin * min, each rounded), so the
-// results equal it bit for bit; the matmul then reduces them from an L1
-// buffer in the canonical order.
-constexpr int64_t kSuper = 256;
-
-template <DType T>
-constexpr bool kIsKQuant = T == DType::Q4_K || T == DType::Q5_K || T == DType::Q6_K;
-
-inline float f16_scalar(const uint8_t* p) {
-    uint16_t h;
-    std::memcpy(&h, p, 2);
-    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
-}
+#include "kernels/kquant_x86.inc"  // kSuper, kIsKQuant, f16_scalar
 
 // The 32 unsigned bytes in q (each < 32) as ds * q - dm, in 4 vectors of 8.
 // ds = d * scale has at most 11 + 6 significant bits and q at most 5, so

@@ -172,16 +172,7 @@ struct Weights<DType::Q4_0> {
     }
 };
 
-// K-quants (Q4_K, Q5_K, Q6_K): super-blocks of 256 elements whose 32- or
-// 16-element sub-blocks have their own scales. Super<T>::dequant converts a
-// whole super-block into 256 floats with exactly dequantize_row's float
-// operations ((d * scale) * q, then - dmin * min, each rounded), so the
-// results equal it bit for bit; the matmul then reduces them from an L1
-// buffer in the canonical order.
-constexpr int64_t kSuper = 256;
-
-template <DType T>
-constexpr bool kIsKQuant = T == DType::Q4_K || T == DType::Q5_K || T == DType::Q6_K;
+#include "kernels/kquant_x86.inc"  // kSuper, kIsKQuant, f16_scalar
 
 // Q4_K/Q5_K's packed 6-bit scale and min of sub-block j (see quantize.h).
 inline void k_scale_min(int j, const uint8_t* q, float d, float dmin, float* ds, float* dm) {
@@ -195,12 +186,6 @@ inline void k_scale_min(int j, const uint8_t* q, float d, float dmin, float* ds,
     }
     *ds = d * static_cast<float>(sc);
     *dm = dmin * static_cast<float>(mn);
-}
-
-inline float f16_scalar(const uint8_t* p) {
-    uint16_t h;
-    std::memcpy(&h, p, 2);
-    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
 }
 
 // out[0..32) = ds * q - dm for the 32 unsigned bytes in q.

@@ -10,12 +10,12 @@
 #include <span>
 #include <string_view>
 
-struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX, kept out of this header
+#include "util/sha256.h"
 
 namespace ig {
 
 using BlockId = int32_t;
-using BlockHash = std::array<uint8_t, 32>;  // SHA-256 (OpenSSL EVP)
+using BlockHash = Sha256Digest;
 
 // Root of every chain: SHA-256("infergrid-kv-v1" | fingerprint | salt), each
 // field preceded by its length as a little-endian uint64.
@@ -24,32 +24,18 @@ BlockHash root_hash(std::string_view model_fingerprint, std::string_view cache_s
 // Hash of one full block: SHA-256(parent | block_tokens as little-endian int32).
 BlockHash chain_hash(const BlockHash& parent, std::span<const int32_t> block_tokens);
 
-// The primitive: SHA-256 of `bytes` (exposed for test vectors).
-BlockHash sha256(std::span<const uint8_t> bytes);
-
 // The same hashes through one reusable digest context: for loops over many
 // blocks (the free functions above set up a context per call). Not thread-safe.
 class BlockHasher {
   public:
-    BlockHasher();
-    ~BlockHasher();
-    BlockHasher(BlockHasher&& o) noexcept;
-    BlockHasher& operator=(BlockHasher&& o) noexcept;
-    BlockHasher(const BlockHasher&) = delete;
-    BlockHasher& operator=(const BlockHasher&) = delete;
-
     BlockHash root(std::string_view model_fingerprint, std::string_view cache_salt);
     BlockHash chain(const BlockHash& parent, std::span<const int32_t> block_tokens);
-    BlockHash sha256(std::span<const uint8_t> bytes);
 
   private:
-    void begin();
-    void update(const void* p, size_t n);
     void update_u64(uint64_t v);
     void update_field(std::string_view s);
-    BlockHash finish();
 
-    ::evp_md_ctx_st* ctx_;
+    Sha256 sha_;
 };
 
 // Hash-table functor: the digest is already uniform, so its first 8 bytes do.

@@ -5,15 +5,12 @@
 
 namespace ig {
 
-BlockPool::BlockPool(int32_t num_blocks) {
+BlockPool::BlockPool(int32_t num_blocks) : index_(num_blocks) {
     const auto n = static_cast<size_t>(std::max<int32_t>(num_blocks, 0));
     refcount_.assign(n, 0);
     state_.assign(n, State::Free);
-    hashed_.assign(n, 0);
-    hash_.resize(n);
     prev_.assign(n, kNone);
     next_.assign(n, kNone);
-    index_.reserve(n);
     // Stack top is block 0, so a fresh pool hands out ids 0, 1, 2, ...
     free_.reserve(n);
     for (size_t i = n; i-- > 0;) free_.push_back(static_cast<BlockId>(i));
@@ -55,9 +52,8 @@ std::optional<BlockId> BlockPool::allocate() {
     } else if (lru_head_ != kNone) {
         id = lru_head_;
         lru_unlink(id);
-        if (evict_hook_) evict_hook_(id, hash_[id]);
-        index_.erase(hash_[id]);
-        hashed_[id] = 0;
+        if (evict_hook_) evict_hook_(id, index_.hash_of(id));
+        index_.erase(id);
         ++evictions_;
     } else {
         return std::nullopt;
@@ -85,7 +81,7 @@ void BlockPool::release(BlockId id) {
     if (!valid(id) || state_[id] != State::InUse) return;
     if (--refcount_[id] > 0) return;
     --num_used_;
-    if (hashed_[id]) {
+    if (index_.hashed(id)) {
         state_[id] = State::Cached;
         lru_push_back(id);
     } else {
@@ -96,18 +92,7 @@ void BlockPool::release(BlockId id) {
 
 bool BlockPool::publish(BlockId id, const BlockHash& h) {
     if (!valid(id) || state_[id] != State::InUse) return false;
-    if (hashed_[id]) return hash_[id] == h;  // re-publishing the same content is a no-op
-    const auto [it, inserted] = index_.try_emplace(h, id);
-    if (!inserted) return false;  // another block already holds this content
-    hash_[id] = h;
-    hashed_[id] = 1;
-    return true;
-}
-
-std::optional<BlockId> BlockPool::lookup(const BlockHash& h) const {
-    const auto it = index_.find(h);
-    if (it == index_.end()) return std::nullopt;
-    return it->second;
+    return index_.insert(id, h);
 }
 
 int32_t BlockPool::refcount(BlockId id) const {
@@ -116,22 +101,22 @@ int32_t BlockPool::refcount(BlockId id) const {
 
 Status BlockPool::check() const {
     const int32_t n = num_blocks();
-    int32_t n_free = 0, n_cached = 0, n_used = 0, n_hashed = 0;
+    int32_t n_free = 0, n_cached = 0, n_used = 0;
     for (BlockId id = 0; id < n; ++id) {
         switch (state_[id]) {
             case State::Free:
                 ++n_free;
-                if (refcount_[id] != 0 || hashed_[id])
+                if (refcount_[id] != 0 || index_.hashed(id))
                     return make_error(ErrorCode::Internal,
                                       "free block {} has refcount {} hashed {}", id, refcount_[id],
-                                      hashed_[id]);
+                                      index_.hashed(id));
                 break;
             case State::Cached:
                 ++n_cached;
-                if (refcount_[id] != 0 || !hashed_[id])
+                if (refcount_[id] != 0 || !index_.hashed(id))
                     return make_error(ErrorCode::Internal,
                                       "cached block {} has refcount {} hashed {}", id,
-                                      refcount_[id], hashed_[id]);
+                                      refcount_[id], index_.hashed(id));
                 break;
             case State::InUse:
                 ++n_used;
@@ -140,20 +125,8 @@ Status BlockPool::check() const {
                                       refcount_[id]);
                 break;
         }
-        if (hashed_[id]) {
-            ++n_hashed;
-            const auto it = index_.find(hash_[id]);
-            if (it == index_.end() || it->second != id)
-                return make_error(ErrorCode::Internal, "block {}'s hash is not indexed to it", id);
-        }
     }
-    if (static_cast<int32_t>(index_.size()) != n_hashed)
-        return make_error(ErrorCode::Internal, "index has {} entries, {} blocks are hashed",
-                          index_.size(), n_hashed);
-    for (const auto& [h, id] : index_) {
-        if (!valid(id) || !hashed_[id] || hash_[id] != h)
-            return make_error(ErrorCode::Internal, "index entry for block {} is stale", id);
-    }
+    if (auto st = index_.check(); !st.ok()) return st;
     if (n_used != num_used_)
         return make_error(ErrorCode::Internal, "{} blocks in use, counter says {}", n_used,
                           num_used_);

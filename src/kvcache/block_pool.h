@@ -1,7 +1,7 @@
 #pragma once
 // Block ids of the paged KV cache: reference counts, a free list, the prefix
-// index (content hash -> block) and LRU eviction of cached blocks that no
-// sequence references. Ids only, no bytes (see KvArena).
+// index (PrefixIndex: content hash -> block) and LRU eviction of cached blocks
+// that no sequence references. Ids only, no bytes (see KvArena).
 //
 // Every block is in exactly one state:
 //   free    - refcount 0, unhashed, on the free stack;
@@ -11,10 +11,10 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
 #include "kvcache/block_hash.h"
+#include "kvcache/prefix_index.h"
 #include "util/expected.h"
 
 namespace ig {
@@ -28,7 +28,7 @@ class BlockPool {
     int32_t num_free() const { return static_cast<int32_t>(free_.size()) + num_lru_; }
     int32_t num_used() const { return num_used_; }  // refcount > 0
     // Blocks holding a published hash (referenced or not).
-    int32_t num_cached() const { return static_cast<int32_t>(index_.size()); }
+    int32_t num_cached() const { return index_.size(); }
 
     // Refcount 1; takes a free block, else evicts the least recently used
     // unreferenced cached block (its hash is dropped). nullopt when all are in use.
@@ -40,7 +40,9 @@ class BlockPool {
     // Registers an in-use full block's content hash. If the hash is already
     // held by another block, this block stays unhashed and the call returns false.
     bool publish(BlockId id, const BlockHash& h);
-    std::optional<BlockId> lookup(const BlockHash& h) const;  // no refcount change
+    std::optional<BlockId> lookup(const BlockHash& h) const {  // no refcount change
+        return index_.find(h);
+    }
 
     // Called by allocate() just before it reuses an evicted cached block, while
     // the block's bytes still hold content `h` (the tiers' write-down point).
@@ -49,7 +51,7 @@ class BlockPool {
 
     // Every block holding a published hash (referenced or not), in no order.
     void for_each_cached(const std::function<void(BlockId, const BlockHash&)>& fn) const {
-        for (const auto& [h, id] : index_) fn(id, h);
+        index_.for_each(fn);
     }
 
     int32_t refcount(BlockId id) const;
@@ -66,15 +68,13 @@ class BlockPool {
 
     std::vector<int32_t> refcount_;
     std::vector<State> state_;
-    std::vector<uint8_t> hashed_;
-    std::vector<BlockHash> hash_;
     std::vector<BlockId> prev_, next_;  // intrusive LRU list (cached blocks only)
     BlockId lru_head_ = kNone;          // least recently released: evicted first
     BlockId lru_tail_ = kNone;
     int32_t num_lru_ = 0;
     int32_t num_used_ = 0;
     std::vector<BlockId> free_;  // stack
-    std::unordered_map<BlockHash, BlockId, BlockHashHasher> index_;
+    PrefixIndex index_;
     uint64_t evictions_ = 0;
     EvictHook evict_hook_;
 };

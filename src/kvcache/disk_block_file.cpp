@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "kvcache/crc32c.h"
+#include "util/crc32c.h"
 
 namespace ig {
 namespace {

@@ -12,8 +12,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "kvcache/crc32c.h"
 #include "kvcache/disk_block_file.h"
+#include "util/crc32c.h"
 
 namespace ig {
 namespace {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "gguf/gguf.h"
 #include "model/forward_batch.h"
-#include "model/gguf.h"
 #include "model/kv_layout.h"
 #include "model/model_config.h"
 #include "util/expected.h"

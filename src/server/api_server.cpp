@@ -23,25 +23,6 @@ namespace {
 
 constexpr const char* kVersion = "0.1.0";
 
-struct Route {
-    const char* path;
-    http::verb method;
-};
-constexpr Route kRoutes[] = {
-    {"/v1/chat/completions", http::verb::post},
-    {"/v1/completions", http::verb::post},
-    {"/v1/models", http::verb::get},
-    {"/health", http::verb::get},
-    {"/ready", http::verb::get},
-    {"/version", http::verb::get},
-    {"/metrics", http::verb::get},
-};
-
-std::string_view path_of(std::string_view target) {
-    const size_t q = target.find('?');
-    return q == std::string_view::npos ? target : target.substr(0, q);
-}
-
 // Total tokens the request asks for, against the context window; the
 // message follows OpenAI's wording so that clients that parse it still work.
 std::optional<ApiError> check_context(int64_t n_ctx, int64_t prompt, int64_t max_tokens,
@@ -72,18 +53,11 @@ std::string header_value(const HttpRequest& req, std::string_view name) {
     return it == req.end() ? std::string() : std::string(it->value());
 }
 
-// The `endpoint` label of a path: a known route, else "other" (bounded).
-std::string endpoint_label(std::string_view path) {
-    for (const Route& r : kRoutes)
-        if (path == r.path) return r.path;
-    if (path.substr(0, 11) == "/v1/models/") return "/v1/models/{id}";
-    return "other";
-}
-
 }  // namespace
 
 ApiServer::ApiServer(ServerConfig cfg, ServedModel model)
-    : cfg_(std::move(cfg)), model_(std::move(model)) {
+    : cfg_(std::move(cfg)), model_(std::move(model)), router_(cfg_.retry_after_seconds) {
+    add_routes();
     if (!model_.metrics)
         model_.metrics = ServerMetrics::create(model_.name, cfg_.max_tenant_labels);
     model_.metrics->set_max_tenants(cfg_.max_tenant_labels);
@@ -172,8 +146,8 @@ HttpResponse ApiServer::json_response(const json& body, unsigned version,
 
 Reply ApiServer::handle(HttpRequest&& req) {
     const std::string endpoint =
-        endpoint_label(path_of({req.target().data(), req.target().size()}));
-    Reply r = route(std::move(req));
+        router_.endpoint_label(path_of({req.target().data(), req.target().size()}));
+    Reply r = router_.dispatch(std::move(req));
     // Jobs count their own status when they end.
     if (r.response)
         model_.metrics->count_http(endpoint, static_cast<int>(r.response->result_int()));
@@ -201,83 +175,62 @@ void ApiServer::log_rejected(const RequestContext& ctx, bool chat, const HttpRes
     if (request_log_) request_log_(request_log_line(r, model_.name));
 }
 
-Reply ApiServer::route(HttpRequest&& req) {
-    const unsigned v = req.version();
-    const std::string_view path = path_of({req.target().data(), req.target().size()});
-    auto error = [&](const ApiError& e) {
-        return Reply{error_response(e, v, cfg_.retry_after_seconds), nullptr};
+void ApiServer::add_routes() {
+    using http::verb;
+    auto json_reply = [this](const json& body, const HttpRequest& req,
+                             http::status status = http::status::ok) {
+        return Reply{json_response(body, req.version(), status), nullptr};
     };
-
-    const Route* route = nullptr;
-    bool path_known = false;
-    for (const Route& r : kRoutes) {
-        if (path != r.path) continue;
-        path_known = true;
-        if (req.method() == r.method) route = &r;
-    }
-    const std::string model_prefix = "/v1/models/";
-    if (!route && path.substr(0, model_prefix.size()) == model_prefix) {
-        if (req.method() != http::verb::get) {
-            ApiError e;
-            e.status = 405;
-            e.message = fmt::format("method {} not allowed on {}", std::string(req.method_string()),
-                                    std::string(path));
-            e.code = "method_not_allowed";
-            Reply r = error(e);
-            r.response->set(http::field::allow, "GET");
-            return r;
-        }
-        const std::string id(path.substr(model_prefix.size()));
-        if (id != model_.name)
-            return error(
-                not_found(fmt::format("The model '{}' does not exist", id), "model_not_found"));
-        return {json_response({{"id", model_.name},
-                               {"object", "model"},
-                               {"created", model_.created},
-                               {"owned_by", "infergrid"}},
-                              v),
-                nullptr};
-    }
-    if (!route) {
-        if (!path_known)
-            return error(not_found(fmt::format(
-                "no route for {} {}", std::string(req.method_string()), std::string(path))));
-        ApiError e;
-        e.status = 405;
-        e.message = fmt::format("method {} not allowed on {}", std::string(req.method_string()),
-                                std::string(path));
-        e.code = "method_not_allowed";
-        Reply r = error(e);
-        for (const Route& rt : kRoutes)
-            if (path == rt.path) r.response->set(http::field::allow, http::to_string(rt.method));
-        return r;
-    }
-
-    if (path == "/health") return {json_response({{"status", "ok"}}, v), nullptr};
-    if (path == "/ready") {
-        if (draining_.load())
-            return {json_response({{"status", "draining"}}, v, http::status::service_unavailable),
-                    nullptr};
-        return {json_response({{"status", "ready"}}, v), nullptr};
-    }
-    if (path == "/version")
-        return {json_response({{"version", kVersion}, {"name", "infergrid"}}, v), nullptr};
-    if (path == "/metrics") {
-        HttpResponse res{http::status::ok, v};
-        res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-        res.body() = model_.metrics->render(model_.engine->stats(), *counters_,
-                                            http_->open_connections(), !draining_.load());
-        return {std::move(res), nullptr};
-    }
-    if (path == "/v1/models") {
+    router_.add(verb::post, "/v1/chat/completions", [this](HttpRequest&& req, std::string_view) {
+        return generate(std::move(req), true);
+    });
+    router_.add(verb::post, "/v1/completions", [this](HttpRequest&& req, std::string_view) {
+        return generate(std::move(req), false);
+    });
+    router_.add(verb::get, "/v1/models", [this, json_reply](HttpRequest&& req, std::string_view) {
         json data = json::array({{{"id", model_.name},
                                   {"object", "model"},
                                   {"created", model_.created},
                                   {"owned_by", "infergrid"},
                                   {"max_model_len", model_.engine->model_config().n_ctx_train}}});
-        return {json_response({{"object", "list"}, {"data", std::move(data)}}, v), nullptr};
-    }
-    const bool chat = path == "/v1/chat/completions";
+        return json_reply({{"object", "list"}, {"data", std::move(data)}}, req);
+    });
+    router_.add(verb::get, "/health", [json_reply](HttpRequest&& req, std::string_view) {
+        return json_reply({{"status", "ok"}}, req);
+    });
+    router_.add(verb::get, "/ready", [this, json_reply](HttpRequest&& req, std::string_view) {
+        if (draining_.load())
+            return json_reply({{"status", "draining"}}, req, http::status::service_unavailable);
+        return json_reply({{"status", "ready"}}, req);
+    });
+    router_.add(verb::get, "/version", [json_reply](HttpRequest&& req, std::string_view) {
+        return json_reply({{"version", kVersion}, {"name", "infergrid"}}, req);
+    });
+    router_.add(verb::get, "/metrics", [this](HttpRequest&& req, std::string_view) {
+        HttpResponse res{http::status::ok, req.version()};
+        res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+        res.body() = model_.metrics->render(model_.engine->stats(), *counters_,
+                                            http_->open_connections(), !draining_.load());
+        return Reply{std::move(res), nullptr};
+    });
+    router_.add_prefix(
+        verb::get, "/v1/models/", "/v1/models/{id}",
+        [this, json_reply](HttpRequest&& req, std::string_view id) {
+            if (id != model_.name)
+                return Reply{error_response(not_found(fmt::format("The model '{}' does not exist",
+                                                                  std::string(id)),
+                                                      "model_not_found"),
+                                            req.version(), cfg_.retry_after_seconds),
+                             nullptr};
+            return json_reply({{"id", model_.name},
+                               {"object", "model"},
+                               {"created", model_.created},
+                               {"owned_by", "infergrid"}},
+                              req);
+        });
+}
+
+Reply ApiServer::generate(HttpRequest&& req, bool chat) {
     RequestContext ctx;
     ctx.received = Clock::now();
     ctx.id = next_id(chat ? "chatcmpl" : "cmpl");
@@ -294,7 +247,6 @@ Reply ApiServer::route(HttpRequest&& req) {
 }
 
 Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) {
-    const auto t0 = ctx.received;
     const unsigned v = req.version();
     auto error = [&](const ApiError& e) {
         return Reply{error_response(e, v, cfg_.retry_after_seconds), nullptr};
@@ -317,7 +269,6 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) 
         return error(e);
     }
 
-    const Tokenizer& tok = *model_.tokenizer;
     const ModelConfig& mc = model_.engine->model_config();
     RequestBounds bounds;
     bounds.n_vocab = static_cast<int32_t>(mc.n_vocab);
@@ -331,8 +282,32 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) 
                                            *pr.model, model_.name),
                                "model_not_found"));
 
-    // Prompts as token ids.
     std::vector<std::vector<int32_t>> prompts;
+    if (auto e = tokenize_prompts(pr, chat, prompts)) return error(*e);
+
+    const int64_t n_ctx = mc.n_ctx_train;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        if (prompts[i].empty()) {
+            ApiError e = invalid_field(chat ? "messages" : "prompt",
+                                       chat ? "the rendered chat prompt is empty"
+                                            : "'prompt' is empty after tokenization");
+            return error(e);
+        }
+        const int64_t plen = static_cast<int64_t>(prompts[i].size());
+        const int64_t want = pr.max_tokens.value_or(
+            chat ? std::max<int64_t>(1, n_ctx - plen)
+                 : std::min<int64_t>(16, std::max<int64_t>(1, n_ctx - plen)));
+        if (auto e = check_context(n_ctx, plen, want, chat)) return error(*e);
+    }
+
+    return submit(pr, std::move(prompts), chat, ctx, v);
+}
+
+// Prompts as token ids: the chat rendered by the model's template, or each
+// completion prompt (text or ids).
+std::optional<ApiError> ApiServer::tokenize_prompts(
+    ParsedRequest& pr, bool chat, std::vector<std::vector<int32_t>>& prompts) const {
+    const Tokenizer& tok = *model_.tokenizer;
     if (chat) {
         if (!model_.chat) {
             ApiError e = invalid_field(
@@ -341,10 +316,10 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) 
                             "--chat-template FILE, or use /v1/completions",
                             model_.name));
             e.code = "no_chat_template";
-            return error(e);
+            return e;
         }
         auto rendered = model_.chat(pr.messages, pr.tools);
-        if (!rendered.ok()) return error(from_error(rendered.error(), "messages"));
+        if (!rendered.ok()) return from_error(rendered.error(), "messages");
         bool add_special = true;
         if (tok.bos_id() >= 0) {
             const std::string bos = tok.vocab().tokens[static_cast<size_t>(tok.bos_id())];
@@ -368,22 +343,13 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) 
             }
         }
     }
+    return std::nullopt;
+}
 
-    const int64_t n_ctx = mc.n_ctx_train;
-    for (size_t i = 0; i < prompts.size(); ++i) {
-        if (prompts[i].empty()) {
-            ApiError e = invalid_field(chat ? "messages" : "prompt",
-                                       chat ? "the rendered chat prompt is empty"
-                                            : "'prompt' is empty after tokenization");
-            return error(e);
-        }
-        const int64_t plen = static_cast<int64_t>(prompts[i].size());
-        const int64_t want = pr.max_tokens.value_or(
-            chat ? std::max<int64_t>(1, n_ctx - plen)
-                 : std::min<int64_t>(16, std::max<int64_t>(1, n_ctx - plen)));
-        if (auto e = check_context(n_ctx, plen, want, chat)) return error(*e);
-    }
-
+// Every prompt to the engine (all or none), then one job streams or collects them.
+Reply ApiServer::submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> prompts, bool chat,
+                        const RequestContext& ctx, unsigned v) {
+    const int64_t n_ctx = model_.engine->model_config().n_ctx_train;
     JobSpec spec;
     spec.chat = chat;
     spec.stream = pr.stream;
@@ -416,14 +382,15 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) 
         auto stream = model_.engine->submit(std::move(g));
         if (!stream.ok()) {
             for (SubmittedPrompt& s : submitted) model_.engine->cancel(s.request_id);
-            return error(from_error(stream.error()));
+            return {error_response(from_error(stream.error()), v, cfg_.retry_after_seconds),
+                    nullptr};
         }
         submitted.push_back({prompts.size() == 1 ? spec.id : fmt::format("{}-{}", spec.id, i),
                              std::move(stream).value(), plen});
     }
     auto job = std::make_shared<CompletionJob>(std::move(spec), model_.engine, model_.tokenizer,
-                                               std::move(submitted), counters_, Clock::now() - t0,
-                                               model_.metrics);
+                                               std::move(submitted), counters_,
+                                               Clock::now() - ctx.received, model_.metrics);
     return {std::nullopt, std::move(job)};
 }
 

@@ -13,6 +13,8 @@
 
 #include "engine/engine.h"
 #include "server/http_server.h"
+#include "server/openai_request.h"
+#include "server/router.h"
 #include "server/server_config.h"
 #include "server/server_counters.h"
 #include "server/server_metrics.h"
@@ -37,7 +39,7 @@ struct ServedModel {
     ChatRenderer chat;    // empty: the model has no chat template
     std::string name;     // the `model` clients must send
     int64_t created = 0;  // unix seconds, for /v1/models
-    // Metrics of this model; load_served_model makes it before the engine so
+    // Metrics of this model; server::load_served_model makes it before the engine so
     // that the engine's step observer feeds it. Null: the ApiServer makes one.
     std::shared_ptr<ServerMetrics> metrics;
     double load_seconds = 0;  // model load + engine start, for infergrid_model_load_seconds
@@ -72,10 +74,17 @@ class ApiServer {
         std::chrono::steady_clock::time_point received;
         bool stream = false;  // known once the body is parsed
     };
-    Reply route(HttpRequest&& req);
+    void add_routes();
+    // The two generation endpoints: request context, then completions().
+    Reply generate(HttpRequest&& req, bool chat);
     void log_rejected(const RequestContext& ctx, bool chat, const HttpResponse& res);
     Reply handle(HttpRequest&& req);
+    // Parses and validates a generation request, then tokenize_prompts and submit.
     Reply completions(HttpRequest&& req, bool chat, RequestContext& ctx);
+    std::optional<ApiError> tokenize_prompts(ParsedRequest& pr, bool chat,
+                                             std::vector<std::vector<int32_t>>& prompts) const;
+    Reply submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> prompts, bool chat,
+                 const RequestContext& ctx, unsigned http_version);
     HttpResponse json_response(const nlohmann::json& body, unsigned version,
                                http::status status = http::status::ok) const;
     std::string next_id(const char* prefix);
@@ -86,6 +95,7 @@ class ApiServer {
     std::atomic<bool> draining_{false};
     std::atomic<uint64_t> next_id_{0};
     std::string id_salt_;
+    Router router_;
     std::unique_ptr<HttpServer> http_;
     std::function<void(const std::string&)> request_log_;
 };

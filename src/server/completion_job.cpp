@@ -1,6 +1,7 @@
 #include "server/completion_job.h"
 
 #include "server/api_error.h"
+#include "server/sse.h"
 
 namespace ig::server {
 
@@ -11,12 +12,6 @@ namespace {
 
 std::string dump(const json& j) {
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-void append_sse(std::string& out, const json& j) {
-    out += "data: ";
-    out += dump(j);
-    out += "\n\n";
 }
 
 json bytes_of(const std::string& s) {
@@ -60,20 +55,6 @@ void add_completion_logprob(json& lp, const Tokenizer& tok, const SampledToken& 
 }
 
 }  // namespace
-
-const char* openai_finish_reason(FinishReason r) {
-    switch (r) {
-        case FinishReason::Stop:
-            return "stop";
-        case FinishReason::Length:
-            return "length";
-        case FinishReason::Cancelled:
-            return "abort";
-        case FinishReason::Error:
-            return "error";
-    }
-    return "stop";
-}
 
 CompletionJob::CompletionJob(JobSpec spec, std::shared_ptr<Engine> engine,
                              std::shared_ptr<const Tokenizer> tokenizer,
@@ -150,8 +131,8 @@ json CompletionJob::usage_json() const {
 }
 
 // Folds one engine event into its choice; when streaming, appends the SSE
-// chunk for it to `sse`.
-void CompletionJob::absorb(int32_t prompt_index, StreamEvent& ev, std::string* sse) {
+// chunk for it to `events`.
+void CompletionJob::absorb(int32_t prompt_index, StreamEvent& ev, std::string* events) {
     const size_t idx = static_cast<size_t>(prompt_index) * static_cast<size_t>(spec_.n) +
                        static_cast<size_t>(ev.choice);
     if (ev.choice < 0 || idx >= choices_.size()) return;
@@ -195,11 +176,11 @@ void CompletionJob::absorb(int32_t prompt_index, StreamEvent& ev, std::string* s
         c.finish_time = ev.time;
         c.timings = ev.timings;
         c.done = true;
-        c.finish_reason = openai_finish_reason(*ev.finish);
+        c.finish_reason = std::string(finish_reason_name(*ev.finish));
         if (*ev.finish == FinishReason::Error)
             c.error = ev.error.empty() ? "generation failed" : ev.error;
     }
-    if (!sse) return;
+    if (!events) return;
     if (ev.text.empty() && lp_delta.is_null() && !ev.finish) return;
     if (!c.error.empty()) {
         ApiError e;
@@ -207,9 +188,7 @@ void CompletionJob::absorb(int32_t prompt_index, StreamEvent& ev, std::string* s
         e.type = "server_error";
         e.code = "generation_error";
         e.message = c.error;
-        *sse += "data: ";
-        *sse += error_body(e);
-        *sse += "\n\n";
+        sse::append_event(*events, error_body(e));
     }
     json chunk = chunk_base();
     json choice = {{"index", idx},
@@ -223,7 +202,7 @@ void CompletionJob::absorb(int32_t prompt_index, StreamEvent& ev, std::string* s
         choice["text"] = ev.text;
     }
     chunk["choices"] = json::array({std::move(choice)});
-    append_sse(*sse, chunk);
+    sse::append_json_event(*events, chunk);
 }
 
 json CompletionJob::full_response() const {
@@ -252,8 +231,8 @@ JobOutput CompletionJob::poll() {
     const auto t0 = Clock::now();
     JobOutput out;
     if (finished_) return out;
-    std::string sse;
-    std::string* sink = spec_.stream ? &sse : nullptr;
+    std::string events;
+    std::string* sink = spec_.stream ? &events : nullptr;
     if (spec_.stream && !started_stream_) {
         started_stream_ = true;
         out.start_stream = true;
@@ -266,7 +245,7 @@ JobOutput CompletionJob::poll() {
                                   {"delta", {{"role", "assistant"}, {"content", ""}}},
                                   {"logprobs", nullptr},
                                   {"finish_reason", nullptr}}});
-                append_sse(sse, chunk);
+                sse::append_json_event(events, chunk);
             }
         }
     }
@@ -281,9 +260,9 @@ JobOutput CompletionJob::poll() {
                 json chunk = chunk_base();
                 chunk["choices"] = json::array();
                 chunk["usage"] = usage_json();
-                append_sse(sse, chunk);
+                sse::append_json_event(events, chunk);
             }
-            sse += "data: [DONE]\n\n";
+            events += sse::kDoneEvent;
             out.end_stream = true;
             record(200, "");
         } else {
@@ -308,7 +287,7 @@ JobOutput CompletionJob::poll() {
             out.full->set("X-Request-Id", spec_.request_id);
         }
     }
-    out.chunk = std::move(sse);
+    out.chunk = std::move(events);
     overhead_ += Clock::now() - t0;
     return out;
 }

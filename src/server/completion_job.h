@@ -70,7 +70,7 @@ class CompletionJob : public AsyncJob {
         std::optional<RequestTimings> timings;
     };
 
-    void absorb(int32_t prompt_index, StreamEvent& ev, std::string* sse);
+    void absorb(int32_t prompt_index, StreamEvent& ev, std::string* events);
     nlohmann::json chunk_base() const;
     nlohmann::json usage_json() const;
     nlohmann::json full_response() const;
@@ -94,8 +94,5 @@ class CompletionJob : public AsyncJob {
     std::optional<double> ttft_;          // first prompt's first token, seconds
     bool recorded_ = false;
 };
-
-// OpenAI's finish_reason for the engine's.
-const char* openai_finish_reason(FinishReason r);
 
 }  // namespace ig::server

@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 
 #include "server/api_error.h"
+#include "server/sse.h"
 
 namespace ig::server {
 
@@ -25,10 +26,6 @@ constexpr size_t kMaxReadAhead = 64 << 10;
 // discarded for a while so the client sees the response instead of a reset.
 constexpr int64_t kMaxLingerBytes = 64 << 20;
 constexpr std::chrono::seconds kLingerTime{2};
-
-std::string chunk_encode(std::string_view data) {
-    return fmt::format("{:x}\r\n{}\r\n", data.size(), data);
-}
 
 }  // namespace
 
@@ -261,17 +258,11 @@ class Session : public std::enable_shared_from_this<Session> {
         out_.clear();
         if (out.start_stream) {
             if (srv_->draining.load()) keep_alive_ = false;
-            out_ = fmt::format(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                "Transfer-Encoding: chunked\r\nConnection: {}\r\n",
-                keep_alive_ ? "keep-alive" : "close");
-            for (const auto& [name, value] : out.stream_headers)
-                out_ += fmt::format("{}: {}\r\n", name, value);
-            out_ += "\r\n";
+            out_ = sse::stream_head(keep_alive_, out.stream_headers);
         }
-        if (!out.chunk.empty()) out_ += chunk_encode(out.chunk);
+        if (!out.chunk.empty()) out_ += sse::chunk(out.chunk);
         if (out.end_stream) {
-            out_ += "0\r\n\r\n";
+            out_ += sse::kLastChunk;
             job_done_ = true;
         }
         writing_ = true;

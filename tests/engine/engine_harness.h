@@ -10,10 +10,10 @@
 
 #include "engine/engine.h"
 #include "model/llama_model.h"
+#include "model_tools/synth.h"
 #include "support/test_support.h"
+#include "tokenizer/gguf_vocab.h"
 #include "tokenizer/tokenizer.h"
-#include "tools/gguf_vocab.h"
-#include "tools/synth.h"
 
 namespace ig::test {
 

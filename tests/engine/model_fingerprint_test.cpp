@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "model_tools/synth.h"
 #include "support/test_support.h"
-#include "tools/synth.h"
 
 namespace ig {
 namespace {

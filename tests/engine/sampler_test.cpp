@@ -14,39 +14,7 @@
 
 #include "engine/sampler.h"
 #include "engine/sampling_params.h"
-
-// Counting replacement of the global allocator for this test binary (as in
-// tests/model/llama_alloc_test.cpp). Left out under sanitizers.
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define IG_SAMPLER_COUNT_ALLOCS 1
-// GCC pairs the inlined malloc with library code's delete and warns; they match here.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-namespace {
-std::atomic<int64_t> g_sampler_allocs{0};
-std::atomic<bool> g_sampler_counting{false};
-}  // namespace
-void* operator new(std::size_t n) {
-    if (g_sampler_counting.load(std::memory_order_relaxed))
-        g_sampler_allocs.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-    return operator new(n);
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-    std::free(p);
-}
-#endif
+#include "support/alloc_counter.h"
 
 namespace ig {
 namespace {
@@ -456,9 +424,8 @@ TEST(Sampler, ValidateNamesFieldAndRange) {
 }
 
 TEST(Sampler, NoAllocationAfterFirstCall) {
-#ifndef IG_SAMPLER_COUNT_ALLOCS
-    GTEST_SKIP() << "allocation counting is off under sanitizers";
-#else
+    if (!test::counting_allocations())
+        GTEST_SKIP() << "allocation counting is off under sanitizers";
     const auto l = random_logits(20000, 31, 2.0f);
     std::vector<SamplingParams> modes(6);
     modes[0].temperature = 0.0f;
@@ -476,29 +443,24 @@ TEST(Sampler, NoAllocationAfterFirstCall) {
         Sampler s(modes[i], 20000, 1);
         std::vector<float> work = l;
         s.accept(s.sample(work).token);  // warm-up sizes the scratch
-        g_sampler_allocs = 0;
-        g_sampler_counting = true;
+        const int64_t before = test::allocations();
         for (int step = 0; step < 30; ++step) {
             std::copy(l.begin(), l.end(), work.begin());
             s.accept(s.sample(work).token);
         }
-        g_sampler_counting = false;
-        EXPECT_EQ(g_sampler_allocs.load(), 0) << "mode " << i;
+        EXPECT_EQ(test::allocations() - before, 0) << "mode " << i;
     }
     // A fork carries the penalty state and allocates nothing once warmed up either.
     Sampler parent(modes[5], 20000, 1);
     Sampler child = parent.fork(2);
     std::vector<float> work = l;
     child.accept(child.sample(work).token);
-    g_sampler_allocs = 0;
-    g_sampler_counting = true;
+    const int64_t before = test::allocations();
     for (int step = 0; step < 30; ++step) {
         std::copy(l.begin(), l.end(), work.begin());
         child.accept(child.sample(work).token);
     }
-    g_sampler_counting = false;
-    EXPECT_EQ(g_sampler_allocs.load(), 0) << "fork";
-#endif
+    EXPECT_EQ(test::allocations() - before, 0) << "fork";
 }
 
 TEST(Sampler, UnvalidatedInputDoesNotCrash) {

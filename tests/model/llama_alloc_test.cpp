@@ -2,51 +2,18 @@
 // and the thread pool calls kernels by reference.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
 #include "model/llama_model.h"
+#include "model_tools/synth.h"
+#include "support/alloc_counter.h"
 #include "support/model_runner.h"
 #include "support/test_support.h"
-#include "tools/synth.h"
-
-// Counting replacement of the global allocator for this test binary. Left out
-// under sanitizers, which bring their own.
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define IG_COUNT_ALLOCS 1
-namespace {
-std::atomic<int64_t> g_allocs{0};
-}
-void* operator new(std::size_t n) {
-    g_allocs.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-    return operator new(n);
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-    std::free(p);
-}
-#endif
 
 namespace ig {
 namespace {
 
 TEST(LlamaAlloc, DecodeStepsAllocateNothing) {
-#ifndef IG_COUNT_ALLOCS
-    GTEST_SKIP() << "allocation counting is off under sanitizers";
-#else
+    if (!test::counting_allocations())
+        GTEST_SKIP() << "allocation counting is off under sanitizers";
     test::TempDir dir;
     ThreadPool pool(2);
     const std::string path = dir.file("m.gguf");
@@ -68,10 +35,9 @@ TEST(LlamaAlloc, DecodeStepsAllocateNothing) {
         return (*m)->forward(b, kv.view(), pool, logits).ok();
     };
     ASSERT_TRUE(step(5));  // first decode step may size scratch for one row
-    const int64_t before = g_allocs.load();
+    const int64_t before = test::allocations();
     for (int64_t pos = 6; pos < 40; ++pos) ASSERT_TRUE(step(pos));
-    EXPECT_EQ(g_allocs.load() - before, 0);
-#endif
+    EXPECT_EQ(test::allocations() - before, 0);
 }
 
 }  // namespace

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "model/llama_model.h"
+#include "model_tools/synth.h"
 #include "support/model_runner.h"
 #include "support/test_support.h"
-#include "tools/synth.h"
 
 namespace ig {
 namespace {

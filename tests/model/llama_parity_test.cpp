@@ -12,10 +12,10 @@
 
 #include "kernels/kernels.h"
 #include "model/llama_model.h"
+#include "model_tools/quantize.h"
+#include "model_tools/synth.h"
 #include "support/model_runner.h"
 #include "support/test_support.h"
-#include "tools/quantize.h"
-#include "tools/synth.h"
 
 namespace ig {
 namespace {

@@ -6,9 +6,9 @@
 #include <functional>
 
 #include "model/llama_model.h"
+#include "model_tools/synth.h"
 #include "support/model_runner.h"
 #include "support/test_support.h"
-#include "tools/synth.h"
 
 namespace ig {
 namespace {

@@ -3,7 +3,7 @@
 // strings, seeds, logprobs, metadata routes.
 #include <gtest/gtest.h>
 
-#include "server/server_fixture.h"
+#include "support/server_fixture.h"
 
 namespace ig::test {
 namespace {

@@ -3,7 +3,7 @@
 // after each one.
 #include <gtest/gtest.h>
 
-#include "server/server_fixture.h"
+#include "support/server_fixture.h"
 
 namespace ig::test {
 namespace {

@@ -5,7 +5,7 @@
 #include <atomic>
 #include <thread>
 
-#include "server/server_fixture.h"
+#include "support/server_fixture.h"
 
 namespace ig::test {
 namespace {

@@ -11,8 +11,8 @@
 #include <set>
 #include <sstream>
 
-#include "server/metrics_text.h"
-#include "server/server_fixture.h"
+#include "support/metrics_text.h"
+#include "support/server_fixture.h"
 
 namespace ig::test {
 namespace {
@@ -265,13 +265,6 @@ TEST_F(MetricsTest, TenantLabelsAreBounded) {
     EXPECT_EQ(tenants, (std::set<std::string>{"t1", "t2", "other", "invalid"}));
     EXPECT_EQ(e.sum("infergrid_request_success_total", {{"tenant", "t1"}}), 2);
     EXPECT_EQ(e.sum("infergrid_request_success_total", {{"tenant", "other"}}), 2);
-}
-
-std::string read_text(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 // The dashboard and the alert rules only use metrics the server exports

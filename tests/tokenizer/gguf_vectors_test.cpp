@@ -3,11 +3,11 @@
 // decodes them back.
 #include <gtest/gtest.h>
 
-#include "model/gguf.h"
+#include "gguf/gguf.h"
 #include "support/test_support.h"
+#include "support/tokenizer_vectors.h"
+#include "tokenizer/gguf_vocab.h"
 #include "tokenizer/incremental_decoder.h"
-#include "tools/gguf_vocab.h"
-#include "vector_util.h"
 
 namespace ig {
 namespace {

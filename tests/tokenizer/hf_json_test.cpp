@@ -6,15 +6,15 @@
 #include <gtest/gtest.h>
 
 #include "support/test_support.h"
+#include "support/tokenizer_vectors.h"
 #include "tokenizer/incremental_decoder.h"
-#include "vector_util.h"
 
 namespace ig {
 namespace {
 
 Expected<std::unique_ptr<Tokenizer>> load_hf(const std::string& dir) {
-    return tokenizer_from_hf_json(test::slurp(dir + "/tokenizer.json"),
-                                  test::slurp(dir + "/tokenizer_config.json"));
+    return tokenizer_from_hf_json(test::read_text(dir + "/tokenizer.json"),
+                                  test::read_text(dir + "/tokenizer_config.json"));
 }
 
 void check_vectors(const Tokenizer& tok, const std::string& name) {

@@ -5,20 +5,13 @@
 #include <fstream>
 #include <sstream>
 
-#include "model/gguf.h"
+#include "gguf/gguf.h"
 #include "support/test_support.h"
+#include "tokenizer/gguf_vocab.h"
 #include "tokenizer/utf8.h"
-#include "tools/gguf_vocab.h"
 
 namespace ig {
 namespace {
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 Expected<SpmTokenizer> load(const std::string& path) {
     auto f = GgufFile::open(path);
@@ -35,8 +28,8 @@ TEST(SpmTokenizer, LlamaSpmVectors) {
     if (!test::exists(base)) GTEST_SKIP() << "shared data not present";
     auto tok = load(base);
     ASSERT_TRUE(tok.ok()) << tok.error().message;
-    const std::string inp = slurp(base + ".inp");
-    std::istringstream out(slurp(base + ".out"));
+    const std::string inp = test::read_text(base + ".inp");
+    std::istringstream out(test::read_text(base + ".out"));
     const std::string sep = "\n__ggml_vocab_test__\n";
     size_t pos = 0, checked = 0;
     while (pos < inp.size()) {

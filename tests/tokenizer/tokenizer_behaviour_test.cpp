@@ -2,12 +2,12 @@
 // algorithms (SentencePiece-style: llama-spm; byte-level BPE: gpt-2).
 #include <gtest/gtest.h>
 
-#include "model/gguf.h"
+#include "gguf/gguf.h"
 #include "support/test_support.h"
 #include "tokenizer/bpe_tokenizer.h"
+#include "tokenizer/gguf_vocab.h"
 #include "tokenizer/incremental_decoder.h"
 #include "tokenizer/utf8.h"
-#include "tools/gguf_vocab.h"
 
 namespace ig {
 namespace {

@@ -1,0 +1,30 @@
+#pragma once
+// The composition root of `infergrid serve`: builds the model, its
+// tokenizer, the chat renderer, the engine and the API server, in that order,
+// and runs them until SIGTERM/SIGINT. Nothing below is handed a part built
+// above it.
+#include <string>
+
+#include "engine/engine.h"
+#include "server/api_server.h"
+#include "server/server_config.h"
+#include "util/expected.h"
+
+namespace ig::server {
+
+struct ServeOptions {
+    std::string model_path;
+    std::string served_model_name;   // empty: the file's stem
+    std::string chat_template_path;  // empty: the GGUF's tokenizer.chat_template, if any
+    EngineConfig engine;
+    ServerConfig server;
+};
+
+// Model, tokenizer, chat renderer and a started engine.
+Expected<ServedModel> load_served_model(const ServeOptions& opt);
+
+// Loads, listens, prints "infergrid serving '<name>' at http://host:port/v1"
+// on stdout, serves until SIGTERM/SIGINT and drains.
+Status serve(ServeOptions opt);
+
+}  // namespace ig::server

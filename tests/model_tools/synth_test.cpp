@@ -1,0 +1,107 @@
+#include "model_tools/synth.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+
+#include "model/llama_model.h"
+#include "support/test_support.h"
+#include "tokenizer/gguf_vocab.h"
+#include "tokenizer/spm_tokenizer.h"
+
+namespace ig {
+namespace {
+
+std::string bytes_of(const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+TEST(Synth, SameSeedSameFileWhateverTheThreads) {
+    test::TempDir dir;
+    ThreadPool one(1), two(2);
+    const auto spec = *synth_preset("tiny-qwen2");
+    ASSERT_TRUE(synth_model(spec, DType::Q8_0, 9, dir.file("a.gguf"), one).ok());
+    ASSERT_TRUE(synth_model(spec, DType::Q8_0, 9, dir.file("b.gguf"), two).ok());
+    ASSERT_TRUE(synth_model(spec, DType::Q8_0, 10, dir.file("c.gguf"), two).ok());
+    EXPECT_EQ(bytes_of(dir.file("a.gguf")), bytes_of(dir.file("b.gguf")));
+    EXPECT_NE(bytes_of(dir.file("a.gguf")), bytes_of(dir.file("c.gguf")));
+}
+
+TEST(Synth, EveryPresetShapeLoads) {
+    // Big presets are checked by their metadata only (writing them is for
+    // benchmarks); tiny ones are written and loaded.
+    test::TempDir dir;
+    ThreadPool pool(2);
+    for (const auto& name : synth_preset_names()) {
+        if (name.rfind("tiny-", 0) != 0) continue;
+        for (const char* type : {"f32", "f16", "bf16", "q8_0", "q4_0"}) {
+            const std::string p = dir.file(name + type + ".gguf");
+            auto st = synth_model(*synth_preset(name), *dtype_from_name(type), 1, p, pool);
+            ASSERT_TRUE(st.ok()) << name << " " << type << ": " << st.error().message;
+            auto m = LlamaModel::load(p);
+            ASSERT_TRUE(m.ok()) << name << " " << type << ": " << m.error().message;
+        }
+    }
+    auto big = synth_preset("tinyllama-1.1b");
+    ASSERT_TRUE(big);
+    EXPECT_EQ(big->n_embd, 2048);
+    EXPECT_EQ(big->n_layer, 22);
+    EXPECT_EQ(big->n_head, 32);
+    EXPECT_EQ(big->n_head_kv, 4);
+    EXPECT_EQ(big->n_ff, 5632);
+    EXPECT_EQ(big->n_vocab, 32000);
+    EXPECT_FALSE(big->tied_output);
+    auto qwen = synth_preset("qwen2.5-0.5b");
+    ASSERT_TRUE(qwen);
+    EXPECT_EQ(qwen->arch, "qwen2");
+    EXPECT_EQ(qwen->n_embd, 896);
+    EXPECT_EQ(qwen->n_layer, 24);
+    EXPECT_EQ(qwen->n_head, 14);
+    EXPECT_EQ(qwen->n_head_kv, 2);
+    EXPECT_EQ(qwen->n_ff, 4864);
+    EXPECT_EQ(qwen->n_vocab, 151936);
+    EXPECT_TRUE(qwen->tied_output);
+    EXPECT_TRUE(qwen->qkv_bias);
+}
+
+TEST(Synth, TokenizerWorks) {
+    test::TempDir dir;
+    ThreadPool pool(1);
+    auto spec = *synth_preset("tiny-llama");
+    spec.n_vocab = 2000;
+    ASSERT_TRUE(synth_model(spec, DType::F16, 1, dir.file("m.gguf"), pool).ok());
+    auto f = GgufFile::open(dir.file("m.gguf"));
+    ASSERT_TRUE(f.ok());
+    auto v = vocab_from_gguf(*f);
+    ASSERT_TRUE(v.ok()) << v.error().message;
+    EXPECT_EQ(v->size(), 2000);
+    auto tok = SpmTokenizer::create(std::move(v).value());
+    ASSERT_TRUE(tok.ok());
+    const std::string text = "hello world, Zebra 42 \xC3\xA9t\xC3\xA9";
+    auto ids = tok->encode(text);
+    EXPECT_EQ(ids[0], 1);
+    EXPECT_LT(ids.size(), text.size());  // merges happened
+    IncrementalDecoder dec(*tok);
+    std::string back;
+    for (size_t i = 1; i < ids.size(); ++i) back += dec.push(ids[i]);
+    back += dec.flush();
+    EXPECT_EQ(back, text);
+}
+
+TEST(Synth, RejectsBadShapes) {
+    test::TempDir dir;
+    ThreadPool pool(1);
+    auto spec = *synth_preset("tiny-llama");
+    spec.n_embd = 48;  // not a multiple of Q8_0's 32-element block
+    auto st = synth_model(spec, DType::Q8_0, 1, dir.file("x.gguf"), pool);
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.error().message.find("block"), std::string::npos);
+    spec = *synth_preset("tiny-llama");
+    spec.n_head_kv = 3;
+    EXPECT_FALSE(synth_model(spec, DType::F32, 1, dir.file("y.gguf"), pool).ok());
+}
+
+}  // namespace
+}  // namespace ig
