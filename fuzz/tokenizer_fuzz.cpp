@@ -13,7 +13,7 @@
 #include "gguf/gguf.h"
 #include "tokenizer/gguf_vocab.h"
 #include "tokenizer/incremental_decoder.h"
-#include "tokenizer/utf8.h"
+#include "util/utf8.h"
 
 namespace {
 

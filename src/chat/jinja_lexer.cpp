@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "chat/jinja_error.h"
+#include "util/utf8.h"
 
 namespace ig::jinja {
 namespace {
@@ -16,24 +17,6 @@ bool is_name_start(char c) {
 }
 bool is_digit(char c) {
     return c >= '0' && c <= '9';
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
 }
 
 int hex_value(char c) {
@@ -341,7 +324,7 @@ class Lexer {
                         cp = cp * 16 + static_cast<uint32_t>(h);
                     }
                     if (cp > 0x10FFFF) fail(line_, "illegal Unicode character in string literal");
-                    append_utf8(v, cp);
+                    utf8::append(v, cp);
                     p += static_cast<size_t>(n);
                     break;
                 }
@@ -351,7 +334,7 @@ class Lexer {
                         for (int k = 0; k < 2 && p < s_.size() && s_[p] >= '0' && s_[p] <= '7';
                              ++k, ++p)
                             cp = cp * 8 + static_cast<uint32_t>(s_[p] - '0');
-                        append_utf8(v, cp);
+                        utf8::append(v, cp);
                     } else if (e == 'N') {
                         fail(line_, "unsupported construct: \\N{{...}} escape in string literal");
                     } else {

@@ -1,24 +1,14 @@
 #include "model_tools/chat_template_cli.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "gguf/gguf.h"
+#include "util/read_file.h"
 
 namespace ig {
 namespace {
 
-Expected<std::string> read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return make_error("cannot open {}", path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 Expected<nlohmann::ordered_json> read_json(const std::string& path) {
     std::string text;
-    IG_ASSIGN_OR_RETURN(text, read_text(path));
+    IG_ASSIGN_OR_RETURN(text, read_file(path));
     auto j = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return make_error("{}: invalid JSON", path);
     return j;
@@ -54,7 +44,7 @@ Status run_chat_template(const ChatTemplateCliArgs& a, std::ostream& out) {
     if (!a.model.empty()) {
         IG_ASSIGN_OR_RETURN(src, read_gguf_chat_template(a.model));
     } else {
-        IG_ASSIGN_OR_RETURN(src.source, read_text(a.template_path));
+        IG_ASSIGN_OR_RETURN(src.source, read_file(a.template_path));
     }
     nlohmann::ordered_json doc;
     IG_ASSIGN_OR_RETURN(doc, read_json(a.messages_path));

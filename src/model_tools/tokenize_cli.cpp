@@ -10,17 +10,10 @@
 #include "gguf/gguf.h"
 #include "tokenizer/gguf_vocab.h"
 #include "tokenizer/hf_tokenizer_json.h"
+#include "util/read_file.h"
 
 namespace ig {
 namespace {
-
-Expected<std::string> read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return make_error("cannot open '{}'", path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 void print_ids(const std::vector<int32_t>& ids, std::ostream& out) {
     std::string line;

@@ -5,9 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include <spdlog/spdlog.h>
 
@@ -15,22 +13,19 @@
 #include "model/llama_model.h"
 #include "tokenizer/gguf_vocab.h"
 #include "tokenizer/tokenizer.h"
+#include "util/read_file.h"
 
 namespace ig::server {
 
 namespace {
 
-Expected<std::string> read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return make_error(ErrorCode::Io, "cannot read chat template '{}'", path);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 // The chat template source, or "" when the model has none.
 Expected<std::string> chat_template_source(const ServeOptions& opt, const GgufFile& f) {
-    if (!opt.chat_template_path.empty()) return read_text(opt.chat_template_path);
+    if (!opt.chat_template_path.empty()) {
+        auto text = read_file(opt.chat_template_path);
+        if (!text.ok()) return make_error(ErrorCode::Io, "chat template: {}", text.error().message);
+        return text;
+    }
     if (auto t = f.get_string("tokenizer.chat_template")) return std::string(*t);
     return std::string();
 }

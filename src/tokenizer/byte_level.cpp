@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "tokenizer/utf8.h"
+#include "util/utf8.h"
 
 namespace ig::byte_level {
 namespace {
@@ -29,19 +29,6 @@ const Tables& tables() {
     return t;
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
-
 }  // namespace
 
 uint32_t byte_to_codepoint(uint8_t b) {
@@ -50,7 +37,7 @@ uint32_t byte_to_codepoint(uint8_t b) {
 
 std::string byte_to_utf8(uint8_t b) {
     std::string s;
-    append_utf8(s, byte_to_codepoint(b));
+    utf8::append(s, byte_to_codepoint(b));
     return s;
 }
 
@@ -78,7 +65,7 @@ std::string decode(std::string_view piece) {
 std::string encode(std::string_view bytes) {
     std::string out;
     out.reserve(bytes.size() * 2);
-    for (char ch : bytes) append_utf8(out, byte_to_codepoint(static_cast<uint8_t>(ch)));
+    for (char ch : bytes) utf8::append(out, byte_to_codepoint(static_cast<uint8_t>(ch)));
     return out;
 }
 

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <queue>
 
-#include "tokenizer/utf8.h"
+#include "util/utf8.h"
 
 namespace ig {
 namespace {

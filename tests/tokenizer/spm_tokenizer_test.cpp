@@ -8,7 +8,7 @@
 #include "gguf/gguf.h"
 #include "support/test_support.h"
 #include "tokenizer/gguf_vocab.h"
-#include "tokenizer/utf8.h"
+#include "util/utf8.h"
 
 namespace ig {
 namespace {
@@ -83,19 +83,6 @@ TEST(SpmTokenizer, ByteFallbackAndStreamingUtf8) {
     }
     text += dec.flush();
     EXPECT_EQ(text, s);
-}
-
-TEST(Utf8, SanitizeAndTail) {
-    EXPECT_EQ(utf8::sanitize("ok"), "ok");
-    EXPECT_EQ(utf8::sanitize("\xC3"), "\xEF\xBF\xBD");
-    EXPECT_EQ(utf8::sanitize("a\xFF"
-                             "b"),
-              "a\xEF\xBF\xBD"
-              "b");
-    EXPECT_EQ(utf8::sanitize("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
-    EXPECT_EQ(utf8::incomplete_tail("ab\xF0\x9F"), 2u);
-    EXPECT_EQ(utf8::incomplete_tail("ab\xF0\x9F\xA6\x99"), 0u);
-    EXPECT_EQ(utf8::incomplete_tail("\xC3"), 1u);
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/gguf_vocab.h"
 #include "tokenizer/incremental_decoder.h"
-#include "tokenizer/utf8.h"
+#include "util/utf8.h"
 
 namespace ig {
 namespace {

@@ -1,6 +1,7 @@
 #pragma once
-// UTF-8 helpers shared by tokenizers and detokenizers.
+// UTF-8 helpers shared by tokenizers, detokenizers and the template engine.
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,9 @@ inline size_t seq_len(unsigned char c) {
     if ((c >> 3) == 0x1E) return 4;
     return 1;
 }
+
+// Appends code point cp (< 0x110000) encoded as UTF-8.
+void append(std::string& out, uint32_t cp);
 
 // Number of bytes at the end of s that form the start of a character whose
 // remaining bytes have not arrived yet (0..3).
