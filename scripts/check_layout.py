@@ -6,7 +6,9 @@ owns | may use |"). A module may include its own headers and those of the
 modules it may use, directly or through them (the arrows run down the table
 only). CMakeLists.txt must link each module library (ig_module(name DEPS
 ...)) against exactly the ig_ libraries its row names. `any` in the last
-column allows every module.
+column allows every module. A test folder (ig_test_module(name ... DEPS
+...) in tests/CMakeLists.txt) may include tests/support/ and the modules its
+binary links, with what they may use.
 
 Usage: check_layout.py [--root DIR]   (exit 0: consistent; 1: lists each breach)
 """
@@ -18,6 +20,7 @@ import sys
 INCLUDE = re.compile(r'^[ \t]*#[ \t]*include\s+"([a-z0-9_]+)/[^"]+"', re.M)
 ROW = re.compile(r'^\|\s*`?([a-z0-9_]+)/`?\s*\|[^|]*\|([^|]*)\|\s*$')
 MODULE = re.compile(r'ig_module\(\s*([a-z0-9_]+)((?:\s+[^)]*)?)\)', re.S)
+TEST_MODULE = re.compile(r'^ig_test_module\(\s*([a-z0-9_]+)((?:\s+[^)]*)?)\)', re.S | re.M)
 
 
 def read(path):
@@ -46,10 +49,13 @@ def closure(rows, name, seen=None):
     return seen
 
 
-def cmake_deps(root):
+def cmake_deps(root, cmake="CMakeLists.txt", pattern=MODULE):
     """module -> set of ig_ libraries in its ig_module(... DEPS ...) call."""
     out = {}
-    for m in MODULE.finditer(read(os.path.join(root, "CMakeLists.txt"))):
+    path = os.path.join(root, cmake)
+    if not os.path.exists(path):
+        return out
+    for m in pattern.finditer(read(path)):
         args = m.group(2).split()
         deps = args[args.index("DEPS") + 1:] if "DEPS" in args else []
         out[m.group(1)] = {d[3:] for d in deps if d.startswith("ig_")}
@@ -75,20 +81,33 @@ def check(root):
                           f"ARCHITECTURE.md says {sorted(rows[mod])}")
     for mod in modules:
         allowed = closure(rows, mod) | {mod}
-        folder = os.path.join(src, mod)
-        for dirpath, _, files in os.walk(folder):
-            for fn in sorted(files):
-                if not fn.endswith((".h", ".cpp", ".inc")):
-                    continue
-                path = os.path.join(dirpath, fn)
-                text = read(path)
-                for m in INCLUDE.finditer(text):
-                    target = m.group(1)
-                    if target in modules and target not in allowed:
-                        line = text.count("\n", 0, m.start()) + 1
-                        rel = os.path.relpath(path, root)
-                        errors.append(f"{rel}:{line}: includes {target}/, which {mod}/ may not "
-                                      f"use (ARCHITECTURE.md)")
+        errors += bad_includes(root, os.path.join(src, mod), modules, allowed,
+                               f"which {mod}/ may not use (ARCHITECTURE.md)")
+    tests = cmake_deps(root, os.path.join("tests", "CMakeLists.txt"), TEST_MODULE)
+    for name, deps in sorted(tests.items()):
+        allowed = set()
+        for dep in deps & set(modules):
+            allowed |= closure(rows, dep) | {dep}
+        errors += bad_includes(root, os.path.join(root, "tests", name), modules, allowed,
+                               f"which {name}_tests does not link (tests/CMakeLists.txt)")
+    return errors
+
+
+def bad_includes(root, folder, modules, allowed, why):
+    """Includes of a module outside `allowed` in the sources under `folder`."""
+    errors = []
+    for dirpath, _, files in os.walk(folder):
+        for fn in sorted(files):
+            if not fn.endswith((".h", ".cpp", ".inc")):
+                continue
+            path = os.path.join(dirpath, fn)
+            text = read(path)
+            for m in INCLUDE.finditer(text):
+                target = m.group(1)
+                if target in modules and target not in allowed:
+                    line = text.count("\n", 0, m.start()) + 1
+                    rel = os.path.relpath(path, root)
+                    errors.append(f"{rel}:{line}: includes {target}/, {why}")
     return errors
 
 

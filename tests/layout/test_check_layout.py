@@ -92,6 +92,21 @@ class CheckLayout(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("no ig_module(side", out)
 
+    def test_test_folders_include_only_what_they_link(self):
+        root = self.tree()
+        write(root, "tests/CMakeLists.txt",
+              "function(ig_test_module name)\nendfunction()\n"
+              "ig_test_module(low DEPS ig_low)\nig_test_module(e2e BINARY DEPS ig_mid ig_side)\n")
+        write(root, "tests/low/l_test.cpp", '#include "low/l.h"\n#include "util/e.h"\n'
+              '#include "support/helper.h"\n')
+        write(root, "tests/e2e/e_test.cpp", '#include "mid/m.h"\n#include "util/e.h"\n')
+        rc, out = run(root)
+        self.assertEqual(rc, 0, out)
+        write(root, "tests/low/bad_test.cpp", '#include "side/s.h"\n')
+        rc, out = run(root)
+        self.assertEqual(rc, 1)
+        self.assertIn("tests/low/bad_test.cpp:1: includes side/, which low_tests does not link", out)
+
     def test_the_repository_itself_passes(self):
         rc, out = run(os.path.join(HERE, "..", ".."))
         self.assertEqual(rc, 0, out)
