@@ -1,18 +1,8 @@
 // infergrid: one binary, subcommands. Exceptions stop here (CLI parsing);
 // everything below returns Expected/Status.
-#include <cstdio>
 #include <vector>
 
 #include "app/commands.h"
-
-namespace ig::app {
-
-int fail(const Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.message.c_str());
-    return 1;
-}
-
-}  // namespace ig::app
 
 int main(int argc, char** argv) {
     using namespace ig::app;

@@ -318,7 +318,7 @@ std::optional<ApiError> ApiServer::tokenize_prompts(
             e.code = "no_chat_template";
             return e;
         }
-        auto rendered = model_.chat(pr.messages, pr.tools);
+        auto rendered = model_.chat(pr.messages, json());  // tools: refused until parsed
         if (!rendered.ok()) return from_error(rendered.error(), "messages");
         bool add_special = true;
         if (tok.bos_id() >= 0) {
@@ -365,6 +365,7 @@ Reply ApiServer::submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> pro
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
     spec.n = pr.n;
+    spec.user = pr.user;
     spec.http_version = v;
 
     std::vector<SubmittedPrompt> submitted;

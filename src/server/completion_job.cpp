@@ -315,6 +315,7 @@ void CompletionJob::record(int status, std::string error_type) {
     RequestRecord r;
     r.request_id = spec_.request_id;
     r.tenant = spec_.tenant;
+    r.user = spec_.user;
     r.endpoint = spec_.chat ? "chat" : "completions";
     r.stream = spec_.stream;
     r.status = status;

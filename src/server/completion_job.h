@@ -33,6 +33,7 @@ struct JobSpec {
     // when the request arrived, and where its log line goes (empty: nowhere).
     std::string request_id;
     std::string tenant = "none";
+    std::string user;  // the request's `user` (the client's end user), for the request log
     std::chrono::steady_clock::time_point received{};
     std::function<void(const std::string&)> request_log;
 };

@@ -292,14 +292,11 @@ void parse(const json& body, Endpoint ep, const RequestBounds& b, ParsedRequest&
         throw Reject{invalid_field("body", fmt::format("the request body must be a JSON object, "
                                                        "got {}",
                                                        type_name(body)))};
+    if (auto e = refused_field(body, ep)) throw Reject{*e};
     out.endpoint = ep;
     out.model = string(body, "model");
     if (ep == Endpoint::Chat) {
         out.messages = messages(body);
-        if (const json* t = field(body, "tools")) {
-            if (!t->is_array()) reject("tools", "'tools' must be a list");
-            out.tools = *t;
-        }
     } else {
         out.prompts = prompts(body, b.n_vocab);
     }
@@ -362,6 +359,10 @@ void parse(const json& body, Endpoint ep, const RequestBounds& b, ParsedRequest&
     out.stop.include_stop_str_in_output =
         boolean(body, "include_stop_str_in_output").value_or(false);
     out.stop.min_tokens = integer(body, "min_tokens", 0, kMaxTokens).value_or(0);
+    if (out.max_tokens && out.stop.min_tokens > *out.max_tokens)
+        reject("min_tokens", fmt::format("'min_tokens' ({}) must not exceed the maximum number of "
+                                         "tokens ({})",
+                                         out.stop.min_tokens, *out.max_tokens));
     out.priority =
         static_cast<int32_t>(integer(body, "priority", -1'000'000, 1'000'000).value_or(0));
     out.user = string(body, "user").value_or("");

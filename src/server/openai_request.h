@@ -12,10 +12,9 @@
 
 #include "engine/sampling_params.h"
 #include "server/api_error.h"
+#include "server/request_fields.h"
 
 namespace ig::server {
-
-enum class Endpoint { Chat, Completions };
 
 // One completions prompt: text to tokenize, or token ids as given.
 using PromptInput = std::variant<std::string, std::vector<int32_t>>;
@@ -24,7 +23,6 @@ struct ParsedRequest {
     Endpoint endpoint = Endpoint::Completions;
     std::optional<std::string> model;
     nlohmann::json messages;  // chat: normalised, every content a string
-    nlohmann::json tools;     // chat: as given (array) or null
     std::vector<PromptInput> prompts;
     std::optional<int64_t> max_tokens;  // absent: up to the context window (chat) or 16
     int32_t n = 1;
@@ -33,7 +31,7 @@ struct ParsedRequest {
     SamplingParams sampling;
     StopParams stop;  // max_tokens is filled later, against the prompt length
     int32_t priority = 0;
-    std::string user;
+    std::string user;  // the end user, for the request log
 };
 
 struct RequestBounds {

@@ -137,6 +137,7 @@ std::string request_log_line(const RequestRecord& r, std::string_view model) {
               {"ttft_s", opt(r.ttft_seconds)},
               {"e2e_s", r.e2e_seconds}};
     if (!r.error_type.empty()) j["error_type"] = r.error_type;
+    if (!r.user.empty()) j["user"] = r.user.substr(0, 128);  // bounded: clients choose it
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

@@ -28,6 +28,7 @@ namespace ig::server {
 struct RequestRecord {
     std::string request_id;
     std::string tenant;    // folded label value
+    std::string user;      // the request's `user` field; empty when not given
     std::string endpoint;  // "chat" | "completions"
     bool stream = false;
     int status = 200;

@@ -137,3 +137,23 @@ test('errors surface as the SDK error classes', async () => {
   await assert.rejects(client.completions.create({ model, prompt, max_tokens: 100000 }),
     (e) => e.status === 400 && e.code === 'context_length_exceeded');
 });
+
+test('fields not implemented yet are refused, never ignored', async () => {
+  const refused = [
+    { response_format: { type: 'json_object' } },
+    { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object' } } } },
+    { tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }] },
+    { tool_choice: 'auto' },
+    { guided_json: { type: 'object' } },
+    { guided_choice: ['yes', 'no'] },
+  ];
+  for (const extra of refused) {
+    const field = Object.keys(extra)[0];
+    await assert.rejects(
+      client.chat.completions.create({ model, messages, max_tokens: 4, ...extra }),
+      (e) => e instanceof OpenAI.BadRequestError && e.status === 400 && e.param === field,
+      field);
+  }
+  await assert.rejects(client.completions.create({ model, prompt, max_tokens: 4, guided_regex: 'a+' }),
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'guided_regex');
+});

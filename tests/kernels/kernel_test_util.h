@@ -3,11 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "tensor/dtype.h"
+#include "tensor/quantize.h"
 
 namespace ig::test {
 
@@ -57,6 +61,47 @@ inline bool close(double a, double b, double rel, double abs) {
     if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
     if (std::isinf(a) || std::isinf(b)) return a == b;
     return std::fabs(a - b) <= rel * std::fabs(b) + abs;
+}
+
+// A matmul's inputs: N weight rows of type t quantized from N(0, 1) floats,
+// stored w_stride apart with padding bytes, and M activation rows ldx apart
+// with NaN padding: a kernel that reads past a row poisons its result.
+struct MatmulProblem {
+    DType t;
+    int64_t M, K, N;
+    size_t w_stride;
+    int64_t ldx, ldy;
+    std::vector<uint8_t> w;
+    std::vector<float> x;
+    std::vector<float> wf;  // dequantized weights, N x K
+};
+
+struct MatmulInputs {
+    // 0xff decodes as NaN in plain types; 0xa5 is garbage in every type.
+    uint8_t weight_padding = 0xa5;
+    // Activations with a few outliers per row, as in real hidden states.
+    bool outliers = true;
+};
+
+inline MatmulProblem make_problem(DType t, int64_t M, int64_t K, int64_t N, uint32_t seed,
+                                  MatmulInputs in = {}) {
+    std::mt19937 rng(seed);
+    MatmulProblem p{t, M, K, N, 0, K + 3, N + 2, {}, {}, {}};
+    p.w_stride = *row_bytes(t, static_cast<uint64_t>(K)) + 8;
+    p.w.assign(p.w_stride * static_cast<size_t>(N), in.weight_padding);
+    p.wf.resize(static_cast<size_t>(N * K));
+    for (int64_t n = 0; n < N; ++n) {
+        const std::vector<float> row = random_normal(rng, static_cast<size_t>(K));
+        uint8_t* dst = p.w.data() + static_cast<size_t>(n) * p.w_stride;
+        EXPECT_TRUE(quantize_row(t, row.data(), dst, K));
+        EXPECT_TRUE(dequantize_row(t, dst, p.wf.data() + n * K, K));
+    }
+    p.x.assign(static_cast<size_t>(M * p.ldx), std::numeric_limits<float>::quiet_NaN());
+    const std::vector<float> xs = random_normal(rng, static_cast<size_t>(M * K));
+    for (int64_t m = 0; m < M; ++m)
+        for (int64_t k = 0; k < K; ++k)
+            p.x[m * p.ldx + k] = xs[m * K + k] * (in.outliers && k % 97 == 5 ? 20.0f : 1.0f);
+    return p;
 }
 
 }  // namespace ig::test

@@ -23,48 +23,15 @@ using test::isa_param_name;
 
 constexpr float kSentinel = 777.0f;
 
-// Weights quantized from N(0, 1) rows, w_stride apart with garbage padding;
-// X rows ldx apart with NaN padding (a kernel reading past K poisons Y).
-struct Problem {
-    DType t;
-    int64_t M, K, N;
-    size_t w_stride;
-    int64_t ldx, ldy;
-    std::vector<uint8_t> w;
-    std::vector<float> x;
-    std::vector<float> wf;  // dequantized weights, N x K
-};
-
-Problem make_problem(DType t, int64_t M, int64_t K, int64_t N, uint32_t seed) {
-    std::mt19937 rng(seed);
-    Problem p{t, M, K, N, 0, K + 3, N + 2, {}, {}, {}};
-    p.w_stride = *row_bytes(t, static_cast<uint64_t>(K)) + 8;
-    p.w.assign(p.w_stride * static_cast<size_t>(N), 0xa5);
-    p.wf.resize(static_cast<size_t>(N * K));
-    for (int64_t n = 0; n < N; ++n) {
-        const std::vector<float> row = test::random_normal(rng, static_cast<size_t>(K));
-        uint8_t* dst = p.w.data() + static_cast<size_t>(n) * p.w_stride;
-        EXPECT_TRUE(quantize_row(t, row.data(), dst, K));
-        EXPECT_TRUE(dequantize_row(t, dst, p.wf.data() + n * K, K));
-    }
-    p.x.assign(static_cast<size_t>(M * p.ldx), std::numeric_limits<float>::quiet_NaN());
-    // Activations with a few outliers per row, as in real hidden states.
-    const std::vector<float> xs = test::random_normal(rng, static_cast<size_t>(M * K));
-    for (int64_t m = 0; m < M; ++m)
-        for (int64_t k = 0; k < K; ++k)
-            p.x[m * p.ldx + k] = xs[m * K + k] * (k % 97 == 5 ? 20.0f : 1.0f);
-    return p;
-}
-
-std::vector<uint8_t> quantize(const KernelTable& kt, const Problem& p) {
+std::vector<uint8_t> quantize(const KernelTable& kt, const test::MatmulProblem& p) {
     std::vector<uint8_t> q(q8_row_bytes(p.K) * static_cast<size_t>(p.M), 0xcc);
     kt.quantize_rows_q8(p.x.data(), p.ldx, p.M, p.K, q.data());
     return q;
 }
 
-std::vector<float> run(const KernelTable& kt, const Problem& p, const std::vector<uint8_t>& xq,
-                       int64_t m0, int64_t m1, int64_t n0, int64_t n1,
-                       std::vector<float>* into = nullptr) {
+std::vector<float> run(const KernelTable& kt, const test::MatmulProblem& p,
+                       const std::vector<uint8_t>& xq, int64_t m0, int64_t m1, int64_t n0,
+                       int64_t n1, std::vector<float>* into = nullptr) {
     std::vector<float> y(static_cast<size_t>(p.M * p.ldy), kSentinel);
     std::vector<float>& out = into ? *into : y;
     kt.matmul_q8(p.t, p.w.data(), p.w_stride, xq.data() + q8_row_bytes(p.K) * m0,
@@ -78,7 +45,7 @@ int64_t first_bit_difference(const std::vector<float>& a, const std::vector<floa
     return -1;
 }
 
-void expect_same_bits(const Problem& p, const std::vector<float>& got,
+void expect_same_bits(const test::MatmulProblem& p, const std::vector<float>& got,
                       const std::vector<float>& want, const char* how) {
     const int64_t i = first_bit_difference(got, want);
     if (i >= 0)
@@ -119,7 +86,7 @@ TEST(MatmulQ8, RowBytesAndSupportedTypes) {
 TEST(MatmulQ8, ScalarQuantizationWithinHalfStep) {
     const KernelTable& kt = kernel_table(Isa::Scalar);
     for (int64_t K : {32, 224, 288}) {
-        const Problem p = make_problem(DType::Q8_0, 3, K, 1, 7);
+        const test::MatmulProblem p = test::make_problem(DType::Q8_0, 3, K, 1, 7);
         const std::vector<uint8_t> q = quantize(kt, p);
         const size_t rb = q8_row_bytes(K);
         for (int64_t m = 0; m < p.M; ++m) {
@@ -158,7 +125,7 @@ TEST_P(MatmulQ8VsScalar, QuantizationBitIdentical) {
     const KernelTable& ref = kernel_table(Isa::Scalar);
     uint32_t seed = 10;
     for (int64_t K : {32, 96, 256, 544, 4128}) {
-        const Problem p = make_problem(DType::Q8_0, 5, K, 1, seed++);
+        const test::MatmulProblem p = test::make_problem(DType::Q8_0, 5, K, 1, seed++);
         EXPECT_EQ(quantize(kt, p), quantize(ref, p)) << "K=" << K;
     }
 }
@@ -172,7 +139,7 @@ TEST_P(MatmulQ8VsScalar, MatmulBitIdentical) {
     uint32_t seed = 100;
     for (const Shape& s : shapes()) {
         for (int64_t M : {1, 2, 3, 4, 5, 8, 17, 67}) {
-            const Problem p = make_problem(s.t, M, s.K, kN, seed++);
+            const test::MatmulProblem p = test::make_problem(s.t, M, s.K, kN, seed++);
             const std::vector<uint8_t> xq = quantize(ref, p);
             for (auto [n0, n1] : ranges) {
                 SCOPED_TRACE(testing::Message() << dtype_name(s.t) << " K=" << s.K << " M=" << M
@@ -209,7 +176,7 @@ TEST_P(MatmulQ8Packed, SameBitsAsUnpackedRows) {
                 for (int64_t M : {1, 3, 8, 13, 16, 130}) {
                     if (K > 4096 && M > 13) continue;  // the scalar reference is slow
                     if (N == 70 && t != DType::Q8_0 && t != DType::Q4_0) continue;
-                    const Problem p = make_problem(t, M, K, N, seed++);
+                    const test::MatmulProblem p = test::make_problem(t, M, K, N, seed++);
                     const int64_t panels = panel_count(N);
                     std::vector<uint8_t> packed(q8_packed_bytes(t, N, K), 0xee);
                     pack_q8_weights(t, p.w.data(), p.w_stride, N, K, 0, 1, packed.data());
@@ -267,7 +234,7 @@ TEST_P(MatmulQ8AllIsas, WithinActivationRoundingOfExactProduct) {
     uint32_t seed = 300;
     for (const Shape& s : shapes()) {
         for (int64_t M : {1, 5}) {
-            const Problem p = make_problem(s.t, M, s.K, kN, seed++);
+            const test::MatmulProblem p = test::make_problem(s.t, M, s.K, kN, seed++);
             const std::vector<uint8_t> xq = quantize(kt, p);
             const std::vector<float> y = run(kt, p, xq, 0, M, 0, kN);
             int failures = 0;
@@ -312,7 +279,7 @@ TEST_P(MatmulQ8AllIsas, BatchInvariant) {
     for (const Shape& s : shapes()) {
         for (int64_t M : {3, 9, 70}) {
             SCOPED_TRACE(testing::Message() << dtype_name(s.t) << " K=" << s.K << " M=" << M);
-            const Problem p = make_problem(s.t, M, s.K, kN, seed++);
+            const test::MatmulProblem p = test::make_problem(s.t, M, s.K, kN, seed++);
             const std::vector<uint8_t> xq = quantize(kt, p);
             const std::vector<float> all = run(kt, p, xq, 0, M, 0, kN);
             std::vector<float> y(all.size(), kSentinel);
@@ -446,7 +413,7 @@ TEST(MatmulQ8KnownValues, ExtremeBlocksAreExact) {
 TEST(MatmulQ8KnownValues, KQuantUnitVectorsPickTheirElement) {
     constexpr int64_t K = 512, N = 3;
     for (DType t : {DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
-        const Problem p = make_problem(t, 1, K, N, 99);
+        const test::MatmulProblem p = test::make_problem(t, 1, K, N, 99);
         for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
             if (!isa_supported(isa)) continue;
             SCOPED_TRACE(testing::Message() << dtype_name(t) << " " << isa_name(isa));

@@ -22,36 +22,11 @@ using test::isa_param_name;
 
 constexpr float kSentinel = 777.0f;
 
-// Weight rows are quantized from N(0, 1) floats, stored w_stride apart with
-// padding bytes that decode as NaN (plain types) or garbage, and X rows ldx
-// apart with NaN padding: a kernel that reads past a row poisons its result.
-struct Problem {
-    DType t;
-    int64_t M, K, N;
-    size_t w_stride;
-    int64_t ldx, ldy;
-    std::vector<uint8_t> w;
-    std::vector<float> x;
-    std::vector<float> wf;  // dequantized weights, N x K
-};
+using Problem = test::MatmulProblem;
 
+// Weight padding that decodes as NaN (plain types), activations without outliers.
 Problem make_problem(DType t, int64_t M, int64_t K, int64_t N, uint32_t seed) {
-    std::mt19937 rng(seed);
-    Problem p{t, M, K, N, 0, K + 3, N + 2, {}, {}, {}};
-    p.w_stride = *row_bytes(t, static_cast<uint64_t>(K)) + 8;
-    p.w.assign(p.w_stride * static_cast<size_t>(N), 0xff);
-    p.wf.resize(static_cast<size_t>(N * K));
-    for (int64_t n = 0; n < N; ++n) {
-        const std::vector<float> row = test::random_normal(rng, static_cast<size_t>(K));
-        uint8_t* dst = p.w.data() + static_cast<size_t>(n) * p.w_stride;
-        EXPECT_TRUE(quantize_row(t, row.data(), dst, K));
-        EXPECT_TRUE(dequantize_row(t, dst, p.wf.data() + n * K, K));
-    }
-    p.x.assign(static_cast<size_t>(M * p.ldx), std::numeric_limits<float>::quiet_NaN());
-    const std::vector<float> xs = test::random_normal(rng, static_cast<size_t>(M * K));
-    for (int64_t m = 0; m < M; ++m)
-        std::memcpy(p.x.data() + m * p.ldx, xs.data() + m * K, static_cast<size_t>(K) * 4);
-    return p;
+    return test::make_problem(t, M, K, N, seed, {.weight_padding = 0xff, .outliers = false});
 }
 
 std::vector<float> run(const KernelTable& kt, const Problem& p, int64_t n0, int64_t n1) {

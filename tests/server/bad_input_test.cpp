@@ -36,6 +36,11 @@ BadCase chat(const char* name, const std::string& body, int status, const char* 
 std::string with(const std::string& field, const std::string& value) {
     return R"({"prompt":"Once upon a time","max_tokens":4,")" + field + "\":" + value + "}";
 }
+// A chat body with one field set to a JSON value.
+std::string chat_with(const std::string& field, const std::string& value) {
+    return R"({"max_tokens":4,"messages":[{"role":"user","content":"hi"}],")" + field +
+           "\":" + value + "}";
+}
 std::string msgs(const std::string& messages) {
     return R"({"max_tokens":4,"messages":)" + messages + "}";
 }
@@ -126,6 +131,35 @@ std::vector<BadCase> cases() {
              "top_logprobs"),
         chat("chat_logprobs_integer",
              R"({"messages":[{"role":"user","content":"hi"}],"logprobs":3})", 400, "logprobs"),
+        // Fields defined by OpenAI/vLLM and not implemented: 400, never ignored.
+        chat("response_format_json", chat_with("response_format", R"({"type":"json_object"})"), 400,
+             "response_format", "unsupported_parameter"),
+        chat("response_format_banana", chat_with("response_format", R"({"type":"banana"})"), 400,
+             "response_format.type"),
+        chat("response_format_string", chat_with("response_format", R"("json")"), 400,
+             "response_format"),
+        chat("tools_one_function",
+             chat_with("tools", R"([{"type":"function","function":{"name":"f"}}])"), 400, "tools",
+             "unsupported_parameter"),
+        chat("tools_not_objects", chat_with("tools", "[123]"), 400, "tools[0]"),
+        chat("tools_without_function", chat_with("tools", R"([{"type":"function"}])"), 400,
+             "tools[0].function"),
+        chat("tools_not_list", chat_with("tools", R"({"type":"function"})"), 400, "tools"),
+        chat("tool_choice_banana", chat_with("tool_choice", R"("banana")"), 400, "tool_choice"),
+        chat("tool_choice_auto", chat_with("tool_choice", R"("auto")"), 400, "tool_choice",
+             "unsupported_parameter"),
+        chat("guided_json", chat_with("guided_json", R"({"type":"object"})"), 400, "guided_json",
+             "unsupported_parameter"),
+        comp("guided_regex", with("guided_regex", R"("a+")"), 400, "guided_regex",
+             "unsupported_parameter"),
+        comp("response_format_on_completions", with("response_format", R"({"type":"text"})"), 400,
+             "response_format", "unsupported_parameter"),
+        comp("unknown_field", with("frobnicate", "1"), 400, "frobnicate", "unknown_parameter"),
+        comp("chat_field_on_completions", with("messages", "[]"), 400, "messages",
+             "unknown_parameter"),
+        chat("completions_field_on_chat", chat_with("echo", "true"), 400, "echo",
+             "unknown_parameter"),
+        comp("min_tokens_over_max_tokens", with("min_tokens", "5"), 400, "min_tokens"),
         post("unknown_path", "/v1/engines", "{}", 404, nullptr, "not_found"),
         {"wrong_method_get", http_request("GET", "/v1/completions", ""), 405, nullptr,
          "method_not_allowed"},

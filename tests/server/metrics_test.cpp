@@ -189,7 +189,7 @@ TEST_F(MetricsTest, RequestIdIsHonouredOrGeneratedAndLogged) {
     ASSERT_NE(srv, nullptr);
     const std::string secret_prompt = "Once upon a time SECRET-PROMPT-TEXT";
     const std::string body = R"({"model":"test-model","prompt":")" + secret_prompt +
-                             R"(","max_tokens":5,"temperature":0})";
+                             R"(","max_tokens":5,"temperature":0,"user":"end-user-7"})";
     HttpReply a = post(srv->port, "/v1/completions", body,
                        {{"X-Request-Id", "client-id-42"},
                         {"Authorization", "Bearer sk-SECRET-KEY"},
@@ -231,6 +231,7 @@ TEST_F(MetricsTest, RequestIdIsHonouredOrGeneratedAndLogged) {
     const json ua = a.json()["usage"];
     EXPECT_EQ(la["model"], "test-model");
     EXPECT_EQ(la["tenant"], "acme");
+    EXPECT_EQ(la["user"], "end-user-7");  // the request's `user`, logged as given
     EXPECT_EQ(la["status"], 200);
     EXPECT_EQ(la["prompt_tokens"], ua["prompt_tokens"]);
     EXPECT_EQ(la["cached_tokens"], ua["prompt_tokens_details"]["cached_tokens"]);
@@ -242,6 +243,7 @@ TEST_F(MetricsTest, RequestIdIsHonouredOrGeneratedAndLogged) {
     EXPECT_GE(la["e2e_s"].get<double>(), la["ttft_s"].get<double>());
     EXPECT_EQ(by_id.at(stream_id)["stream"], true);
     EXPECT_EQ(by_id.at(stream_id)["tenant"], "none");
+    EXPECT_FALSE(by_id.at(stream_id).contains("user"));
     const json ld = by_id.at("bad-one");
     EXPECT_EQ(ld["status"], 400);
     EXPECT_TRUE(ld["finish_reason"].is_null());
