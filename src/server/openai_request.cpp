@@ -347,11 +347,11 @@ void parse(const json& body, Endpoint ep, const RequestBounds& b, ParsedRequest&
             s.top_logprobs = static_cast<int32_t>(*lp);
         }
         if (auto echo = boolean(body, "echo"); echo && *echo)
-            reject("echo", "'echo' is not supported");
+            throw Reject{not_supported("echo", "")};
         if (auto suffix = string(body, "suffix"); suffix && !suffix->empty())
-            reject("suffix", "'suffix' is not supported");
+            throw Reject{not_supported("suffix", "")};
         if (auto bo = integer(body, "best_of", 1, b.max_n); bo && *bo != out.n)
-            reject("best_of", "'best_of' other than 'n' is not supported");
+            throw Reject{not_supported("best_of", " (other than 'n')")};
     }
 
     out.stop.stop = stop_strings(body, b.max_stop);

@@ -67,13 +67,6 @@ bool in(std::span<const std::string_view> list, std::string_view key) {
     return std::find(list.begin(), list.end(), key) != list.end();
 }
 
-ApiError not_supported(const std::string& param, std::string_view why) {
-    ApiError e =
-        invalid_field(param, fmt::format("'{}' is not supported by this server{}", param, why));
-    e.code = "unsupported_parameter";
-    return e;
-}
-
 // `tools`: a list of {"type": "function", "function": {"name": ...}}. An
 // empty list asks for nothing; any tool is refused until tool calls are
 // parsed out of the model's answer.
@@ -134,6 +127,13 @@ std::optional<ApiError> check_response_format(const json& f) {
 }
 
 }  // namespace
+
+ApiError not_supported(const std::string& param, std::string_view why) {
+    ApiError e =
+        invalid_field(param, fmt::format("'{}' is not supported by this server{}", param, why));
+    e.code = "unsupported_parameter";
+    return e;
+}
 
 std::optional<ApiError> refused_field(const json& body, Endpoint ep) {
     using Fields = std::span<const std::string_view>;
