@@ -101,17 +101,28 @@ bool Scheduler::make_room(Sequence* s, int64_t n, SchedulerOutput& out) {
     return true;
 }
 
+size_t Scheduler::seats(const Sequence& s) {
+    return 1 + static_cast<size_t>(std::max(s.pending_forks, 0));
+}
+
+size_t Scheduler::seats_held() const {
+    size_t n = 0;
+    for (const Sequence* s : running_) n += seats(*s);
+    for (const Sequence* s : loading_) n += seats(*s);
+    return n;
+}
+
 void Scheduler::preempt_for_waiting(SchedulerOutput& out) {
     Sequence* s = waiting_.peek();
     if (s == nullptr || running_.empty()) return;
-    const size_t seats = 1 + static_cast<size_t>(std::max(s->pending_forks, 0));
+    const size_t want = seats(*s);
     // Blocks for the first chunk, counting no prefix hit (cached blocks may be
     // among the free ones; erring towards one preemption too many is cheap).
     const int64_t first = std::min<int64_t>(static_cast<int64_t>(s->tokens.size()),
                                             std::max(cfg_.max_num_batched_tokens, 1));
     const int32_t need = kv_.blocks_needed(SeqBlocks{}, first);
     while (!running_.empty()) {
-        const bool fits = running_.size() + seats <= static_cast<size_t>(cfg_.max_num_seqs) &&
+        const bool fits = seats_held() + want <= static_cast<size_t>(cfg_.max_num_seqs) &&
                           kv_.pool().num_free() >= need;
         if (fits) return;
         Sequence* victim = running_.back();  // running_ is sorted: least urgent, latest last
@@ -184,9 +195,9 @@ SchedulerOutput Scheduler::step() {
     // Admissions: the policy's pick while budget, seats and blocks last.
     while (!waiting_.empty()) {
         Sequence* s = waiting_.peek();
-        const size_t seats = 1 + static_cast<size_t>(std::max(s->pending_forks, 0));
-        const size_t held = running_.size() + loading_.size();
-        if (held != 0 && held + seats > static_cast<size_t>(cfg_.max_num_seqs)) break;
+        // Seats count every choice: a running prompt's forks-to-be hold theirs.
+        const size_t held = seats_held();
+        if (held != 0 && held + seats(*s) > static_cast<size_t>(cfg_.max_num_seqs)) break;
         if (budget_ <= 0) {
             // Prefetch: the head matches now, so that its disk loads overlap
             // this step (one sequence at a time holds blocks this way).

@@ -80,6 +80,10 @@ class Scheduler {
     // Whether n tokens of s are long prompt work, and whether one more fits.
     bool is_long_prefill(const Sequence& s, int64_t n) const;
     bool prefill_slot_free() const;
+    // Sequences s stands for against max_num_seqs: itself and its choices to be forked.
+    static size_t seats(const Sequence& s);
+    // Seats of the running and loading sequences.
+    size_t seats_held() const;
     // Tokens of s to compute now under the remaining budget (0: not now).
     int64_t take(const Sequence& s);
     // Blocks for s's next n tokens, preempting as needed. False: s itself was

@@ -2,6 +2,7 @@
 // stop conditions, queue bound, shutdown.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <random>
 #include <thread>
 
@@ -144,6 +145,37 @@ TEST_F(EngineApi, ChoicesForkAfterThePrompt) {
     EXPECT_TRUE(ra[0].tokens != ra[1].tokens || ra[1].tokens != ra[2].tokens);
     EXPECT_EQ(ra[0].usage.prompt_tokens, 37);
     EXPECT_EQ(rb[2].usage.completion_tokens, 48);
+    e->shutdown(true);
+    EXPECT_TRUE(e->check_idle().ok());
+}
+
+// max_num_seqs bounds every choice: 20 prompts x n 4 never run more than 8
+// sequences at once, and all complete.
+TEST_F(EngineApi, MaxNumSeqsCountsEveryChoice) {
+    std::atomic<int32_t> most{0};
+    EngineConfig c;
+    c.max_num_seqs = 8;
+    c.step_observer = [&most](const StepInfo& s) {
+        int32_t m = most.load();
+        while (s.running > m && !most.compare_exchange_weak(m, s.running)) {
+        }
+    };
+    auto e = engine(c);
+    std::vector<std::shared_ptr<RequestStream>> streams;
+    for (int i = 0; i < 20; ++i) {
+        GenerationRequest r = greedy(prompt(9, 100 + static_cast<uint64_t>(i)), 4);
+        r.n = 4;
+        auto s = e->submit(std::move(r));
+        ASSERT_TRUE(s.ok()) << s.error().message;
+        streams.push_back(std::move(s).value());
+    }
+    for (auto& s : streams)
+        for (const ChoiceResult& r : collect(*s)) {
+            EXPECT_EQ(r.finals, 1);
+            EXPECT_EQ(r.tokens.size(), 4u);
+        }
+    EXPECT_GT(most.load(), 0);
+    EXPECT_LE(most.load(), 8);
     e->shutdown(true);
     EXPECT_TRUE(e->check_idle().ok());
 }

@@ -51,6 +51,39 @@ class SchedulerTest : public ::testing::Test {
     uint64_t next_ = 0;
 };
 
+// n > 1: a prompt's choices to be forked hold seats from its admission on, so
+// max_num_seqs bounds every choice of every admitted request.
+TEST_F(SchedulerTest, SeatsCountEveryChoiceOfAdmittedRequests) {
+    init(256, 4, SchedulerConfig{8, 512, true});
+    std::vector<Sequence*> seqs;
+    for (int i = 0; i < 20; ++i) {
+        seqs.push_back(add(5, 0, 100 * i));
+        seqs.back()->pending_forks = 3;  // n = 4
+    }
+    SchedulerOutput out = sched_->step();
+    EXPECT_EQ(sched_->num_running(), 2u);  // 2 prompts x 4 choices = 8 seats
+    EXPECT_EQ(out.chunks.size(), 2u);
+    // The engine forks after the prefill: the seats stay taken.
+    run(out);
+    for (Sequence* s : seqs)
+        if (s->status == SeqStatus::Running) s->pending_forks = 0;
+    for (int c = 0; c < 6; ++c) {
+        auto f = std::make_unique<Sequence>();
+        f->tokens = seqs[c / 3]->tokens;
+        f->prompt_len = 5;
+        f->num_computed = 5;
+        f->arrival_seq = next_++;
+        f->root = root_hash("test-model", "");
+        ASSERT_TRUE(kv_->fork(seqs[c / 3]->blocks, f->blocks, 5).ok());
+        f->status = SeqStatus::Running;
+        sched_->add_running(f.get());
+        seqs_.push_back(std::move(f));
+    }
+    out = sched_->step();
+    EXPECT_EQ(sched_->num_running(), 8u);
+    EXPECT_EQ(sched_->num_waiting(), 18u);
+}
+
 TEST_F(SchedulerTest, PartialPrefillLimitAdmitsOnePromptPerStep) {
     SchedulerConfig cfg{8, 64, true};
     cfg.max_num_partial_prefills = 1;
