@@ -29,8 +29,19 @@ int run_quantize(const QuantizeArgs& a) {
     }
     ThreadPool pool(a.threads);
     size_t n_tensors = 0;
+    bool warned = false;
     auto summary = quantize_model(a.in, a.out, *mix, pool, [&](const TensorResult& r) {
         const TensorPlan& p = *r.plan;
+        const auto in_info = dtype_info(static_cast<uint32_t>(p.in_type));
+        const bool in_quantized = in_info && in_info->block_elems > 1;  // block types
+        if (!warned && p.in_type != p.out_type && in_quantized) {
+            std::fprintf(stderr,
+                         "warning: %s weights are quantized again (%s -> %s): their rounding error "
+                         "adds up; start from F32/F16/BF16 weights when you can\n",
+                         std::string(dtype_name(p.in_type)).c_str(), p.name.c_str(),
+                         std::string(dtype_name(p.out_type)).c_str());
+            warned = true;
+        }
         std::printf("[%4zu] %-32s %-16s %5s -> %-5s  rel_rmse %.5f%s%s\n", r.index + 1,
                     p.name.c_str(), shape_str(p.shape).c_str(),
                     std::string(dtype_name(p.in_type)).c_str(),
@@ -56,7 +67,10 @@ int run_quantize(const QuantizeArgs& a) {
 Command add_quantize(CLI::App& app) {
     auto a = std::make_shared<QuantizeArgs>();
     auto* s = app.add_subcommand("quantize", "Convert a GGUF model's weights to another type");
-    s->add_option("input", a->in, "Input GGUF (F32, F16, BF16 or Q8_0 weights)")->required();
+    s->add_option("input", a->in,
+                  "Input GGUF: F32, F16 or BF16 weights give the best result; quantized ones are "
+                  "dequantized and quantized again, adding their rounding error")
+        ->required();
     s->add_option("output", a->out, "Output GGUF")->required();
     s->add_option("--type", a->type, "f16, q8_0, q4_0, q4_k_m, q5_k_m or q6_k")->required();
     s->add_option("-t,--threads", a->threads, "Threads (0: all cores)");

@@ -40,6 +40,32 @@ TEST(Cli, ClearErrorsForBadInput) {
     EXPECT_NE(test::run(bin() + " frobnicate 2>&1", &out), 0);
 }
 
+// Habits from other tools: an unknown command is named and ours are listed;
+// --help shows defaults; requantizing warns.
+TEST(Cli, UnknownCommandIsNamedAndHelpShowsDefaults) {
+    std::string out;
+    EXPECT_EQ(test::run(bin() + " pull llama3 2>&1", &out), 1);
+    EXPECT_NE(out.find("unknown command 'pull'"), std::string::npos) << out;
+    EXPECT_NE(out.find("serve"), std::string::npos) << out;
+    EXPECT_NE(out.find("generate"), std::string::npos) << out;
+    ASSERT_EQ(test::run(bin() + " generate --help 2>&1", &out), 0);
+    EXPECT_NE(out.find("=64"), std::string::npos) << out;  // -n, --n-predict
+    ASSERT_EQ(test::run(bin() + " plan --help 2>&1", &out), 0);
+    EXPECT_NE(out.find("=1.3"), std::string::npos) << out;  // --headroom
+}
+
+TEST(Cli, RequantizingWarns) {
+    test::TempDir dir;
+    const std::string q4 = dir.file("q4.gguf"), q8 = dir.file("q8.gguf");
+    std::string out;
+    ASSERT_EQ(
+        test::run(bin() + " synth --preset tiny-llama --type q4_0 --out " + q4 + " 2>&1", &out), 0)
+        << out;
+    ASSERT_EQ(test::run(bin() + " quantize " + q4 + " " + q8 + " --type q8_0 2>&1", &out), 0)
+        << out;
+    EXPECT_NE(out.find("warning: q4_0 weights are quantized again"), std::string::npos) << out;
+}
+
 TEST(Cli, PromptOverContextIsRefused) {
     test::TempDir dir;
     const std::string m = dir.file("m.gguf");
