@@ -70,8 +70,7 @@ CompletionJob::CompletionJob(JobSpec spec, std::shared_ptr<Engine> engine,
       choices_(prompts_.size() * static_cast<size_t>(spec_.n)),
       cached_tokens_(prompts_.size(), 0),
       overhead_(setup_time),
-      metrics_(std::move(metrics)),
-      first_token_seen_(prompts_.size(), false) {
+      metrics_(std::move(metrics)) {
     counters_->in_flight.fetch_add(1);
     counters_->requests_total.fetch_add(1);
     if (spec_.logprobs)
@@ -146,8 +145,7 @@ void CompletionJob::absorb(int32_t prompt_index, StreamEvent& ev, std::string* e
         if (c.last_token) {
             metrics_->observe_inter_token(
                 std::chrono::duration<double>(ev.time - *c.last_token).count());
-        } else if (!first_token_seen_[static_cast<size_t>(prompt_index)]) {
-            first_token_seen_[static_cast<size_t>(prompt_index)] = true;
+        } else {  // this choice's first token
             const double ttft = std::chrono::duration<double>(ev.time - spec_.received).count();
             metrics_->observe_ttft(ttft);
             if (!ttft_) ttft_ = ttft;
@@ -331,18 +329,22 @@ void CompletionJob::record(int status, std::string error_type) {
     for (const Choice& c : choices_) r.completion_tokens += c.completion_tokens;
     r.ttft_seconds = ttft_;
     r.e2e_seconds = std::chrono::duration<double>(now - spec_.received).count();
-    // Engine-side phases per prompt, from its first choice's final event.
+    // Per sequence (choice of a prompt): engine-side phases, success, lengths, e2e.
     const size_t n = static_cast<size_t>(spec_.n);
-    for (size_t p = 0; p < prompts_.size(); ++p) {
-        const Choice& c = choices_[p * n];
-        if (!c.timings) continue;
-        Clock::time_point last = c.finish_time;
-        int64_t tokens = c.completion_tokens;
-        metrics_->observe_phases(*c.timings, last, tokens);
-        if (p == 0 && c.timings->first_scheduled != Clock::time_point{})
-            r.queue_seconds =
-                std::chrono::duration<double>(c.timings->first_scheduled - c.timings->arrival)
-                    .count();
+    for (size_t i = 0; i < choices_.size(); ++i) {
+        const Choice& c = choices_[i];
+        const size_t p = i / n;
+        if (c.timings) {
+            metrics_->observe_phases(*c.timings, c.finish_time, c.completion_tokens);
+            if (i == 0 && c.timings->first_scheduled != Clock::time_point{})
+                r.queue_seconds =
+                    std::chrono::duration<double>(c.timings->first_scheduled - c.timings->arrival)
+                        .count();
+        }
+        const Clock::time_point end = c.done ? c.finish_time : now;
+        metrics_->record_sequence(r.tenant, c.done ? c.finish_reason : "abort",
+                                  prompts_[p].prompt_tokens, c.completion_tokens,
+                                  std::chrono::duration<double>(end - spec_.received).count());
     }
     metrics_->record(r);
     metrics_->count_http(spec_.chat ? "/v1/chat/completions" : "/v1/completions", status);

@@ -91,8 +91,7 @@ class CompletionJob : public AsyncJob {
     bool cancelled_ = false;
     std::chrono::nanoseconds overhead_{0};
     std::shared_ptr<ServerMetrics> metrics_;
-    std::vector<bool> first_token_seen_;  // per prompt
-    std::optional<double> ttft_;          // first prompt's first token, seconds
+    std::optional<double> ttft_;  // the request's first token, seconds (for the log)
     bool recorded_ = false;
 };
 

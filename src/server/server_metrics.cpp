@@ -212,15 +212,20 @@ void ServerMetrics::observe_phases(const RequestTimings& t, Clock::time_point fi
     }
 }
 
+void ServerMetrics::record_sequence(const std::string& tenant, const std::string& finish_reason,
+                                    int64_t prompt_tokens, int64_t completion_tokens,
+                                    double e2e_seconds) {
+    success_->with({model_, tenant, finish_reason}).inc();
+    prompt_len_->observe(double(prompt_tokens));
+    gen_len_->observe(double(completion_tokens));
+    e2e_->observe(e2e_seconds);
+}
+
 void ServerMetrics::record(const RequestRecord& r) {
     if (!r.error_type.empty()) errors_->with({model_, r.tenant, r.error_type}).inc();
     if (r.finish_reason.empty()) return;  // rejected before the engine
-    success_->with({model_, r.tenant, r.finish_reason}).inc();
     prompt_tokens_->with({model_, r.tenant}).inc(double(r.prompt_tokens));
     gen_tokens_->with({model_, r.tenant}).inc(double(r.completion_tokens));
-    prompt_len_->observe(double(r.prompt_tokens));
-    gen_len_->observe(double(r.completion_tokens));
-    e2e_->observe(r.e2e_seconds);
 }
 
 void ServerMetrics::count_http(std::string_view endpoint, int status) {

@@ -54,13 +54,21 @@ class ServerMetrics : public std::enable_shared_from_this<ServerMetrics> {
     std::string tenant_label(std::string_view header_value) { return tenants_.fold(header_value); }
     void set_max_tenants(size_t n) { tenants_.set_cap(n); }
 
+    // One observation of a per-request family is one sequence: a choice of a
+    // prompt (vLLM's child request), so a request with 2 prompts and n 3
+    // adds 6 to every such histogram's count and to request_success_total.
+    // Token counters count tokens once (a prompt shared by n choices once).
+
     // Hot path (IO threads), lock-free.
-    void observe_ttft(double seconds) { ttft_->observe(seconds); }
+    void observe_ttft(double seconds) { ttft_->observe(seconds); }  // per sequence
     void observe_inter_token(double seconds) { itl_->observe(seconds); }
-    // Engine-side phases of one engine request (one prompt), from its final event.
+    // Engine-side phases of one sequence, from its final event.
     void observe_phases(const RequestTimings& t, std::chrono::steady_clock::time_point finish,
                         int64_t completion_tokens);
-    // Once per HTTP generation request, finished or rejected.
+    // One finished (or abandoned) sequence.
+    void record_sequence(const std::string& tenant, const std::string& finish_reason,
+                         int64_t prompt_tokens, int64_t completion_tokens, double e2e_seconds);
+    // Once per HTTP generation request, finished or rejected: errors and token counters.
     void record(const RequestRecord& r);
     // Counts a response of any API route by status.
     void count_http(std::string_view endpoint, int status);

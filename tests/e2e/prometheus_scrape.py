@@ -125,17 +125,16 @@ def run(tmp, prometheus, promtool, procs):
     target = base[len("http://"):]
 
     prom_port = free_port()
+    # The repository's scrape config, pointed at this server, scraping every second.
     cfg = os.path.join(tmp, "prometheus.yml")
+    shipped = open(SCRAPE_CONFIG).read()
+    shipped = re.sub(r"scrape_interval: \S+", "scrape_interval: 1s", shipped)
+    shipped = re.sub(r"evaluation_interval: \S+", "evaluation_interval: 1s", shipped)
+    shipped = shipped.replace('"127.0.0.1:8080"', f'"{target}"')
+    shipped = shipped.replace("  - alerts.yml", f'  - "{ALERTS}"')
+    check(f'"{target}"' in shipped and ALERTS in shipped, "deploy prometheus.yml rewritten")
     with open(cfg, "w") as f:
-        f.write(f"""global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files: ["{ALERTS}"]
-scrape_configs:
-  - job_name: infergrid
-    static_configs:
-      - targets: ["{target}"]
-""")
+        f.write(shipped)
     prom_log = open(os.path.join(tmp, "prometheus.log"), "w")
     prom = subprocess.Popen([prometheus, f"--config.file={cfg}",
                              f"--storage.tsdb.path={os.path.join(tmp, 'data')}",
@@ -240,6 +239,9 @@ scrape_configs:
           == sent["ok"], "http_requests_total 200")
     check(scalar('sum(infergrid_time_to_first_token_seconds_count)') == sent["ok"], "ttft count")
     check(scalar('count(count by (tenant) (infergrid_request_success_total))') == 3, "tenants")
+    # vLLM dashboards' label, from the shipped relabel rule.
+    check(scalar('sum(infergrid_request_success_total{model_name="prom-model"})') == sent["ok"],
+          "model_name label")
     check(scalar('sum(infergrid_prefix_cache_hits_total)') > 0, "prefix cache hits")
 
     exprs = ["histogram_quantile(0.99, rate(infergrid_time_to_first_token_seconds_bucket[1m]))"]

@@ -183,6 +183,36 @@ TEST_F(MetricsTest, CountersAndHistogramsAgreeWithTraffic) {
     EXPECT_EQ(log.get().size(), 6u);  // one line per generation request, rejected one included
 }
 
+// One observation per sequence (a choice of a prompt): 2 prompts x n 2 add 4
+// to every per-request histogram and to request_success_total; the token
+// counters count each prompt once and every generated token.
+TEST_F(MetricsTest, EveryPerRequestFamilyCountsSequences) {
+    auto srv = TestServer::start();
+    ASSERT_NE(srv, nullptr);
+    HttpReply r = post(srv->port, "/v1/completions",
+                       R"({"model":"test-model","prompt":["Once","Twice"],"max_tokens":3,"n":2,)"
+                       R"("ignore_eos":true,"seed":1})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_EQ(r.json()["choices"].size(), 4u);
+    const json u = r.json()["usage"];
+    ASSERT_TRUE(srv->wait_blocks_free());
+    const Exposition e = scrape(srv->port);
+    const std::map<std::string, std::string> m = {{"model", "test-model"}};
+    for (const char* h :
+         {"infergrid_time_to_first_token_seconds", "infergrid_e2e_request_latency_seconds",
+          "infergrid_request_queue_time_seconds", "infergrid_request_prefill_time_seconds",
+          "infergrid_request_decode_time_seconds", "infergrid_request_prompt_tokens",
+          "infergrid_request_generation_tokens", "infergrid_request_time_per_output_token_seconds"})
+        EXPECT_EQ(e.sum(std::string(h) + "_count", m), 4) << h;
+    EXPECT_EQ(e.sum("infergrid_request_success_total", m), 4);
+    EXPECT_EQ(e.sum("infergrid_request_generation_tokens_sum", m), 12);  // 4 x 3
+    EXPECT_EQ(e.sum("infergrid_generation_tokens_total", m), 12);
+    // usage counts each prompt once; the histogram sees it once per choice.
+    EXPECT_EQ(e.sum("infergrid_prompt_tokens_total", m), u["prompt_tokens"].get<double>());
+    EXPECT_EQ(e.sum("infergrid_request_prompt_tokens_sum", m),
+              2 * u["prompt_tokens"].get<double>());
+}
+
 TEST_F(MetricsTest, RequestIdIsHonouredOrGeneratedAndLogged) {
     LogCapture log;
     auto srv = TestServer::start(log.config());
