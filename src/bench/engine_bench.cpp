@@ -33,14 +33,6 @@ struct Bench {
     int64_t uniform(int64_t lo, int64_t hi) {
         return lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1));
     }
-    GenerationRequest request(std::vector<int32_t> prompt, int64_t max_tokens) {
-        GenerationRequest r;
-        r.prompt = std::move(prompt);
-        r.sampling.temperature = 0.0f;
-        r.stop.max_tokens = max_tokens;
-        r.stop.ignore_eos = true;
-        return r;
-    }
     // Drives `set` until every stream has finished.
     Status wait_all(StreamSet& set) {
         while (!set.all_finished()) set.poll(100ms);
@@ -87,7 +79,8 @@ Expected<nlohmann::json> decode_scaling(Bench& b) {
     for (int conc : {1, 4, 16, 64}) {
         StreamSet set;
         for (int i = 0; i < conc; ++i) {
-            auto r = set.submit(*b.engine, b.request(b.tokens(prompt_len), out_len));
+            auto r =
+                set.submit(*b.engine, GenerationRequest::greedy(b.tokens(prompt_len), out_len));
             if (!r.ok()) return r.error();
         }
         IG_TRY(b.wait_all(set));
@@ -138,7 +131,7 @@ Expected<nlohmann::json> shared_prefix(Bench& b) {
     };
     {
         StreamSet warm;
-        auto r = warm.submit(*b.engine, b.request(prompt(), 1));
+        auto r = warm.submit(*b.engine, GenerationRequest::greedy(prompt(), 1));
         if (!r.ok()) return r.error();
         IG_TRY(b.wait_all(warm));
     }
@@ -154,7 +147,7 @@ Expected<nlohmann::json> shared_prefix(Bench& b) {
         const auto t0 = BenchClock::now();
         while (submitted < n_req || !set.all_finished()) {
             while (submitted < n_req && static_cast<int>(set.active()) < conc) {
-                auto r = set.submit(*b.engine, b.request(prompt(), out_len));
+                auto r = set.submit(*b.engine, GenerationRequest::greedy(prompt(), out_len));
                 if (!r.ok()) return r.error();
                 ++submitted;
             }
@@ -206,7 +199,7 @@ Expected<nlohmann::json> multi_turn(Bench& b) {
         const int32_t len = c.turn == 0 && b.o.first_turn_len > 0 ? b.o.first_turn_len : new_len;
         auto add = b.tokens(b.uniform(len - 10, len + 10));
         c.history.insert(c.history.end(), add.begin(), add.end());
-        auto r = set.submit(*b.engine, b.request(c.history, out_len), c.turn);
+        auto r = set.submit(*b.engine, GenerationRequest::greedy(c.history, out_len), c.turn);
         if (!r.ok()) return r.error();
         c.trace = *r;
         return {};
@@ -305,7 +298,7 @@ Expected<nlohmann::json> long_prompt_arrivals(Bench& b) {
     const auto t0 = BenchClock::now();
     std::vector<size_t> decodes, arrivals;
     for (int i = 0; i < n_dec; ++i) {
-        auto r = set.submit(*b.engine, b.request(b.tokens(16), out_len), 0);
+        auto r = set.submit(*b.engine, GenerationRequest::greedy(b.tokens(16), out_len), 0);
         if (!r.ok()) return r.error();
         decodes.push_back(*r);
     }
@@ -319,7 +312,7 @@ Expected<nlohmann::json> long_prompt_arrivals(Bench& b) {
             ready = !set.trace(arrivals.back()).tokens.empty();
         }
         if (ready) {
-            auto r = set.submit(*b.engine, b.request(b.tokens(long_len), 4), 1);
+            auto r = set.submit(*b.engine, GenerationRequest::greedy(b.tokens(long_len), 4), 1);
             if (!r.ok()) return r.error();
             arrivals.push_back(*r);
         }

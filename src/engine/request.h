@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/sampler.h"
@@ -26,6 +27,16 @@ struct GenerationRequest {
     int32_t priority = 0;    // lower value = more urgent (vLLM convention); 0 interactive
     std::string cache_salt;  // per tenant by default
     std::optional<std::chrono::steady_clock::time_point> deadline;
+
+    // Greedy and blind to EOS: exactly max_tokens tokens (benchmarks, tests).
+    static GenerationRequest greedy(std::vector<int32_t> prompt, int64_t max_tokens) {
+        GenerationRequest r;
+        r.prompt = std::move(prompt);
+        r.sampling.temperature = 0.0f;
+        r.stop.max_tokens = max_tokens;
+        r.stop.ignore_eos = true;
+        return r;
+    }
 };
 
 struct Usage {

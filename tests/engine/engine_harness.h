@@ -87,14 +87,8 @@ inline std::vector<ChoiceResult> collect(RequestStream& s,
 }
 
 inline GenerationRequest greedy(std::vector<int32_t> prompt, int64_t max_tokens) {
-    GenerationRequest r;
-    r.prompt = std::move(prompt);
-    r.sampling.temperature = 0.0f;
-    r.stop.max_tokens = max_tokens;
-    r.stop.ignore_eos = true;
-    return r;
+    return GenerationRequest::greedy(std::move(prompt), max_tokens);
 }
-
 inline std::vector<int32_t> random_tokens(std::mt19937_64& rng, int64_t n, int32_t n_vocab) {
     std::vector<int32_t> v(static_cast<size_t>(n));
     for (auto& t : v) t = static_cast<int32_t>(rng() % static_cast<uint64_t>(n_vocab));
