@@ -1,6 +1,7 @@
 // `bench engine` writes the same flat latency names as `bench serve`.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -82,8 +83,17 @@ TEST(BenchEngineJson, ModelWorkloadKeys) {
     EXPECT_GT(j["sync_us_per_op"].get<double>(), 0);
     // Every layer runs at least its matmuls and attention as parallel jobs.
     EXPECT_GE(j["parallel_ops_per_token"].get<double>(), 5);
-    EXPECT_GE(j["sync_share_of_decode"].get<double>(), 0);
-    EXPECT_LT(j["sync_share_of_decode"].get<double>(), 1);
+    // The share is the pool's cost per job, measured on its own, projected on
+    // decode: sync_us x jobs per token x tokens/s. Measured at another moment
+    // than decode, it can exceed 1 on a loaded machine (seen at ctest -j2), so
+    // the test pins the arithmetic, not the figure.
+    const double share = j["sync_share_of_decode"].get<double>();
+    EXPECT_GE(share, 0);
+    EXPECT_NEAR(share,
+                j["sync_us_per_op"].get<double>() * 1e-6 *
+                    j["parallel_ops_per_token"].get<double>() *
+                    j["tg128_tokens_per_s"].get<double>(),
+                1e-9 * std::max(1.0, share));
     EXPECT_GE(j["barrier_wait_share_of_decode"].get<double>(), 0);
     EXPECT_LT(j["barrier_wait_share_of_decode"].get<double>(), 1);
 }
