@@ -54,6 +54,29 @@ void add_completion_logprob(json& lp, const Tokenizer& tok, const SampledToken& 
     offset += static_cast<int64_t>(piece.size());
 }
 
+// The error a choice ended with when the server ended it: a generation error
+// (500), or shutdown / a deadline cutting it off (503, retry elsewhere). A
+// client's own cancel (no reason given) is no failure: nobody reads it.
+std::optional<ApiError> server_failure(FinishReason r, const std::string& why) {
+    if (r == FinishReason::Error) {
+        ApiError e;
+        e.status = 500;
+        e.type = "server_error";
+        e.code = "generation_error";
+        e.message = why.empty() ? "generation failed" : why;
+        return e;
+    }
+    if (r == FinishReason::Cancelled && !why.empty()) {
+        ApiError e;
+        e.status = 503;
+        e.type = "service_unavailable";
+        e.code = "request_cancelled";
+        e.message = fmt::format("the request was cut off: {}", why);
+        return e;
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 CompletionJob::CompletionJob(JobSpec spec, std::shared_ptr<Engine> engine,
@@ -175,23 +198,17 @@ void CompletionJob::absorb(int32_t prompt_index, StreamEvent& ev, std::string* e
         c.timings = ev.timings;
         c.done = true;
         c.finish_reason = std::string(finish_reason_name(*ev.finish));
-        if (*ev.finish == FinishReason::Error)
-            c.error = ev.error.empty() ? "generation failed" : ev.error;
+        c.failure = server_failure(*ev.finish, ev.error);
     }
     if (!events) return;
     if (ev.text.empty() && lp_delta.is_null() && !ev.finish) return;
-    if (!c.error.empty()) {
-        ApiError e;
-        e.status = 500;
-        e.type = "server_error";
-        e.code = "generation_error";
-        e.message = c.error;
-        sse::append_event(*events, error_body(e));
-    }
+    // A failed choice's last chunk carries its text but no finish_reason; the
+    // error event after it tells the client why it ended.
+    const bool finish_ok = ev.finish && !c.failure;
     json chunk = chunk_base();
     json choice = {{"index", idx},
                    {"logprobs", lp_delta},
-                   {"finish_reason", ev.finish ? json(c.finish_reason) : json()}};
+                   {"finish_reason", finish_ok ? json(c.finish_reason) : json()}};
     if (spec_.chat) {
         json delta = json::object();
         if (!ev.text.empty()) delta["content"] = ev.text;
@@ -200,7 +217,9 @@ void CompletionJob::absorb(int32_t prompt_index, StreamEvent& ev, std::string* e
         choice["text"] = ev.text;
     }
     chunk["choices"] = json::array({std::move(choice)});
-    sse::append_json_event(*events, chunk);
+    if (!ev.text.empty() || !lp_delta.is_null() || finish_ok)
+        sse::append_json_event(*events, chunk);
+    if (ev.finish && c.failure) sse::append_event(*events, error_body(*c.failure));
 }
 
 json CompletionJob::full_response() const {
@@ -264,17 +283,13 @@ JobOutput CompletionJob::poll() {
             out.end_stream = true;
             record(200, "");
         } else {
-            std::string error;
+            const ApiError* failure = nullptr;
             for (const Choice& c : choices_)
-                if (!c.error.empty()) error = c.error;
-            if (!error.empty()) {
-                ApiError e;
-                e.status = 500;
-                e.type = "server_error";
-                e.code = "generation_error";
-                e.message = error;
-                out.full = error_response(e, spec_.http_version, 1);
-                record(500, "generation_error");
+                if (c.failure && (!failure || c.failure->status > failure->status))
+                    failure = &*c.failure;  // a generation error (500) over a cut-off (503)
+            if (failure) {
+                out.full = error_response(*failure, spec_.http_version, 1);
+                record(failure->status, *failure->code);
             } else {
                 HttpResponse res{http::status::ok, spec_.http_version};
                 res.set(http::field::content_type, "application/json");

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/engine.h"
+#include "server/api_error.h"
 #include "server/http_types.h"
 #include "server/server_counters.h"
 #include "server/server_metrics.h"
@@ -61,7 +62,10 @@ class CompletionJob : public AsyncJob {
     struct Choice {
         std::string text;
         std::string finish_reason;
-        std::string error;
+        // Why the server ended the choice (a generation error: 500; cut off by
+        // shutdown or a deadline: 503), sent instead of a finish_reason no
+        // OpenAI client knows. Unset for choices that finished normally.
+        std::optional<ApiError> failure;
         int64_t completion_tokens = 0;
         bool done = false;
         nlohmann::json logprobs;  // chat: array of entries; completions: the four lists
