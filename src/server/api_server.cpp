@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <stdexcept>
 
 #include "server/api_error.h"
 #include "server/completion_job.h"
@@ -22,6 +23,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr const char* kVersion = "0.1.0";
+constexpr int kMaxJsonDepth = 64;
 
 // Total tokens the request asks for, against the context window; the
 // message follows OpenAI's wording so that clients that parse it still work.
@@ -262,7 +264,14 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) 
 
     json body;
     try {
-        body = json::parse(req.body());
+        // Deeper nesting than any real request is refused while parsing, before
+        // it costs memory (megabytes of '[' would build that many nodes).
+        body = json::parse(req.body(), [](int depth, json::parse_event_t, json&) {
+            if (depth > kMaxJsonDepth)
+                throw std::length_error(
+                    fmt::format("JSON nested deeper than {} levels", kMaxJsonDepth));
+            return true;
+        });
     } catch (const std::exception& ex) {  // json parse_error, and out_of_range for 1e999
         ApiError e = invalid_field("body", fmt::format("invalid JSON body: {}", ex.what()));
         e.code = "invalid_json";

@@ -27,6 +27,29 @@ constexpr size_t kMaxReadAhead = 64 << 10;
 constexpr int64_t kMaxLingerBytes = 64 << 20;
 constexpr std::chrono::seconds kLingerTime{2};
 
+// What a request's headers alone make unacceptable (RFC 9112): a transfer
+// coding other than chunked (the body's end would be guessed), an HTTP/1.1
+// request without Host, an expectation other than 100-continue.
+std::optional<ApiError> header_error(const http::request_header<>& h) {
+    auto bad = [](int status, std::string message) {
+        ApiError e;
+        e.status = status;
+        e.message = std::move(message);
+        e.code = "bad_http_request";
+        return e;
+    };
+    const auto te = h[http::field::transfer_encoding];
+    if (!te.empty() && !beast::iequals(te, "chunked"))
+        return bad(400, fmt::format("Transfer-Encoding '{}' is not supported (only chunked)",
+                                    std::string(te)));
+    if (h.version() >= 11 && h.find(http::field::host) == h.end())
+        return bad(400, "an HTTP/1.1 request needs a Host header");
+    const auto expect = h[http::field::expect];
+    if (!expect.empty() && !beast::iequals(expect, "100-continue"))
+        return bad(417, fmt::format("Expect '{}' is not supported", std::string(expect)));
+    return std::nullopt;
+}
+
 }  // namespace
 
 // Sessions point at this; it outlives them: they are destroyed with the
@@ -110,13 +133,44 @@ class Session : public std::enable_shared_from_this<Session> {
             beast::error_code ignored;
             self->stream_.socket().cancel(ignored);
         });
-        http::async_read(stream_, buffer_, *parser_,
-                         [self = shared_from_this()](beast::error_code ec, size_t) {
-                             self->reading_ = false;
-                             self->deadline_.cancel();
-                             if (self->timed_out_) ec = beast::error::timeout;
-                             self->on_read(ec);
-                         });
+        http::async_read_header(
+            stream_, buffer_, *parser_,
+            [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+    }
+
+    // Headers are in: refuse what RFC 9112 says to refuse before reading a
+    // body, and answer `Expect: 100-continue`, then read the body.
+    void on_header(beast::error_code ec) {
+        if (ec) return end_read(ec);
+        if (auto e = header_error(parser_->get())) {
+            reading_ = false;
+            deadline_.cancel();
+            keep_alive_ = false;  // the body's framing is unknown: close after the answer
+            return send_full(error_response(*e, 11, srv_->cfg.retry_after_seconds));
+        }
+        if (parser_->is_done()) return end_read({});  // no body
+        if (!parser_->get()[http::field::expect].empty()) {
+            static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+            return net::async_write(stream_, net::buffer(kContinue),
+                                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                                        if (ec) return self->end_read(ec);
+                                        self->read_body();
+                                    });
+        }
+        read_body();
+    }
+
+    void read_body() {
+        http::async_read(
+            stream_, buffer_, *parser_,
+            [self = shared_from_this()](beast::error_code ec, size_t) { self->end_read(ec); });
+    }
+
+    void end_read(beast::error_code ec) {
+        reading_ = false;
+        deadline_.cancel();
+        if (timed_out_) ec = beast::error::timeout;
+        on_read(ec);
     }
 
     void on_read(beast::error_code ec) {

@@ -176,13 +176,33 @@ std::vector<BadCase> cases() {
         {"slowloris_partial_headers", "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Le", 408,
          nullptr, "request_timeout"},
         {"slowloris_short_body",
-         "POST /v1/completions HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"prompt\":", 408, nullptr,
-         "request_timeout"},
+         "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"prompt\":", 408,
+         nullptr, "request_timeout"},
+        // RFC 9112: a transfer coding other than chunked is a 400 and a close, not a
+        // body read as the next request; HTTP/1.1 needs Host; unknown expectations 417.
+        {"transfer_encoding_gzip",
+         "POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
+         "GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+         400, nullptr, "bad_http_request"},
+        {"transfer_encoding_chunked_identity",
+         "POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
+         400, nullptr, "bad_http_request"},
+        {"http11_without_host", "GET /health HTTP/1.1\r\n\r\n", 400, nullptr, "bad_http_request"},
+        {"expect_unknown",
+         "POST /v1/completions HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: "
+         "2\r\n\r\n{}",
+         417, nullptr, "bad_http_request"},
     };
-    // Deep nesting: parsed without recursion limits biting, rejected by type.
+    // Deep nesting: refused while parsing, past 64 levels, before it costs memory.
     v.push_back(comp("deep_nesting",
                      R"({"prompt":)" + std::string(20000, '[') + std::string(20000, ']') + "}", 400,
-                     "prompt[0]"));
+                     "body", "invalid_json"));
+    auto nested = [](int levels) {
+        return R"({"prompt":"x","logit_bias":)" + std::string(levels, '[') +
+               std::string(levels, ']') + "}";
+    };
+    v.push_back(comp("nesting_65_levels", nested(65), 400, "body", "invalid_json"));
+    v.push_back(comp("nesting_64_levels_parse", nested(64), 400, "logit_bias"));
     return v;
 }
 
@@ -285,6 +305,31 @@ TEST_F(BadInputTest, QueueFullGets429WithRetryAfter) {
     EXPECT_TRUE(saw_429);
     held.clear();  // disconnects cancel the rest
     EXPECT_TRUE(s->wait_blocks_free());
+}
+
+}  // namespace
+}  // namespace ig::test
+
+namespace ig::test {
+namespace {
+
+// `Expect: 100-continue` gets its interim response before the body is sent
+// (curl waits a second for it on bodies over 1 MiB otherwise).
+TEST(HttpExpect, ContinueIsAnsweredBeforeTheBody) {
+    auto srv = TestServer::start();
+    ASSERT_NE(srv, nullptr);
+    const std::string body = completion_body("", 2);
+    Conn c(srv->port);
+    c.send(
+        "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Expect: 100-continue\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n");
+    ASSERT_TRUE(c.read_until(
+        [](const std::string& b) { return b.find("HTTP/1.1 100 Continue\r\n\r\n") == 0; }, 5s));
+    c.send(body);
+    ASSERT_TRUE(c.read_until(
+        [](const std::string& b) { return b.find("\"text_completion\"") != std::string::npos; },
+        30s));
 }
 
 }  // namespace
