@@ -1,5 +1,7 @@
 #include "server/http_server.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -9,6 +11,7 @@
 #include <boost/beast/core.hpp>
 
 #include "server/api_error.h"
+#include "server/router.h"
 #include "server/sse.h"
 
 namespace ig::server {
@@ -26,6 +29,8 @@ constexpr size_t kMaxReadAhead = 64 << 10;
 // discarded for a while so the client sees the response instead of a reset.
 constexpr int64_t kMaxLingerBytes = 64 << 20;
 constexpr std::chrono::seconds kLingerTime{2};
+// How long a connection over --max-connections may take to send its request.
+constexpr std::chrono::milliseconds kOverCapWait{2000};
 
 // What a request's headers alone make unacceptable (RFC 9112): a transfer
 // coding other than chunked (the body's end would be guessed), an HTTP/1.1
@@ -88,16 +93,13 @@ class Session : public std::enable_shared_from_this<Session> {
                       [self = shared_from_this()] { self->wait_request(); });
     }
 
-    // Over the connection cap: answer 503 and close.
+    // Over the connection cap: one request is read, then the connection
+    // closes. GET /health is answered (liveness must not depend on load: a
+    // probe that saw 503 would restart a healthy server); the rest get 503.
     void reject() {
         net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-            ApiError e;
-            e.status = 503;
-            e.type = "service_unavailable";
-            e.code = "too_many_connections";
-            e.message = "too many open connections";
-            self->keep_alive_ = false;
-            self->send_full(error_response(e, 11, self->srv_->cfg.retry_after_seconds));
+            self->over_cap_ = true;
+            self->wait_request();
         });
     }
 
@@ -108,7 +110,9 @@ class Session : public std::enable_shared_from_this<Session> {
     void wait_request() {
         if (closed_) return;
         if (buffer_.size() > 0) return read_request();
-        stream_.expires_after(limits().idle_timeout);
+        stream_.expires_after(
+            over_cap_ ? std::min<std::chrono::milliseconds>(limits().idle_timeout, kOverCapWait)
+                      : limits().idle_timeout);
         stream_.async_read_some(buffer_.prepare(1024),
                                 [self = shared_from_this()](beast::error_code ec, size_t n) {
                                     if (ec) return self->close();
@@ -126,7 +130,9 @@ class Session : public std::enable_shared_from_this<Session> {
         stream_.expires_never();
         timed_out_ = false;
         reading_ = true;
-        deadline_.expires_after(limits().request_timeout);
+        deadline_.expires_after(
+            over_cap_ ? std::min<std::chrono::milliseconds>(limits().request_timeout, kOverCapWait)
+                      : limits().request_timeout);
         deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
             if (ec || !self->reading_) return;
             self->timed_out_ = true;
@@ -204,8 +210,17 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         HttpRequest req = parser_->release();
         parser_.reset();
-        keep_alive_ = req.keep_alive() && !srv_->draining.load();
+        keep_alive_ = req.keep_alive() && !srv_->draining.load() && !over_cap_;
         version_ = req.version();
+        if (over_cap_ && !(req.method() == http::verb::get &&
+                           path_of({req.target().data(), req.target().size()}) == "/health")) {
+            ApiError e;
+            e.status = 503;
+            e.type = "service_unavailable";
+            e.code = "too_many_connections";
+            e.message = "too many open connections";
+            return send_full(error_response(e, version_, srv_->cfg.retry_after_seconds));
+        }
         Reply r;
         try {
             r = srv_->handler(std::move(req));
@@ -379,6 +394,7 @@ class Session : public std::enable_shared_from_this<Session> {
     net::steady_timer deadline_;  // request_timeout while a request is read
     HttpServer::Impl* srv_;
     beast::flat_buffer buffer_;
+    bool over_cap_ = false;  // opened over --max-connections: one request, then close
     std::optional<http::request_parser<http::string_body>> parser_;
     std::shared_ptr<HttpResponse> res_;
     std::shared_ptr<AsyncJob> job_;
