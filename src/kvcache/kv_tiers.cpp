@@ -1,5 +1,7 @@
 #include "kvcache/kv_tiers.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 #include <utility>
@@ -36,10 +38,20 @@ Expected<std::unique_ptr<KvTiers>> KvTiers::create(const KvTiersConfig& cfg, KvA
         dc.layout_key = cfg.layout_key;
         dc.io_threads = cfg.disk_io_threads;
         dc.queue_bytes = cfg.disk_queue_bytes;
-        IG_ASSIGN_OR_RETURN(t->disk_, DiskTier::open(dc));
-        for (int i = 0; i < std::max(cfg.disk_load_threads, 1); ++i)
-            t->loaders_.emplace_back([p = t.get()] { p->loader(); });
+        auto disk = DiskTier::open(dc);
+        if (disk.ok()) {
+            t->disk_ = std::move(disk).value();
+            for (int i = 0; i < std::max(cfg.disk_load_threads, 1); ++i)
+                t->loaders_.emplace_back([p = t.get()] { p->loader(); });
+        } else if (disk.error().code == ErrorCode::Io) {
+            // An unusable directory turns the tier off, as the same fault does
+            // at run time: serving goes on, recomputing what the tier would hold.
+            spdlog::warn("disk KV tier off: {}", disk.error().message);
+        } else {
+            return disk.error();  // a configuration error
+        }
     }
+    if (!t->host_ && !t->disk_) return std::unique_ptr<KvTiers>();
     return t;
 }
 

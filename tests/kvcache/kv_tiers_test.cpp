@@ -278,5 +278,28 @@ TEST(KvTiersTest, ConfigErrors) {
     EXPECT_FALSE(KvTiers::create(c, arena).ok());
 }
 
+// A disk directory that cannot be used at start (here a regular file, which
+// even root cannot make a directory of) turns the tier off with a log line,
+// as the same fault at run time does; the host tier stays.
+TEST(KvTiersTest, UnusableDiskDirectoryAtStartTurnsTheTierOff) {
+    test::TempDir dir;
+    const std::string file = dir.file("not-a-dir");
+    std::ofstream(file) << "x";
+    KvArena arena = KvArena::create(2, 64).value();
+    KvTiersConfig c;
+    c.disk_dir = file + "/kv";
+    c.disk_bytes = 1 << 20;
+    auto disk_only = KvTiers::create(c, arena);
+    ASSERT_TRUE(disk_only.ok()) << disk_only.error().message;
+    EXPECT_EQ(disk_only.value(), nullptr);
+    c.host_bytes = 1 << 20;
+    auto with_host = KvTiers::create(c, arena);
+    ASSERT_TRUE(with_host.ok()) << with_host.error().message;
+    ASSERT_NE(with_host.value(), nullptr);
+    const auto stats = with_host.value()->stats();
+    ASSERT_EQ(stats.size(), 1u);
+    EXPECT_EQ(stats[0].name, "host");
+}
+
 }  // namespace
 }  // namespace ig
