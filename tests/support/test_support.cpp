@@ -5,7 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
+
+#include "util/read_file.h"
 
 namespace ig::test {
 
@@ -34,10 +35,8 @@ bool exists(const std::string& p) {
 }
 
 std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    auto text = read_file(path);
+    return text.ok() ? std::move(text).value() : std::string();
 }
 
 int run(const std::string& cmd, std::string* out) {
