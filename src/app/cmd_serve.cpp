@@ -40,6 +40,7 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
     mo.engine.max_num_partial_prefills = a.max_num_partial_prefills;
     mo.engine.long_prefill_tokens = a.long_prefill_tokens;
     mo.engine.max_waiting = a.max_waiting;
+    mo.engine.priority_aging_seconds = a.priority_aging_seconds;
     mo.engine.threads = a.threads;
     mo.engine.enable_prefix_cache = !a.no_prefix_cache;
     mo.engine.kv_host_bytes = a.kv_host_bytes;

@@ -50,6 +50,11 @@ CLI::App* add_serve_options(CLI::App& app, ServeArgs& a) {
                   "Queued requests before new ones get 429 + Retry-After")
         ->check(CLI::Range(1, 1 << 24))
         ->capture_default_str();
+    s->add_option("--priority-aging-seconds", a.priority_aging_seconds,
+                  "A waiting request gains one priority class per this many seconds since it "
+                  "arrived, so low classes are not starved (0: strict priority)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
     s->add_flag("--no-prefix-cache", a.no_prefix_cache, "Disable prefix caching");
     s->add_option("--kv-host-bytes", a.kv_host_bytes,
                   "Host-RAM KV tier below the pool, in bytes (units: 512MB, 4GB; 0: off)")

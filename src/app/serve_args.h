@@ -26,6 +26,7 @@ struct ServeArgs {
     int max_num_partial_prefills = 1;
     int long_prefill_tokens = 32;
     int max_waiting = 1024;
+    double priority_aging_seconds = 1;
     bool no_prefix_cache = false;
     int64_t kv_host_bytes = 0;
     bool kv_host_q8 = false;

@@ -50,6 +50,8 @@ Expected<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<LlamaModel> mod
     if (cfg.max_num_partial_prefills < 0 || cfg.long_prefill_tokens < 0)
         return make_error("engine: max_num_partial_prefills and long_prefill_tokens must be >= 0");
     if (cfg.max_waiting < 1) return make_error("engine: max_waiting must be >= 1");
+    if (!(cfg.priority_aging_seconds >= 0))
+        return make_error("engine: priority_aging_seconds must be >= 0");
     if (cfg.kv_bytes < 0) return make_error("engine: kv_bytes must be >= 0");
 
     std::unique_ptr<Engine> e(new Engine());
@@ -95,7 +97,8 @@ Expected<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<LlamaModel> mod
     e->view_ = KvCacheView{layout, e->arena_->base(), e->arena_->num_blocks()};
     e->sched_ = std::make_unique<Scheduler>(
         SchedulerConfig{cfg.max_num_seqs, cfg.max_num_batched_tokens, cfg.chunked_prefill,
-                        cfg.max_num_partial_prefills, cfg.long_prefill_tokens},
+                        cfg.max_num_partial_prefills, cfg.long_prefill_tokens,
+                        cfg.priority_aging_seconds},
         *e->kv_);
     e->seed_rng_.seed(std::random_device{}());
     e->publish_stats(0, 0);
@@ -265,6 +268,7 @@ void Engine::intake(std::unique_ptr<RequestState> r) {
     s->choice = 0;
     s->priority = q.priority;
     s->arrival_seq = next_arrival_++;
+    s->group = std::hash<std::string>{}(q.group.empty() ? q.id : q.group);
     s->root = root_hash(fingerprint_, q.cache_salt);
     s->tokens = q.prompt;
     s->prompt_len = static_cast<int64_t>(q.prompt.size());
@@ -362,6 +366,7 @@ void Engine::fork_choices(Sequence& parent, const float* logits) {
         s.choice = c;
         s.priority = parent.priority;
         s.arrival_seq = parent.arrival_seq;
+        s.group = parent.group;
         s.root = parent.root;
         s.tokens = parent.tokens;
         s.prompt_len = parent.prompt_len;
@@ -391,7 +396,10 @@ void Engine::fork_choices(Sequence& parent, const float* logits) {
 
 void Engine::on_token(Sequence& s, SampledToken st) {
     RequestState& r = *s.request;
-    StreamEvent ev = append_token(s, r, std::move(st), tokenizer_.get(), n_ctx_);
+    // A choice also ends ("length") where its KV would outgrow the whole cache.
+    const int64_t kv_tokens = int64_t{blocks_->num_blocks()} * cfg_.block_tokens;
+    StreamEvent ev =
+        append_token(s, r, std::move(st), tokenizer_.get(), std::min(n_ctx_, kv_tokens));
     const bool finished = ev.finish.has_value();
     if (finished) {
         sched_->remove(&s);

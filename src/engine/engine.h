@@ -54,6 +54,9 @@ struct EngineConfig {
     // where a step's int8 compute on a VNNI CPU matches its weight reads.
     int32_t max_num_partial_prefills = 1;
     int32_t long_prefill_tokens = 32;
+    // A waiting or running sequence gains one priority class per this many
+    // seconds since it arrived, so low classes are not starved (0: strict).
+    double priority_aging_seconds = 1.0;
     std::string model_fingerprint;  // default: derived from the GGUF (model_fingerprint.h)
     // Additive: called on the engine thread after every step that ran a batch
     // (metrics: step-time histogram). Must be cheap and must not call the engine.

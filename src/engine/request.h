@@ -26,6 +26,9 @@ struct GenerationRequest {
     int32_t n = 1;           // choices sharing the prompt's blocks
     int32_t priority = 0;    // lower value = more urgent (vLLM convention); 0 interactive
     std::string cache_salt;  // per tenant by default
+    // Requests with the same group share one fair share of the seats (the
+    // server: every prompt of one HTTP request). Empty: the request alone.
+    std::string group;
     std::optional<std::chrono::steady_clock::time_point> deadline;
 
     // Greedy and blind to EOS: exactly max_tokens tokens (benchmarks, tests).

@@ -7,10 +7,17 @@
 
 namespace ig {
 
-Scheduler::Scheduler(SchedulerConfig cfg, KvCacheManager& kv) : cfg_(cfg), kv_(kv) {}
+Scheduler::Scheduler(SchedulerConfig cfg, KvCacheManager& kv)
+    : cfg_(cfg), fair_(cfg.priority_aging_seconds), kv_(kv) {
+    waiting_.set_policy([this](const RequestQueue& q) {
+        return fair_.pick(q, count_group_seats(), std::chrono::steady_clock::now());
+    });
+}
 
 void Scheduler::add_waiting(Sequence* s) {
     s->status = SeqStatus::Waiting;
+    if (s->times.arrival == SeqTimes::TimePoint{})
+        s->times.arrival = std::chrono::steady_clock::now();
     waiting_.push_back(s);
 }
 
@@ -79,26 +86,58 @@ void Scheduler::fail(Sequence* s, std::string why, SchedulerOutput& out) {
 
 bool Scheduler::make_room(Sequence* s, int64_t n, SchedulerOutput& out) {
     while (!kv_.ensure(s->blocks, s->num_computed + n)) {
-        // Victim: the last (lowest priority, latest arrival) running sequence
-        // not scheduled in this step; s itself is a candidate.
+        // Victim: the running sequence not scheduled in this step that gives
+        // way first (least urgent, largest group, latest); s itself is a candidate.
+        const GroupSeats& held = count_group_seats();
         Sequence* victim = nullptr;
         for (Sequence* r : running_)
-            if (r->scheduled_step != step_ && (!victim || victim->before(*r))) victim = r;
-        if (victim == s || victim == nullptr) {
-            if (running_.size() == 1) {
-                fail(s,
-                     fmt::format("the KV cache is too small for this request: {} tokens need "
-                                 "more blocks than the cache holds",
-                                 s->num_computed + n),
-                     out);
-            } else {
-                preempt(s, out);
-            }
+            if (r->scheduled_step != step_ &&
+                (!victim || FairShare::preempt_first(*r, *victim, held)))
+                victim = r;
+        if (victim != nullptr && victim != s) {
+            preempt(victim, out);
+            continue;
+        }
+        if (never_fits(s->num_computed + n)) {
+            fail(s,
+                 fmt::format("the KV cache is too small for this request: {} tokens need "
+                             "more blocks than the cache holds",
+                             s->num_computed + n),
+                 out);
             return false;
         }
-        preempt(victim, out);
+        if (release_waiting_holds(nullptr)) continue;
+        // Others scheduled this step hold the blocks: s waits for them. Alone,
+        // s waits (keeping its blocks) for the tier loads in flight to finish.
+        if (running_.size() > 1) preempt(s, out);
+        return false;
     }
     return true;
+}
+
+bool Scheduler::never_fits(int64_t n) const {
+    return kv_.blocks_needed(SeqBlocks{}, n) > kv_.pool().num_blocks();
+}
+
+bool Scheduler::release_waiting_holds(const Sequence* keep) {
+    std::vector<Sequence*> holding;
+    waiting_.for_each_class([&](int32_t, const std::deque<Sequence*>& c) {
+        for (Sequence* w : c)
+            if (w != keep && !w->blocks.table.empty()) holding.push_back(w);
+    });
+    for (Sequence* w : holding) {
+        kv_.free(w->blocks);
+        w->num_computed = 0;
+        w->prefix_matched = false;
+    }
+    return !holding.empty();
+}
+
+const GroupSeats& Scheduler::count_group_seats() {
+    group_seats_.clear();
+    for (const Sequence* s : running_) group_seats_[s->group] += static_cast<int32_t>(seats(*s));
+    for (const Sequence* s : loading_) group_seats_[s->group] += static_cast<int32_t>(seats(*s));
+    return group_seats_;
 }
 
 size_t Scheduler::seats(const Sequence& s) {
@@ -121,12 +160,19 @@ void Scheduler::preempt_for_waiting(SchedulerOutput& out) {
     const int64_t first = std::min<int64_t>(static_cast<int64_t>(s->tokens.size()),
                                             std::max(cfg_.max_num_batched_tokens, 1));
     const int32_t need = kv_.blocks_needed(SeqBlocks{}, first);
+    const auto now = std::chrono::steady_clock::now();
     while (!running_.empty()) {
         const bool fits = seats_held() + want <= static_cast<size_t>(cfg_.max_num_seqs) &&
                           kv_.pool().num_free() >= need;
         if (fits) return;
-        Sequence* victim = running_.back();  // running_ is sorted: least urgent, latest last
-        if (victim->priority <= s->priority) return;
+        const GroupSeats& held = count_group_seats();
+        Sequence* victim = nullptr;
+        for (Sequence* r : running_)
+            if (fair_.yields_to(*r, static_cast<int32_t>(seats(*r)), *s, static_cast<int32_t>(want),
+                                held, now) &&
+                (!victim || FairShare::preempt_first(*r, *victim, held)))
+                victim = r;
+        if (victim == nullptr) return;
         preempt(victim, out);
     }
 }
@@ -209,17 +255,21 @@ SchedulerOutput Scheduler::step() {
         // Its prompt's turn comes later: the head keeps its matched prefix.
         if (n > 0 && is_long_prefill(*s, n) && !prefill_slot_free()) break;
         if (n == 0 || !kv_.ensure(s->blocks, s->num_computed + n)) {
+            const int64_t total = s->num_computed + n;
             kv_.free(s->blocks);
             s->num_computed = 0;
             s->prefix_matched = false;
-            if (n > 0 && running_.empty()) {
+            if (n > 0 && never_fits(total)) {
                 fail(s,
-                     fmt::format("the KV cache is too small for this request: a chunk of {} "
-                                 "tokens does not fit in an empty cache",
-                                 n),
+                     fmt::format("the KV cache is too small for this request: {} tokens need "
+                                 "more blocks than the cache holds",
+                                 total),
                      out);
                 continue;
             }
+            // It waits for blocks; other waiting sequences' held prefixes
+            // must not keep it waiting.
+            release_waiting_holds(s);
             break;
         }
         waiting_.remove(s);

@@ -12,10 +12,18 @@
 // seat, while loader threads read those blocks; the steps go on meanwhile.
 // When the token budget is spent, the head of the waiting queue still starts
 // its tier loads (prefetch), so they overlap the running sequences' work.
+// Who is admitted next and who gives way is FairShare's call (priority
+// classes with aging, fair share between requests).
+//
+// A request that fits in the pool waits for blocks, never fails: blocks that
+// tier loads, loading sequences or prefetched waiting sequences hold come
+// back (loads finish; waiting holds are released when the head is blocked).
+// Only a sequence needing more blocks than the whole pool holds fails.
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "engine/fair_share.h"
 #include "engine/request_queue.h"
 #include "engine/sequence.h"
 #include "kvcache/kv_cache_manager.h"
@@ -37,6 +45,8 @@ struct SchedulerConfig {
     // step's pass over the weights, so they are batched freely.
     int32_t max_num_partial_prefills = 0;
     int32_t long_prefill_tokens = 0;
+    // One priority class gained per this many seconds since arrival (0: strict priority).
+    double priority_aging_seconds = 0;
 };
 
 struct ScheduledChunk {
@@ -61,6 +71,8 @@ struct SchedulerOutput {
 class Scheduler {
   public:
     Scheduler(SchedulerConfig cfg, KvCacheManager& kv);
+    Scheduler(const Scheduler&) = delete;  // the queue's policy points back here
+    Scheduler& operator=(const Scheduler&) = delete;
 
     void add_waiting(Sequence* s);    // a new arrival (no blocks)
     void add_running(Sequence* s);    // a forked choice that already holds its blocks
@@ -84,6 +96,13 @@ class Scheduler {
     static size_t seats(const Sequence& s);
     // Seats of the running and loading sequences.
     size_t seats_held() const;
+    // Recounts group_seats_ (seats held per request group).
+    const GroupSeats& count_group_seats();
+    // Frees the prefix blocks that waiting sequences (other than keep) hold
+    // from a match or a prefetch. True if any were held.
+    bool release_waiting_holds(const Sequence* keep);
+    // Whether s's first n tokens need more blocks than the whole pool holds.
+    bool never_fits(int64_t n) const;
     // Tokens of s to compute now under the remaining budget (0: not now).
     int64_t take(const Sequence& s);
     // Blocks for s's next n tokens, preempting as needed. False: s itself was
@@ -103,6 +122,8 @@ class Scheduler {
     bool begin_match(Sequence* s);
 
     SchedulerConfig cfg_;
+    FairShare fair_;
+    GroupSeats group_seats_;  // scratch of count_group_seats()
     KvCacheManager& kv_;
     RequestQueue waiting_;
     std::vector<Sequence*> running_;  // hold blocks

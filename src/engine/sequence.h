@@ -34,6 +34,7 @@ struct Sequence {
     int32_t choice = 0;
     int32_t priority = 0;
     uint64_t arrival_seq = 0;  // submission order; FCFS within a priority class
+    uint64_t group = 0;        // fair-share group: the request's (all its prompts and choices)
     BlockHash root{};          // prefix-cache chain root (model fingerprint + salt)
 
     std::vector<int32_t> tokens;  // prompt, then generated tokens

@@ -388,6 +388,7 @@ Reply ApiServer::submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> pro
             pr.max_tokens.value_or(chat ? n_ctx - plen : std::min<int64_t>(16, n_ctx - plen));
         g.n = pr.n;
         g.priority = pr.priority;
+        g.group = spec.id;  // all prompts of one request share one fair share
         g.prompt = std::move(prompts[i]);
         auto stream = model_.engine->submit(std::move(g));
         if (!stream.ok()) {

@@ -64,6 +64,7 @@ const std::map<std::string, std::pair<std::string, std::string>> kValues = {
     {"max-num-partial-prefills", {"2", "2"}},
     {"long-prefill-tokens", {"64", "64"}},
     {"max-waiting", {"10", "10"}},
+    {"priority-aging-seconds", {"2.5", "2.5"}},
     {"no-prefix-cache", {"", "true"}},
     {"kv-host-bytes", {"4GB", "\"4GB\""}},
     {"kv-host-q8", {"", "true"}},

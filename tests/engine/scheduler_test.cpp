@@ -17,8 +17,10 @@ class SchedulerTest : public ::testing::Test {
         kv_ = std::make_unique<KvCacheManager>(*pool_, block_tokens, true);
         sched_ = std::make_unique<Scheduler>(cfg, *kv_);
     }
-    Sequence* add(int64_t prompt_len, int32_t priority = 0, int32_t first_token = 0) {
+    Sequence* add(int64_t prompt_len, int32_t priority = 0, int32_t first_token = 0,
+                  uint64_t group = 0) {
         auto s = std::make_unique<Sequence>();
+        s->group = group;
         s->tokens.resize(static_cast<size_t>(prompt_len));
         std::iota(s->tokens.begin(), s->tokens.end(), first_token);
         s->prompt_len = prompt_len;
@@ -305,6 +307,91 @@ TEST_F(SchedulerTest, RemoveFreesBlocksOfRunningAndWaiting) {
     EXPECT_EQ(pool_->num_used(), 0);
     EXPECT_EQ(sched_->num_running() + sched_->num_waiting(), 0u);
     EXPECT_TRUE(pool_->check().ok());
+}
+
+// Issue 23 B: one request with many prompts may use every seat alone, but a
+// request arriving later takes a seat from it at once (max-min fair share).
+TEST_F(SchedulerTest, AFloodingRequestGivesASeatToAnotherRequest) {
+    init(256, 4, {4, 64, true});
+    for (int i = 0; i < 12; ++i) add(3, 0, 10 * i, /*group=*/1);
+    run(sched_->step());
+    ASSERT_EQ(sched_->num_running(), 4u);  // alone: every seat
+    run(sched_->step());
+    Sequence* victim = add(3, 0, 500, /*group=*/2);
+    auto out = sched_->step();
+    ASSERT_EQ(out.preempted.size(), 1u);
+    EXPECT_EQ(out.preempted[0]->group, 1u);
+    EXPECT_EQ(n_of(out, victim), 3);
+    EXPECT_EQ(sched_->num_running(), 4u);
+    run(out);
+    // Stable: the flood keeps its three seats while the victim runs.
+    out = sched_->step();
+    EXPECT_TRUE(out.preempted.empty());
+    EXPECT_EQ(n_of(out, victim), 1);
+    EXPECT_TRUE(pool_->check().ok());
+}
+
+TEST_F(SchedulerTest, TwoFloodingRequestsSplitTheSeats) {
+    init(256, 4, {4, 64, true});
+    for (int i = 0; i < 10; ++i) add(3, 0, 10 * i, /*group=*/1);
+    run(sched_->step());
+    for (int i = 0; i < 10; ++i) add(3, 0, 1000 + 10 * i, /*group=*/2);
+    for (int i = 0; i < 4; ++i) run(sched_->step());
+    int g1 = 0, g2 = 0;
+    for (const auto& s : seqs_)
+        if (s->status == SeqStatus::Running) ++(s->group == 1 ? g1 : g2);
+    EXPECT_EQ(g1, 2);
+    EXPECT_EQ(g2, 2);
+    // No seat goes back and forth between two equal shares.
+    const auto out = sched_->step();
+    EXPECT_TRUE(out.preempted.empty());
+}
+
+TEST_F(SchedulerTest, TheRequestHoldingFewerSeatsIsAdmittedFirst) {
+    init(256, 4, {3, 64, true});
+    for (int i = 0; i < 6; ++i) add(3, 0, 10 * i, /*group=*/1);
+    run(sched_->step());  // group 1 holds all 3 seats
+    Sequence* other = add(3, 0, 500, /*group=*/2);
+    sched_->remove(seqs_[0].get());  // a seat frees: group 2 gets it, not group 1's next
+    auto out = sched_->step();
+    EXPECT_EQ(n_of(out, other), 3);
+    EXPECT_TRUE(out.preempted.empty());
+}
+
+// Aging: a low class that has waited long enough goes before a newer urgent
+// arrival; with aging off, strict priority.
+TEST_F(SchedulerTest, PriorityAgingLetsALowClassThatWaitedGoFirst) {
+    for (const double aging : {0.0, 1.0}) {
+        SchedulerConfig c{1, 64, true};
+        c.priority_aging_seconds = aging;
+        init(64, 4, c);
+        Sequence* low = add(3, /*priority=*/9, 0, 1);
+        low->times.arrival = std::chrono::steady_clock::now() - std::chrono::seconds(20);
+        Sequence* urgent = add(3, /*priority=*/0, 100, 2);
+        const auto out = sched_->step();
+        if (aging > 0) {
+            EXPECT_EQ(n_of(out, low), 3);
+            EXPECT_EQ(n_of(out, urgent), 0);
+        } else {
+            EXPECT_EQ(n_of(out, low), 0);
+            EXPECT_EQ(n_of(out, urgent), 3);
+        }
+        seqs_.clear();
+    }
+}
+
+TEST_F(SchedulerTest, AnAgedRunningSequenceIsNotPreemptedByANewUrgentOne) {
+    SchedulerConfig c{1, 64, true};
+    c.priority_aging_seconds = 1.0;
+    init(64, 4, c);
+    Sequence* low = add(3, /*priority=*/5, 0, 1);
+    low->times.arrival = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+    run(sched_->step());
+    Sequence* urgent = add(3, /*priority=*/0, 100, 2);
+    auto out = sched_->step();
+    EXPECT_TRUE(out.preempted.empty());
+    EXPECT_EQ(n_of(out, low), 1);
+    EXPECT_EQ(n_of(out, urgent), 0);
 }
 
 }  // namespace

@@ -62,8 +62,7 @@ class SchedulerTiersTest : public ::testing::Test {
     // the pool onto disk with a prompt that needs every block.
     void spill(const std::vector<int32_t>& prompt) {
         Sequence* p = add(prompt);
-        run(sched_.step());
-        ASSERT_EQ(p->num_remaining(), 1);
+        while (p->num_remaining() > 1) run(sched_.step());
         sched_.remove(p);
         Sequence* filler = add(tokens(5000, kBlocks * kBlockTokens - 1));
         while (filler->num_remaining() > 1) run(sched_.step());
@@ -161,6 +160,76 @@ TEST_F(SchedulerTiersTest, HeadPrefetchesWhenTheBudgetIsSpent) {
     run(sched_.step());
     EXPECT_EQ(b->cached_at_admission, 16);
     for (Sequence* s : {big, big2, b}) sched_.remove(s);
+    EXPECT_EQ(pool_.num_used(), 0);
+    EXPECT_TRUE(pool_.check().ok());
+}
+
+// Issue 23 A: blocks held by tier loads in flight are not "the cache is too
+// small". A request that fits waits for them, never fails.
+TEST_F(SchedulerTiersTest, AnArrivalWaitsWhileTierLoadsHoldTheBlocks) {
+    const auto prompt = tokens(100, 27 * kBlockTokens + 1);  // 27 full blocks on disk
+    spill(prompt);
+    tiers_->set_loads_paused(true);
+    Sequence* l = add(prompt);
+    run(sched_.step());
+    ASSERT_EQ(l->status, SeqStatus::Loading);
+    Sequence* s = add(tokens(7000, 30));  // 8 blocks; 5 are free
+    for (int i = 0; i < 3; ++i) {
+        const SchedulerOutput out = sched_.step();
+        EXPECT_TRUE(out.failed.empty()) << out.failed[0].error;
+        EXPECT_EQ(s->status, SeqStatus::Waiting);
+    }
+    tiers_->set_loads_paused(false);
+    tiers_->wait_loads();
+    for (int i = 0; i < 200 && s->status != SeqStatus::Finished; ++i) {
+        const SchedulerOutput out = sched_.step();
+        ASSERT_TRUE(out.failed.empty()) << out.failed[0].error;
+        run(out);
+        for (Sequence* q : {l, s})
+            if (q->status == SeqStatus::Running && q->num_generated() >= 2) sched_.remove(q);
+    }
+    EXPECT_EQ(l->status, SeqStatus::Finished);
+    EXPECT_EQ(s->status, SeqStatus::Finished);
+    EXPECT_EQ(l->cached_at_admission, 27 * kBlockTokens);
+    EXPECT_EQ(pool_.num_used(), 0);
+    EXPECT_TRUE(pool_.check().ok());
+}
+
+// A running sequence alone needing a block while loads hold the rest waits
+// (keeping its blocks) instead of failing.
+TEST_F(SchedulerTiersTest, ARunningSequenceWaitsWhileTierLoadsHoldTheBlocks) {
+    const auto prompt = tokens(100, 17);  // 4 full blocks on disk
+    spill(prompt);
+    Sequence* r = add(tokens(9000, 111));  // 28 blocks
+    while (r->num_remaining() > 1) run(sched_.step());
+    tiers_->set_loads_paused(true);
+    Sequence* l = add(prompt);
+    run(sched_.step());  // r: position 111 fits its 28 blocks; l: loading 4
+    ASSERT_EQ(l->status, SeqStatus::Loading);
+    ASSERT_EQ(pool_.num_free(), 0);
+    for (int i = 0; i < 3; ++i) {
+        const SchedulerOutput out = sched_.step();  // r needs a 29th block
+        ASSERT_TRUE(out.failed.empty()) << out.failed[0].error;
+        EXPECT_EQ(n_of(out, r), 0);
+        EXPECT_EQ(r->status, SeqStatus::Running);
+    }
+    tiers_->set_loads_paused(false);
+    tiers_->wait_loads();
+    SchedulerOutput out = sched_.step();
+    ASSERT_TRUE(out.failed.empty()) << out.failed[0].error;
+    EXPECT_EQ(n_of(out, r), 1);
+    run(out);
+    sched_.remove(r);
+    // l lost its released prefix's tail to r's block: it reloads it from disk.
+    for (int i = 0; i < 50 && l->status != SeqStatus::Running; ++i) {
+        tiers_->wait_loads();
+        out = sched_.step();
+        ASSERT_TRUE(out.failed.empty()) << out.failed[0].error;
+    }
+    EXPECT_EQ(l->status, SeqStatus::Running);
+    EXPECT_EQ(l->cached_at_admission, 16);
+    run(out);
+    sched_.remove(l);
     EXPECT_EQ(pool_.num_used(), 0);
     EXPECT_TRUE(pool_.check().ok());
 }

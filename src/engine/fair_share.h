@@ -1,0 +1,47 @@
+#pragma once
+// Who is admitted next, and who gives up a seat, when requests compete
+// (vLLM's scheduling policy, plus the two rules that keep one client from
+// starving the others):
+//   1. Priority classes with aging: a sequence's effective priority is its
+//      priority minus one class per `aging_seconds` since it arrived, so a
+//      low class waits a bounded time however much urgent work keeps coming
+//      (0: strict priority).
+//   2. Within a class, max-min fair share between request groups (one HTTP
+//      request with its prompts and choices is one group): the group holding
+//      the fewest seats goes first, and a running sequence of a group holding
+//      more seats than the waiting one's would after the swap gives its seat
+//      up (preempted by recompute). Alone, a group may use every seat.
+//   3. Then queue order: preempted sequences first, then arrival.
+#include <chrono>
+#include <cstdint>
+#include <unordered_map>
+
+#include "engine/request_queue.h"
+#include "engine/sequence.h"
+
+namespace ig {
+
+// Seats held per request group (running and loading sequences).
+using GroupSeats = std::unordered_map<uint64_t, int32_t>;
+
+class FairShare {
+  public:
+    using TimePoint = std::chrono::steady_clock::time_point;
+
+    explicit FairShare(double aging_seconds) : aging_seconds_(aging_seconds) {}
+
+    int64_t effective_priority(const Sequence& s, TimePoint now) const;
+    // The sequence to admit next from q (nullptr when q is empty).
+    Sequence* pick(const RequestQueue& q, const GroupSeats& held, TimePoint now) const;
+    // Whether running `v` gives its `v_seats` seats to waiting `s`, which needs `want`.
+    bool yields_to(const Sequence& v, int32_t v_seats, const Sequence& s, int32_t want,
+                   const GroupSeats& held, TimePoint now) const;
+    // Preemption order when blocks or seats run out: whether `a` goes before
+    // `b` (less urgent class, then the group holding more seats, then later arrival).
+    static bool preempt_first(const Sequence& a, const Sequence& b, const GroupSeats& held);
+
+  private:
+    double aging_seconds_;
+};
+
+}  // namespace ig
