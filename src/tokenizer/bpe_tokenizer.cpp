@@ -8,6 +8,7 @@
 #include <queue>
 
 #include "tokenizer/byte_level.h"
+#include "tokenizer/unicode_normalize.h"
 #include "util/utf8.h"
 
 namespace ig {
@@ -36,7 +37,8 @@ struct BpeTokenizer::Scratch {
     std::vector<TextPiece> words;
     std::vector<int32_t> sym;
     std::vector<Merge> ranks;
-    std::string norm;
+    std::string norm;   // after the SentencePiece-style space handling
+    std::string unorm;  // after Unicode normalization
 };
 
 void BpeTokenizer::MergeTable::build(const std::vector<std::pair<uint64_t, Merge>>& entries) {
@@ -201,6 +203,10 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, const EncodeOpt
 
 void BpeTokenizer::encode_text(std::string_view text, std::vector<int32_t>& out, Scratch& s) const {
     if (text.empty()) return;
+    // Hugging Face normalizes each run between added tokens, in the order of
+    // its normalizer sequence (which matters for NFKC: U+00A0 becomes " ").
+    const bool late = !byte_level_ && vocab_.normalize_late;
+    if (!late && unicode_normalize(vocab_.normalize, text, s.unorm)) text = s.unorm;
     if (!byte_level_) {
         // SentencePiece-style normalisation of each run of plain text.
         s.norm.clear();
@@ -213,6 +219,7 @@ void BpeTokenizer::encode_text(std::string_view text, std::vector<int32_t>& out,
         }
         text = s.norm;
     }
+    if (late && unicode_normalize(vocab_.normalize, text, s.unorm)) text = s.unorm;
     s.words.clear();
     splitter_.split(text, s.words);
     for (const TextPiece& w : s.words) encode_word(text.substr(w.begin, w.len), out, s);

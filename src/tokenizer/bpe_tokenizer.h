@@ -6,6 +6,9 @@
 //  - "bpe": SentencePiece-style normalisation (spaces become U+2581, one is
 //    prepended), Unicode characters merged by rank, characters outside the
 //    vocabulary fall back to <0xNN> byte tokens.
+// Both bring each run of plain text into the vocabulary's Unicode
+// normalization form, if it has one (tokenizer.json's NFC, NFKC, ...), at
+// the place its normalizer sequence gives it.
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "tokenizer/regex_split.h"
+#include "tokenizer/unicode_normalize.h"
 
 namespace ig {
 namespace {
@@ -80,6 +81,8 @@ Status read_pre_tokenizer(const json& p, PreTok& out) {
 struct Norm {
     bool prepend_space = false;   // Prepend "▁"
     bool replace_spaces = false;  // Replace " " -> "▁"
+    UnicodeForm form = UnicodeForm::None;
+    bool form_late = false;  // the form came after Prepend/Replace
 };
 
 Status read_normalizer(const json& n, Norm& out) {
@@ -89,9 +92,17 @@ Status read_normalizer(const json& n, Norm& out) {
         for (const json& q : n.at("normalizers")) IG_TRY(read_normalizer(q, out));
         return {};
     }
-    // Text reaching the tokenizer is taken to be NFC already (what chat
-    // clients send); decomposed input may tokenize differently from HF.
-    if (type == "NFC") return {};
+    if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD") {
+        // One form is all real files use; two would need each applied in turn.
+        if (out.form != UnicodeForm::None)
+            return make_error(
+                "tokenizer.json: more than one Unicode normalizer ('{}' after another) is not "
+                "supported",
+                type);
+        IG_ASSIGN_OR_RETURN(out.form, unicode_form_from_name(type));
+        out.form_late = out.prepend_space || out.replace_spaces;
+        return {};
+    }
     if (type == "Prepend" && n.value("prepend", "") == kSpace) {
         out.prepend_space = true;
         return {};
@@ -160,6 +171,8 @@ Expected<Vocab> parse(const json& j, const json& cfg) {
     IG_TRY(read_pre_tokenizer(j.value("pre_tokenizer", json()), pre));
     Norm norm;
     IG_TRY(read_normalizer(j.value("normalizer", json()), norm));
+    v.normalize = norm.form;
+    v.normalize_late = norm.form_late;
     if (pre.byte_level) {
         v.model = "gpt2";
         v.add_space_prefix = false;

@@ -2,10 +2,11 @@
 // Hugging Face tokenizer.json (+ tokenizer_config.json) loading.
 // Supported: model.type "BPE" with
 //  - a byte-level pre-tokenizer (Split regexes with behavior Isolated,
-//    Digits, Punctuation, ByteLevel with or without its regex), optionally
-//    an NFC normalizer (input is taken to be NFC already), ignore_merges;
+//    Digits, Punctuation, ByteLevel with or without its regex), ignore_merges;
 //  - a SentencePiece-style normalizer (Prepend "▁", Replace " " -> "▁")
-//    with byte_fallback / unk (fuse_unk).
+//    with byte_fallback / unk (fuse_unk);
+// either with one Unicode normalizer (NFC, NFD, NFKC, NFKD), alone or in a
+// Sequence, applied in the sequence's order.
 // added_tokens become control (special) or user-defined tokens; BOS/EOS and
 // add_bos/add_eos come from tokenizer_config.json, else from the
 // post-processor's template. Anything else is a clear error.

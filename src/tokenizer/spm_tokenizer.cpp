@@ -36,6 +36,9 @@ struct SpmTokenizer::Scratch {
 
 Expected<SpmTokenizer> SpmTokenizer::create(Vocab vocab) {
     if (vocab.tokens.empty()) return make_error("tokenizer vocabulary is empty");
+    // Only tokenizer.json vocabularies carry one, and those are BPE.
+    if (vocab.normalize != UnicodeForm::None)
+        return make_error("SentencePiece-style tokenizer: Unicode normalization is not supported");
     const size_t n = vocab.tokens.size();
     if (!vocab.scores.empty() && vocab.scores.size() != n)
         return make_error("tokenizer has {} tokens but {} scores", n, vocab.scores.size());

@@ -18,6 +18,9 @@ enum class TokenType : int32_t {
     Byte = 6,
 };
 
+// Unicode normalization applied to plain text before it is split.
+enum class UnicodeForm : uint8_t { None, NFC, NFD, NFKC, NFKD };
+
 struct Vocab {
     // "llama": SentencePiece-style (scores); "gpt2": byte-level BPE (merges);
     // "bpe": BPE over Unicode characters with SentencePiece-style spaces and
@@ -45,6 +48,12 @@ struct Vocab {
     bool add_bos = true;
     bool add_eos = false;
     bool add_space_prefix = true;
+    // tokenizer.json's NFC/NFD/NFKC/NFKD normalizer (GGUF vocabularies have
+    // none: llama.cpp does not normalize). Only the BPE tokenizers apply it;
+    // with model "bpe" it runs before the space handling unless
+    // normalize_late (the normalizer sequence had Prepend/Replace first).
+    UnicodeForm normalize = UnicodeForm::None;
+    bool normalize_late = false;
 
     int32_t size() const { return static_cast<int32_t>(tokens.size()); }
     TokenType type(int32_t id) const {

@@ -25,7 +25,8 @@ bool is_cont(unsigned char c) {
     return (c & 0xC0) == 0x80;
 }
 
-// Length of a well-formed sequence at s[i], or 0.
+}  // namespace
+
 size_t valid_at(std::string_view s, size_t i) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) return 1;
@@ -41,8 +42,6 @@ size_t valid_at(std::string_view s, size_t i) {
     if (n == 4 && (c > 0xF4 || (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 >= 0x90))) return 0;
     return n;
 }
-
-}  // namespace
 
 size_t incomplete_tail(std::string_view s) {
     // Look back at most 3 bytes for a lead byte whose sequence is cut off.

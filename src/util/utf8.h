@@ -17,6 +17,10 @@ inline size_t seq_len(unsigned char c) {
     return 1;
 }
 
+// Length of the well-formed sequence at s[i] (1..4), or 0 where the bytes
+// there are not one (overlong, surrogate, cut off, stray continuation).
+size_t valid_at(std::string_view s, size_t i);
+
 // Appends code point cp (< 0x110000) encoded as UTF-8.
 void append(std::string& out, uint32_t cp);
 
