@@ -23,7 +23,7 @@ Command add_plan(CLI::App& app) {
     opt("--kv-heads", in->kv_heads, "KV heads, by hand");
     opt("--head-dim", in->head_dim, "Head dimension, by hand");
     opt("--dtype", in->dtype, "Weight dtype, by hand (f16, bf16, q8_0, q4_k, ...)");
-    opt("--kv-dtype", in->kv_dtype, "KV cache dtype (f16, q8_0, f32)");
+    opt("--kv-dtype", in->kv_dtype, "KV cache dtype: f16 or f32 (serve --kv-type)");
     opt("--qps", in->qps, "Requests per second to serve");
     opt("--prompt-tokens", in->prompt_tokens, "Prompt tokens per request");
     opt("--output-tokens", in->output_tokens, "Output tokens per request");

@@ -19,7 +19,7 @@ struct PlanInputs {
     std::optional<double> params;  // parameter count (weight bytes by hand)
     std::optional<int64_t> layers, kv_heads, head_dim;
     std::string dtype = "f16";     // weights, by hand (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, ...)
-    std::string kv_dtype = "f16";  // KV cache elements: f16, bf16, f32, q8_0
+    std::string kv_dtype = "f16";  // KV cache elements: f16, f32 (what serve --kv-type holds)
     // Traffic (or --from-bench FILE.json of a real run).
     std::optional<double> qps, prompt_tokens, output_tokens;
     std::string from_bench;

@@ -55,6 +55,18 @@ std::optional<ApiError> header_error(const http::request_header<>& h) {
     return std::nullopt;
 }
 
+// Whether the header block at the start of `bytes` (up to its blank line, or
+// all of it while incomplete) folds a line (obs-fold: CRLF then SP or HTAB).
+// RFC 9112 lets a server unfold it, as Beast does, or refuse it; refused,
+// because a proxy in front may split the same bytes differently.
+bool has_obs_fold(std::string_view bytes) {
+    const size_t end = bytes.find("\r\n\r\n");
+    const std::string_view head = bytes.substr(0, end == std::string_view::npos ? end : end + 2);
+    for (size_t i = head.find("\r\n"); i != std::string_view::npos; i = head.find("\r\n", i + 2))
+        if (i + 2 < head.size() && (head[i + 2] == ' ' || head[i + 2] == '\t')) return true;
+    return false;
+}
+
 }  // namespace
 
 // Sessions point at this; it outlives them: they are destroyed with the
@@ -139,21 +151,57 @@ class Session : public std::enable_shared_from_this<Session> {
             beast::error_code ignored;
             self->stream_.socket().cancel(ignored);
         });
-        http::async_read_header(
-            stream_, buffer_, *parser_,
-            [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+        parse_header();
+    }
+
+    // Feeds the parser from buffer_ until the headers are in (Beast's
+    // async_read_header, but the raw header bytes are checked first).
+    void parse_header() {
+        if (buffer_.size() > 0) {
+            const auto data = buffer_.data();
+            if (has_obs_fold({static_cast<const char*>(data.data()), data.size()})) {
+                ApiError e;
+                e.status = 400;
+                e.message = "obsolete line folding in the request headers is not accepted";
+                e.code = "bad_http_request";
+                return refuse_header(e);
+            }
+            beast::error_code ec;
+            buffer_.consume(parser_->put(data, ec));
+            if (!ec && parser_->is_header_done()) return on_header({});
+            if (ec && ec != http::error::need_more) return end_read(ec);
+        }
+        const size_t room = std::max<size_t>(
+            1024, std::min<size_t>(static_cast<size_t>(limits().max_header_bytes), 64 << 10));
+        stream_.async_read_some(buffer_.prepare(room),
+                                [self = shared_from_this()](beast::error_code ec, size_t n) {
+                                    if (ec) {
+                                        // Bytes that ended before the headers: Beast's own error.
+                                        if (ec == net::error::eof && self->buffer_.size() > 0)
+                                            ec = http::error::partial_message;
+                                        else if (ec == net::error::eof)
+                                            ec = http::error::end_of_stream;
+                                        return self->end_read(ec);
+                                    }
+                                    self->buffer_.commit(n);
+                                    self->parse_header();
+                                });
+    }
+
+    // A request its headers make unacceptable: answered, then the connection
+    // closes (the body's framing is unknown).
+    void refuse_header(const ApiError& e) {
+        reading_ = false;
+        deadline_.cancel();
+        keep_alive_ = false;
+        send_full(error_response(e, 11, srv_->cfg.retry_after_seconds));
     }
 
     // Headers are in: refuse what RFC 9112 says to refuse before reading a
     // body, and answer `Expect: 100-continue`, then read the body.
     void on_header(beast::error_code ec) {
         if (ec) return end_read(ec);
-        if (auto e = header_error(parser_->get())) {
-            reading_ = false;
-            deadline_.cancel();
-            keep_alive_ = false;  // the body's framing is unknown: close after the answer
-            return send_full(error_response(*e, 11, srv_->cfg.retry_after_seconds));
-        }
+        if (auto e = header_error(parser_->get())) return refuse_header(*e);
         if (parser_->is_done()) return end_read({});  // no body
         if (!parser_->get()[http::field::expect].empty()) {
             static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";

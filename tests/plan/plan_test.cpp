@@ -28,12 +28,23 @@ TEST(Plan, KvBytesPerTokenLlama70B) {
               std::string::npos);
     EXPECT_DOUBLE_EQ((*p)["model"]["weight_bytes"].get<double>(), 140e9);
     PlanInputs q = llama70b();
-    q.kv_dtype = "q8_0";  // 34 bytes per 32 elements
-    q.dtype = "q8_0";
+    q.kv_dtype = "f32";
+    q.dtype = "q8_0";  // 34 bytes per 32 weights
     p = make_plan(q);
     ASSERT_TRUE(p.ok());
-    EXPECT_DOUBLE_EQ((*p)["kv_bytes_per_token"].get<double>(), 174080);
+    EXPECT_DOUBLE_EQ((*p)["kv_bytes_per_token"].get<double>(), 655360);
     EXPECT_DOUBLE_EQ((*p)["model"]["weight_bytes"].get<double>(), 70e9 * 34 / 32);
+}
+
+// Issue 23 item 4: plan sized a Q8_0 KV cache that serve refuses to build.
+TEST(Plan, RefusesAKvTypeServeCannotHold) {
+    for (const char* t : {"q8_0", "bf16", "q4_0"}) {
+        PlanInputs q = llama70b();
+        q.kv_dtype = t;
+        auto p = make_plan(q);
+        ASSERT_FALSE(p.ok()) << t;
+        EXPECT_NE(p.error().message.find("--kv-type"), std::string::npos) << p.error().message;
+    }
 }
 
 TEST(Plan, ReplicasMemoryAndWorkingSet) {

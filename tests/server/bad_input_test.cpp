@@ -188,6 +188,10 @@ std::vector<BadCase> cases() {
          "POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
          400, nullptr, "bad_http_request"},
         {"http11_without_host", "GET /health HTTP/1.1\r\n\r\n", 400, nullptr, "bad_http_request"},
+        {"obs_fold_space", "GET /health HTTP/1.1\r\nHost: x\r\nX-A: one\r\n two\r\n\r\n", 400,
+         nullptr, "bad_http_request"},
+        {"obs_fold_tab", "GET /health HTTP/1.1\r\nHost: x\r\nX-A: one\r\n\ttwo\r\n\r\n", 400,
+         nullptr, "bad_http_request"},
         {"expect_unknown",
          "POST /v1/completions HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: "
          "2\r\n\r\n{}",
