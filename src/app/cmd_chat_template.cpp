@@ -13,7 +13,11 @@ Command add_chat_template(CLI::App& app) {
     auto* model = c->add_option("--model", a->model, "GGUF file with tokenizer.chat_template");
     auto* tpl = c->add_option("--template", a->template_path,
                               "Jinja chat template file instead of --model");
+    auto* cfg = c->add_option("--tokenizer-config", a->tokenizer_config,
+                              "Hugging Face tokenizer_config.json: bos_token/eos_token, and its "
+                              "chat_template unless --template is given");
     model->excludes(tpl);
+    model->excludes(cfg);
     c->add_option("--messages", a->messages_path,
                   "JSON: [messages] or {\"messages\": [...], \"tools\": [...]}")
         ->required();

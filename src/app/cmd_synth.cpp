@@ -4,6 +4,7 @@
 #include "app/commands.h"
 #include "model_tools/synth.h"
 #include "tensor/dtype.h"
+#include "util/progress.h"
 #include "util/thread_pool.h"
 
 namespace ig::app {
@@ -35,7 +36,7 @@ int run_synth(const SynthArgs& a) {
     auto type = dtype_from_name(a.type);
     if (!type) return fail(make_error("unknown --type '{}'", a.type));
     ThreadPool pool(a.threads);
-    auto st = synth_model(spec, *type, a.seed, a.out, pool);
+    auto st = synth_model(spec, *type, a.seed, a.out, pool, ProgressLine("writing " + a.out));
     if (!st.ok()) return fail(st.error());
     std::fprintf(stderr, "wrote %s\n", a.out.c_str());
     return 0;

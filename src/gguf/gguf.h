@@ -15,6 +15,7 @@
 #include "tensor/dtype.h"
 #include "util/expected.h"
 #include "util/mapped_file.h"
+#include "util/progress.h"
 
 namespace ig {
 
@@ -153,7 +154,8 @@ class GgufWriter {
     Status add_tensor(std::string name, std::vector<uint64_t> shape, DType type, FillFn fill);
     // Writes path + ".tmp", then renames it over path. An alignment other
     // than 32 is recorded as general.alignment.
-    Status write(const std::string& path, uint32_t alignment = kGgufDefaultAlignment) const;
+    Status write(const std::string& path, uint32_t alignment = kGgufDefaultAlignment,
+                 const ProgressFn& progress = {}) const;
 
   private:
     struct PendingTensor {

@@ -246,7 +246,8 @@ Status GgufWriter::add_tensor(std::string name, std::vector<uint64_t> shape, DTy
     return {};
 }
 
-Status GgufWriter::write(const std::string& path, uint32_t alignment) const {
+Status GgufWriter::write(const std::string& path, uint32_t alignment,
+                         const ProgressFn& progress) const {
     // Alignment: an explicit general.alignment wins over the default
     // argument (so a copied metadata set keeps its layout) but must agree
     // with an explicit non-default argument.
@@ -315,12 +316,16 @@ Status GgufWriter::write(const std::string& path, uint32_t alignment) const {
         // a fill skips are deterministic zeros, not a previous tensor's data.
         std::vector<uint8_t> buf;
         buf.reserve(static_cast<size_t>(max_bytes));
+        const auto n_tensors = static_cast<int64_t>(tensors_.size());
+        int64_t written = 0;
+        if (progress) progress(0, n_tensors);
         for (const auto& t : tensors_) {
             buf.assign(static_cast<size_t>(t.n_bytes), 0);
             t.fill(buf.data(), t.n_bytes);
             IG_TRY(out.write(buf.data(), t.n_bytes));
             uint64_t pad = (align - t.n_bytes % align) % align;
             IG_TRY(out.zeros(pad));
+            if (progress) progress(++written, n_tensors);
         }
     } catch (const std::bad_alloc&) {
         return make_error("cannot write '{}': out of memory for a {}-byte tensor buffer", path,

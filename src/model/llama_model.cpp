@@ -62,13 +62,15 @@ Expected<std::vector<float>> vector_f32(const GgufFile& f, const std::string& na
 
 }  // namespace
 
-Expected<std::unique_ptr<LlamaModel>> LlamaModel::load(const std::string& path) {
+Expected<std::unique_ptr<LlamaModel>> LlamaModel::load(const std::string& path,
+                                                       const ProgressFn& progress) {
     auto f = GgufFile::open(path);
     if (!f.ok()) return f.error();
-    return from_gguf(std::make_shared<const GgufFile>(std::move(f).value()));
+    return from_gguf(std::make_shared<const GgufFile>(std::move(f).value()), progress);
 }
 
-Expected<std::unique_ptr<LlamaModel>> LlamaModel::from_gguf(std::shared_ptr<const GgufFile> file) {
+Expected<std::unique_ptr<LlamaModel>> LlamaModel::from_gguf(std::shared_ptr<const GgufFile> file,
+                                                            const ProgressFn& progress) {
     auto cfg = ModelConfig::from_gguf(*file);
     if (!cfg.ok()) return cfg.error();
     std::unique_ptr<LlamaModel> m(new LlamaModel());
@@ -77,7 +79,7 @@ Expected<std::unique_ptr<LlamaModel>> LlamaModel::from_gguf(std::shared_ptr<cons
     if (const char* v = std::getenv("IG_MATMUL"); v != nullptr && std::string_view(v) == "float")
         m->int8_matmul_ = false;
     IG_TRY(m->bind_weights());
-    m->pack_weights();
+    m->pack_weights(progress);
     return m;
 }
 
@@ -148,7 +150,7 @@ size_t packed_bytes(const WeightView& w) {
 
 }  // namespace
 
-void LlamaModel::pack_weights() {
+void LlamaModel::pack_weights(const ProgressFn& progress) {
     std::vector<WeightView*> ws;
     // Tied embeddings: output_ is packed; tok_embd_ keeps the file's rows
     // (embedding lookups read single rows).
@@ -178,7 +180,10 @@ void LlamaModel::pack_weights() {
     // weight per thread.
     const auto n_threads =
         static_cast<int64_t>(std::clamp(std::thread::hardware_concurrency(), 1u, 16u));
+    const auto n_weights = static_cast<int64_t>(ws.size());
+    if (progress) progress(0, n_weights);
     const auto pack_share = [&](int64_t i) {
+        int64_t done = 0;
         for (const WeightView* w : ws) {
             const int64_t panels = panel_count(w->ne1);
             const int64_t p0 = panels * i / n_threads, p1 = panels * (i + 1) / n_threads;
@@ -191,6 +196,9 @@ void LlamaModel::pack_weights() {
             if (w->data != tok_embd_.data && r0 < r1)
                 file_->drop_pages(static_cast<const uint8_t*>(w->data) + r0 * w->row_stride,
                                   static_cast<size_t>(r1 - r0) * w->row_stride);
+            // Every thread packs an equal share of each weight: thread 0's
+            // count stands for all of them.
+            if (i == 0 && progress) progress(++done, n_weights);
         }
     };
     std::vector<std::thread> threads;

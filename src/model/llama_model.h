@@ -12,6 +12,7 @@
 #include "model/kv_layout.h"
 #include "model/model_config.h"
 #include "util/expected.h"
+#include "util/progress.h"
 #include "util/thread_pool.h"
 
 namespace ig {
@@ -36,8 +37,12 @@ struct LayerWeights {
 
 class LlamaModel {
   public:
-    static Expected<std::unique_ptr<LlamaModel>> load(const std::string& path);
-    static Expected<std::unique_ptr<LlamaModel>> from_gguf(std::shared_ptr<const GgufFile> file);
+    // progress: weights prepared for the kernels so far (the part of a load
+    // that reads the whole file).
+    static Expected<std::unique_ptr<LlamaModel>> load(const std::string& path,
+                                                      const ProgressFn& progress = {});
+    static Expected<std::unique_ptr<LlamaModel>> from_gguf(std::shared_ptr<const GgufFile> file,
+                                                           const ProgressFn& progress = {});
 
     const ModelConfig& config() const { return cfg_; }
     const GgufFile& gguf() const { return *file_; }
@@ -65,7 +70,7 @@ class LlamaModel {
   private:
     LlamaModel() = default;
     Status bind_weights();
-    void pack_weights();
+    void pack_weights(const ProgressFn& progress);
     Status validate(const ForwardBatch& batch, const KvCacheView& kv,
                     std::span<float> logits) const;
     void ensure_scratch(int64_t n_tokens, int64_t n_rows);

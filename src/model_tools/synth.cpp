@@ -161,7 +161,7 @@ std::vector<std::string> synth_preset_names() {
 }
 
 Status synth_model(const SynthSpec& s, DType type, uint64_t seed, const std::string& path,
-                   ThreadPool& pool) {
+                   ThreadPool& pool, const ProgressFn& progress) {
     if (s.arch != "llama" && s.arch != "qwen2")
         return make_error("unsupported architecture '{}' (llama, qwen2)", s.arch);
     if (!dtype_is_computable(type))
@@ -251,7 +251,7 @@ Status synth_model(const SynthSpec& s, DType type, uint64_t seed, const std::str
         IG_TRY(add_matrix(p + "ffn_up.weight", s.n_embd, s.n_ff));
         IG_TRY(add_matrix(p + "ffn_down.weight", s.n_ff, s.n_embd));
     }
-    return w.write(path);
+    return w.write(path, kGgufDefaultAlignment, progress);
 }
 
 }  // namespace ig

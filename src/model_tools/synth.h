@@ -10,6 +10,7 @@
 
 #include "tensor/dtype.h"
 #include "util/expected.h"
+#include "util/progress.h"
 #include "util/thread_pool.h"
 
 namespace ig {
@@ -34,7 +35,8 @@ std::optional<SynthSpec> synth_preset(std::string_view name);
 std::vector<std::string> synth_preset_names();
 
 // Writes the model; 2-D weight matrices get `type`, norms and biases stay F32.
+// progress: tensors written so far.
 Status synth_model(const SynthSpec& spec, DType type, uint64_t seed, const std::string& path,
-                   ThreadPool& pool);
+                   ThreadPool& pool, const ProgressFn& progress = {});
 
 }  // namespace ig

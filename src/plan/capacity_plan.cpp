@@ -133,8 +133,8 @@ Expected<std::optional<double>> plan_model(PlanInputs& in, nlohmann::json& j) {
     // Only what `serve --kv-type` can hold: a plan for a KV cache the server
     // cannot build would be a plan for nothing.
     if (in.kv_dtype != "f16" && in.kv_dtype != "f32")
-        return make_error(
-            "--kv-dtype '{}' is not a KV type serve supports (--kv-type f16 or f32)", in.kv_dtype);
+        return make_error("--kv-dtype '{}' is not a KV type serve supports (--kv-type f16 or f32)",
+                          in.kv_dtype);
     model["layers"] = *in.layers;
     model["kv_heads"] = *in.kv_heads;
     model["head_dim"] = *in.head_dim;

@@ -13,6 +13,7 @@
 #include "model/llama_model.h"
 #include "tokenizer/gguf_vocab.h"
 #include "tokenizer/tokenizer.h"
+#include "util/progress.h"
 #include "util/read_file.h"
 
 namespace ig::server {
@@ -68,7 +69,9 @@ Expected<ServedModel> load_served_model(const ServeOptions& opt) {
     const auto t0 = std::chrono::steady_clock::now();
     // 1. The model.
     std::unique_ptr<LlamaModel> loaded;
-    IG_ASSIGN_OR_RETURN(loaded, LlamaModel::load(opt.model_path));
+    spdlog::info("loading {}", opt.model_path);
+    IG_ASSIGN_OR_RETURN(
+        loaded, LlamaModel::load(opt.model_path, ProgressLine("loading " + opt.model_path)));
     std::shared_ptr<LlamaModel> model = std::move(loaded);
     // 2. Its tokenizer.
     std::unique_ptr<Tokenizer> tok_owned;
@@ -102,6 +105,7 @@ Expected<ServedModel> load_served_model(const ServeOptions& opt) {
     IG_ASSIGN_OR_RETURN(engine, Engine::create(model, tok, ecfg));
     sm.engine = std::move(engine);
     sm.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    spdlog::info("loaded {} in {:.2f} s", opt.model_path, sm.load_seconds);
     return sm;
 }
 

@@ -1,6 +1,7 @@
 // `infergrid chat-template` end to end.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -36,17 +37,50 @@ TEST(ChatTemplateCli, RendersFromGgufMetadataAndTemplateFile) {
                         &out),
               0);
     EXPECT_EQ(out, "<s><|user|>hi</s>[1 tools]<|assistant|>");
+    // A .jinja file carries no BOS/EOS text: refused rather than rendered without them.
+    ASSERT_NE(test::run(test::binary() + " chat-template --template " + dir.file("t.jinja") +
+                            " --messages " + dir.file("msgs.json") + " 2>&1",
+                        &out),
+              0);
+    EXPECT_NE(out.find("--tokenizer-config"), std::string::npos) << out;
+    std::ofstream(dir.file("tokenizer_config.json"))
+        << R"({"bos_token": {"content": "<s>", "lstrip": false}, "eos_token": "</s>"})";
     ASSERT_EQ(test::run(test::binary() + " chat-template --template " + dir.file("t.jinja") +
+                            " --tokenizer-config " + dir.file("tokenizer_config.json") +
                             " --messages " + dir.file("msgs.json") + " --no-generation-prompt",
                         &out),
               0);
-    EXPECT_EQ(out, "<|user|>hi[1 tools]");
+    EXPECT_EQ(out, "<s><|user|>hi</s>[1 tools]");
     std::ofstream(dir.file("bad.jinja")) << "line1\n{% if %}";
     ASSERT_NE(test::run(test::binary() + " chat-template --template " + dir.file("bad.jinja") +
                             " --messages " + dir.file("msgs.json") + " 2>&1",
                         &out),
               0);
     EXPECT_NE(out.find("line 2"), std::string::npos) << out;
+}
+
+// Issue 23 item 5: a Llama 3 template with its tokenizer_config.json renders
+// <|begin_of_text|>, as Hugging Face does; the config's own template is used
+// when no --template is given.
+TEST(ChatTemplateCli, TakesBosAndTemplateFromTokenizerConfig) {
+    const std::string cfg = test::shared_file("tokenizers/hf/llama3/tokenizer_config.json");
+    const std::string tpl = test::shared_file("templates/meta-llama-Llama-3.1-8B-Instruct.jinja");
+    if (!std::filesystem::exists(cfg) || !std::filesystem::exists(tpl))
+        GTEST_SKIP() << "no ../shared";
+    test::TempDir dir;
+    std::ofstream(dir.file("msgs.json")) << R"([{"role": "user", "content": "hi"}])";
+    std::string out;
+    ASSERT_EQ(test::run(test::binary() + " chat-template --template " + tpl +
+                            " --tokenizer-config " + cfg + " --messages " + dir.file("msgs.json"),
+                        &out),
+              0);
+    EXPECT_EQ(out.rfind("<|begin_of_text|><|start_header_id|>system", 0), 0u) << out;
+    ASSERT_EQ(test::run(test::binary() + " chat-template --tokenizer-config " + cfg +
+                            " --messages " + dir.file("msgs.json"),
+                        &out),
+              0);
+    EXPECT_EQ(out.rfind("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi", 0), 0u)
+        << out;
 }
 
 }  // namespace

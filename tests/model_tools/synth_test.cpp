@@ -4,6 +4,8 @@
 
 #include <fstream>
 #include <iterator>
+#include <utility>
+#include <vector>
 
 #include "model/llama_model.h"
 #include "support/test_support.h"
@@ -27,6 +29,30 @@ TEST(Synth, SameSeedSameFileWhateverTheThreads) {
     ASSERT_TRUE(synth_model(spec, DType::Q8_0, 10, dir.file("c.gguf"), two).ok());
     EXPECT_EQ(bytes_of(dir.file("a.gguf")), bytes_of(dir.file("b.gguf")));
     EXPECT_NE(bytes_of(dir.file("a.gguf")), bytes_of(dir.file("c.gguf")));
+}
+
+// Issue 23 item 5: writing and loading a model report progress (synth and
+// serve printed nothing for seconds on large models).
+TEST(Synth, WritingAndLoadingReportProgress) {
+    test::TempDir dir;
+    ThreadPool pool(1);
+    std::vector<std::pair<int64_t, int64_t>> wrote, loaded;
+    const auto spec = *synth_preset("tiny-llama");
+    ASSERT_TRUE(
+        synth_model(spec, DType::Q8_0, 1, dir.file("m.gguf"), pool, [&](int64_t d, int64_t t) {
+            wrote.emplace_back(d, t);
+        }).ok());
+    ASSERT_GE(wrote.size(), 3u);
+    EXPECT_EQ(wrote.front().first, 0);
+    EXPECT_EQ(wrote.back().first, wrote.back().second);
+    for (size_t i = 1; i < wrote.size(); ++i) EXPECT_EQ(wrote[i].first, wrote[i - 1].first + 1);
+    auto m = LlamaModel::load(dir.file("m.gguf"),
+                              [&](int64_t d, int64_t t) { loaded.emplace_back(d, t); });
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    ASSERT_GE(loaded.size(), 2u);
+    EXPECT_EQ(loaded.front().first, 0);
+    EXPECT_EQ(loaded.back().first, loaded.back().second);  // 2 layers x 7 + output
+    EXPECT_EQ(loaded.back().second, 15);
 }
 
 TEST(Synth, EveryPresetShapeLoads) {
