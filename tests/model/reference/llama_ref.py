@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""Independent float64 reference ("oracle") for Llama / Qwen2 inference on GGUF files.
+"""Independent float64 reference ("oracle") for Llama / Qwen2 / Qwen3 inference on GGUF files.
 
 This script is deliberately self-contained (Python 3 standard library + numpy) and
 shares no code with the C++ engine: it parses the GGUF container itself, dequantizes
 the tensors to float64 and runs the transformer forward pass in float64, following
-Hugging Face transformers' Llama/Qwen2 semantics and llama.cpp's GGUF conventions.
+Hugging Face transformers' Llama/Qwen2/Qwen3 semantics and llama.cpp's GGUF conventions.
 
 Command line
 ------------
@@ -33,9 +33,16 @@ Conventions that are easy to get wrong (see also the comments at each place)
   This is the same (out, in) orientation as PyTorch's nn.Linear.weight.
 * RoPE pairing: llama.cpp's converter PERMUTES the rows of Wq and Wk of "llama" models
   so that the Hugging Face rotate_half pairs (x[i], x[i + d/2]) become ADJACENT pairs
-  (x[2i], x[2i+1]) ("normal" rope in ggml).  "qwen2" GGUF files are not permuted and use
-  the NEOX pairing (x[i], x[i + rope_dim/2]).  In both cases pair i rotates by
-  theta_i = p * base^(-2i/rope_dim) (optionally / linear factor, / rope_freqs[i]).
+  (x[2i], x[2i+1]) ("normal" rope in ggml).  "qwen2" and "qwen3" GGUF files are not
+  permuted and use the NEOX pairing (x[i], x[i + rope_dim/2]).  In both cases pair i
+  rotates by theta_i = p * base^(-2i/rope_dim) (optionally / linear factor, / rope_freqs[i]).
+* Qwen3 QK-norm: after the Q and K projections (Qwen3 has no QKV biases) every head of
+  Q and of K (head_dim values) is RMS-normalised on its own and multiplied by
+  blk.N.attn_q_norm.weight / attn_k_norm.weight (shape [head_dim], shared by all heads),
+  with the model's rms epsilon, BEFORE RoPE (HF Qwen3Attention: q_norm(q_proj(x).view(
+  ..., head_dim)) then apply_rotary_pos_emb).  head_dim comes from
+  attention.key_length and n_head * head_dim need not equal n_embd (Qwen3-0.6B: 16 x 128
+  = 2048 vs 1024), so attn_output maps n_head * head_dim back to n_embd.
 """
 
 import argparse
@@ -375,7 +382,7 @@ def silu(z):
 
 
 class Model:
-    ARCHS = ('llama', 'qwen2')
+    ARCHS = ('llama', 'qwen2', 'qwen3')
 
     def __init__(self, path, cache_weights=False):
         self.gguf = g = GGUFFile(path)
@@ -425,8 +432,10 @@ class Model:
                 raise RefError(f'rope_freqs.weight has {ff.size} entries, expected {self.rope_dim // 2}')
             self.rope_freq_factors = ff
         # "llama" GGUFs: adjacent pairs (Wq/Wk rows were permuted by the converter);
-        # "qwen2": NEOX pairs (x[i], x[i + rope_dim/2]).
-        self.rope_neox = arch == 'qwen2'
+        # "qwen2" / "qwen3": NEOX pairs (x[i], x[i + rope_dim/2]).
+        self.rope_neox = arch in ('qwen2', 'qwen3')
+        # Qwen3: per-head RMSNorm of Q and K before RoPE (weights required).
+        self.qk_norm = arch == 'qwen3'
 
         emb = g.info('token_embd.weight')
         if len(emb.ne) != 2 or emb.ne[0] != self.n_embd:
@@ -451,6 +460,9 @@ class Model:
             'ffn_down.weight': (self.n_embd, self.n_ff),
         }
         self._optional = {'attn_q.bias', 'attn_k.bias', 'attn_v.bias'}
+        if self.qk_norm:
+            self._shapes['attn_q_norm.weight'] = (self.head_dim,)
+            self._shapes['attn_k_norm.weight'] = (self.head_dim,)
         for il in range(self.n_layer):
             for suffix, shape in self._shapes.items():
                 name = f'blk.{il}.{suffix}'
@@ -554,8 +566,14 @@ class Model:
                 b = W(name)
                 if b is not None:
                     t += b
-            q = self.rope(q.reshape(T, nh, hd), pos)
-            k = self.rope(k.reshape(T, nkv, hd), pos)
+            q = q.reshape(T, nh, hd)
+            k = k.reshape(T, nkv, hd)
+            if self.qk_norm:
+                # rms_norm works over the last axis: each head on its own.
+                q = rms_norm(q, W('attn_q_norm.weight'), self.eps)
+                k = rms_norm(k, W('attn_k_norm.weight'), self.eps)
+            q = self.rope(q, pos)
+            k = self.rope(k, pos)
             v = v.reshape(T, nkv, hdv)
             if kv_cache is not None:
                 if il < len(kv_cache['k']):
@@ -773,7 +791,7 @@ CACHE_LIMIT_BYTES = int(os.environ.get('LLAMA_REF_CACHE_BYTES', str(4 << 30)))
 
 
 def main(argv=None):
-    ap = _Parser(prog='llama_ref.py', description='float64 numpy reference for Llama/Qwen2 GGUF models')
+    ap = _Parser(prog='llama_ref.py', description='float64 numpy reference for Llama/Qwen2/Qwen3 GGUF models')
     sub = ap.add_subparsers(dest='cmd', required=True)
     p = sub.add_parser('logits', help='write float64 logits of every position')
     p.add_argument('--model', required=True)

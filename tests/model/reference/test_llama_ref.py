@@ -13,8 +13,9 @@ What is checked, and against what:
   a deliberately naive one-token-at-a-time forward written here (own RMSNorm, own
   per-pair RoPE loop, own per-head attention over a Python KV list, own weights
   dequantized here from the bytes this test wrote), to 1e-12, on stories260K and on
-  synthetic llama / qwen2 GGUFs that exercise biases, GQA, NEOX vs adjacent RoPE,
-  partial rotary dims, head_dim override, linear scaling, rope_freqs, tied output and
+  synthetic llama / qwen2 / qwen3 GGUFs that exercise biases, GQA, NEOX vs adjacent RoPE,
+  partial rotary dims, head_dim override (n_head * head_dim != n_embd), Qwen3's per-head
+  Q/K RMSNorm before RoPE, linear scaling, rope_freqs, tied output and
   Q8_0 / Q4_0 / F16 / BF16 weights.
 * Convention check against Hugging Face semantics: the real TinyStories-656K
   safetensors model is converted here to GGUF with llama.cpp's Q/K row permutation; the
@@ -206,8 +207,14 @@ def naive_forward(w, hp, tokens, pos0=0):
                 k = k + L('attn_k.bias')
             if L('attn_v.bias') is not None:
                 v = v + L('attn_v.bias')
-            qh = [rope(q[i * hd:(i + 1) * hd], p) for i in range(n_head)]
-            kh = [rope(k[j * hd:(j + 1) * hd], p) for j in range(n_kv)]
+            qh = [q[i * hd:(i + 1) * hd] for i in range(n_head)]
+            kh = [k[j * hd:(j + 1) * hd] for j in range(n_kv)]
+            if hp.get('qk_norm'):
+                # Qwen3: each head RMS-normalised with the shared [head_dim] weight, pre-RoPE.
+                qh = [rmsnorm(e, L('attn_q_norm.weight')) for e in qh]
+                kh = [rmsnorm(e, L('attn_k_norm.weight')) for e in kh]
+            qh = [rope(e, p) for e in qh]
+            kh = [rope(e, p) for e in kh]
             vh = [v[j * hd:(j + 1) * hd] for j in range(n_kv)]
             kv[il].append((kh, vh))
             heads = []
@@ -246,9 +253,10 @@ def assert_close(tc, a, b, tol, what=''):
 
 def build_synthetic(path, arch, seed, *, n_embd=64, n_layer=2, n_ff=96, n_head=4, n_head_kv=2,
                     key_length=None, rope_dim=None, n_vocab=50, tied=False, biases=False,
-                    linear_factor=None, freq_factors=None, freq_base=10000.0, eps=1e-5,
-                    types=None, version=3, alignment=None):
-    """Write a random-weight model GGUF; return (weights as float64 dict, hparams)."""
+                    qk_norm=False, linear_factor=None, freq_factors=None, freq_base=10000.0,
+                    eps=1e-5, types=None, version=3, alignment=None, omit=()):
+    """Write a random-weight model GGUF; return (weights as float64 dict, hparams).
+    omit: tensor names left out of the file (error tests)."""
     rng = np.random.default_rng(seed)
     hd = key_length or n_embd // n_head
     rd = rope_dim or hd
@@ -290,6 +298,9 @@ def build_synthetic(path, arch, seed, *, n_embd=64, n_layer=2, n_ff=96, n_head=4
             add(b + 'attn_q.bias', (n_head * hd,), 0.5)
             add(b + 'attn_k.bias', (n_head_kv * hd,), 0.5)
             add(b + 'attn_v.bias', (n_head_kv * hd,), 0.5)
+        if qk_norm:
+            add(b + 'attn_q_norm.weight', (hd,), 0.3, offset=1.0)
+            add(b + 'attn_k_norm.weight', (hd,), 0.3, offset=1.0)
         add(b + 'attn_output.weight', (n_embd, n_head * hd), 0.2)
         add(b + 'ffn_norm.weight', (n_embd,), 0.1, offset=1.0)
         add(b + 'ffn_gate.weight', (n_ff, n_embd), 0.3)
@@ -302,10 +313,12 @@ def build_synthetic(path, arch, seed, *, n_embd=64, n_layer=2, n_ff=96, n_head=4
         raw, deq = encode(freq_factors, GT_F32)
         tensors.append(('rope_freqs.weight', [len(freq_factors)], GT_F32, raw))
         freq_factors = deq
+    tensors = [t for t in tensors if t[0] not in omit]
     rng.shuffle(tensors)  # the reader must not depend on tensor order
     write_gguf(path, kvs, tensors, version=version, alignment=alignment)
     hp = dict(n_head=n_head, n_head_kv=n_head_kv, head_dim=hd, rope_dim=rd, freq_base=float(np.float32(freq_base)),
-              eps=float(np.float32(eps)), neox=(arch == 'qwen2'), n_layer=n_layer,
+              eps=float(np.float32(eps)), neox=arch in ('qwen2', 'qwen3'), n_layer=n_layer,
+              qk_norm=qk_norm,
               linear_factor=float(np.float32(linear_factor)) if linear_factor else 1.0,
               freq_factors=freq_factors)
     return w, hp
@@ -576,6 +589,31 @@ class TestForward(unittest.TestCase):
         m, _ = self._check_model(path, w, hp, [3, 7, 7, 0, 49, 12, 5, 30, 2])
         self.assertTrue(m.rope_neox)
         self.assertEqual(m.output_name, 'token_embd.weight')
+
+    def test_synthetic_qwen3(self):
+        # Qwen3-0.6B's proportions: n_head * head_dim = 128 != n_embd = 64, no biases.
+        path = os.path.join(self.tmp.name, 'qwen3.gguf')
+        w, hp = build_synthetic(path, 'qwen3', 4, qk_norm=True, tied=True, n_head=4, n_head_kv=2,
+                                key_length=32, freq_base=1000000.0, eps=1e-6,
+                                types={'attn_q.weight': GT_Q8_0, 'attn_output.weight': GT_Q8_0,
+                                       'ffn_gate.weight': GT_F16, 'attn_k_norm.weight': GT_BF16,
+                                       'attn_q_norm.weight': GT_F16})
+        m, full = self._check_model(path, w, hp, [3, 7, 7, 0, 49, 12, 5, 30, 2], pos0=3)
+        self.assertTrue(m.rope_neox and m.qk_norm)
+        self.assertEqual((m.head_dim, m.n_head * m.head_dim, m.n_embd), (32, 128, 64))
+        # Guard: the norm must matter, and the naive forward must agree only with it on.
+        m.qk_norm = False
+        off = m.forward([3, 7, 7, 0, 49, 12, 5, 30, 2], 3)
+        self.assertGreater(float(np.max(np.abs(off - full))), 1e-2)
+        hp['qk_norm'] = False
+        assert_close(self, off, naive_forward(w, hp, [3, 7, 7, 0, 49, 12, 5, 30, 2], 3), self.TOL)
+
+    def test_qwen3_without_q_norm_is_refused(self):
+        path = os.path.join(self.tmp.name, 'qwen3-bad.gguf')
+        build_synthetic(path, 'qwen3', 5, qk_norm=True, key_length=32,
+                        omit=('blk.1.attn_q_norm.weight',))
+        with self.assertRaisesRegex(llama_ref.RefError, r'blk\.1\.attn_q_norm\.weight'):
+            llama_ref.Model(path)
 
     def test_synthetic_llama(self):
         path = os.path.join(self.tmp.name, 'llama.gguf')
