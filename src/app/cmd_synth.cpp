@@ -14,7 +14,8 @@ struct SynthArgs {
     std::string preset = "tiny-llama", type = "f16", out, arch;
     uint64_t seed = 1;
     int threads = 0;
-    int64_t embd = 0, layers = 0, heads = 0, kv_heads = 0, ffn = 0, vocab = 0, ctx = 0;
+    int64_t embd = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0, ffn = 0, vocab = 0,
+            ctx = 0;
     bool tied = false, untied = false;
 };
 
@@ -28,6 +29,7 @@ int run_synth(const SynthArgs& a) {
     if (a.layers) spec.n_layer = a.layers;
     if (a.heads) spec.n_head = a.heads;
     if (a.kv_heads) spec.n_head_kv = a.kv_heads;
+    if (a.head_dim) spec.head_dim = a.head_dim;
     if (a.ffn) spec.n_ff = a.ffn;
     if (a.vocab) spec.n_vocab = a.vocab;
     if (a.ctx) spec.n_ctx = a.ctx;
@@ -53,11 +55,14 @@ Command add_synth(CLI::App& app) {
     s->add_option("-o,--out", a->out, "Output file")->required();
     s->add_option("--seed", a->seed, "Random seed");
     s->add_option("-t,--threads", a->threads, "Threads (0: all cores)");
-    s->add_option("--arch", a->arch, "Override: llama or qwen2");
+    s->add_option("--arch", a->arch, "Override: llama, qwen2 or qwen3")
+        ->check(CLI::IsMember({"llama", "qwen2", "qwen3"}));
     s->add_option("--hidden", a->embd, "Override: embedding length");
     s->add_option("--layers", a->layers, "Override: block count");
     s->add_option("--heads", a->heads, "Override: attention heads");
     s->add_option("--kv-heads", a->kv_heads, "Override: KV heads");
+    s->add_option("--head-dim", a->head_dim,
+                  "Override: head dimension (default: the preset's, else hidden / heads)");
     s->add_option("--ffn", a->ffn, "Override: feed-forward length");
     s->add_option("--vocab", a->vocab, "Override: vocabulary size");
     s->add_option("--ctx", a->ctx, "Override: context length");

@@ -116,6 +116,15 @@ void matmul_shared_input(ThreadPool& pool, const KernelTable& kt,
     for (const MatmulOut& o : outs) matmul(pool, kt, *o.w, X, Xq, M, o.y);
 }
 
+// Qwen3's QK-norm: RMSNorm over each of the n_heads heads of x (head_dim
+// floats each, contiguous) with the one weight vector all heads share.
+void norm_heads(const KernelTable& kt, float* x, const std::vector<float>& w, int64_t n_heads,
+                int64_t head_dim, float eps) {
+    if (w.empty()) return;
+    for (int64_t h = 0; h < n_heads; ++h)
+        kt.rmsnorm(x + h * head_dim, w.data(), x + h * head_dim, head_dim, eps);
+}
+
 void add_bias(ThreadPool& pool, const KernelTable& kt, float* y, const std::vector<float>& b,
               int64_t rows) {
     if (b.empty()) return;
@@ -254,12 +263,15 @@ Status LlamaModel::forward(const ForwardBatch& batch, const KvCacheView& kv, Thr
         add_bias(pool, kt, s_.k.data(), W.bk, T);
         add_bias(pool, kt, s_.v.data(), W.bv, T);
 
-        // RoPE, then write this layer's K/V of every new token into its block.
+        // QK-norm (qwen3) and RoPE, then write this layer's K/V of every new
+        // token into its block.
         pool.parallel_for(T, 4, [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; ++t) {
                 const auto pos = static_cast<int32_t>(s_.pos[t]);
                 float* q = s_.q.data() + t * QD;
                 float* k = s_.k.data() + t * KVD;
+                norm_heads(kt, q, W.q_norm, c.n_head, HD, c.rms_eps);
+                norm_heads(kt, k, W.k_norm, c.n_head_kv, HD, c.rms_eps);
                 kt.rope(q, c.n_head, HD, c.rope_dim, pos, inv_freq_.data(), c.rope_neox);
                 kt.rope(k, c.n_head_kv, HD, c.rope_dim, pos, inv_freq_.data(), c.rope_neox);
                 const SequenceInput& s = batch.seqs[static_cast<size_t>(s_.seq[t])];

@@ -111,6 +111,10 @@ Status LlamaModel::bind_weights() {
             IG_ASSIGN_OR_RETURN(L.bk, vector_f32(f, p + "attn_k.bias", c.kv_dim()));
             IG_ASSIGN_OR_RETURN(L.bv, vector_f32(f, p + "attn_v.bias", c.kv_dim()));
         }
+        if (c.qk_norm) {
+            IG_ASSIGN_OR_RETURN(L.q_norm, vector_f32(f, p + "attn_q_norm.weight", c.head_dim));
+            IG_ASSIGN_OR_RETURN(L.k_norm, vector_f32(f, p + "attn_k_norm.weight", c.head_dim));
+        }
     }
 
     // theta_i = pos * base^(-2i/d) / factor_i / linear_scale. Llama 3 style

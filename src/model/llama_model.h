@@ -1,5 +1,5 @@
 #pragma once
-// Llama-family transformer (llama, qwen2) over GGUF weights used in place.
+// Llama-family transformer (llama, qwen2, qwen3) over GGUF weights used in place.
 // Pure compute: token ids + positions + block tables in, logits out.
 #include <cstdint>
 #include <memory>
@@ -32,6 +32,7 @@ struct WeightView {
 struct LayerWeights {
     std::vector<float> attn_norm, ffn_norm;  // converted to F32 at load
     std::vector<float> bq, bk, bv;           // empty without QKV bias
+    std::vector<float> q_norm, k_norm;       // head_dim each (qwen3), else empty
     WeightView wq, wk, wv, wo, gate, up, down;
 };
 

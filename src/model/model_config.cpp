@@ -47,8 +47,14 @@ Expected<ModelConfig> ModelConfig::from_gguf(const GgufFile& f) {
         c.arch = Arch::Qwen2;
         c.rope_neox = true;
         c.qkv_bias = true;
+    } else if (c.arch_name == "qwen3") {
+        // Qwen2 without QKV bias, with per-head Q/K RMSNorm.
+        c.arch = Arch::Qwen3;
+        c.rope_neox = true;
+        c.qk_norm = true;
     } else {
-        return make_error("unsupported architecture '{}' (supported: llama, qwen2)", c.arch_name);
+        return make_error("unsupported architecture '{}' (supported: llama, qwen2, qwen3)",
+                          c.arch_name);
     }
     if (auto n = f.get_string("general.name")) c.name = std::string(*n);
     const std::string p = c.arch_name + ".";

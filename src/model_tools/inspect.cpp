@@ -17,11 +17,20 @@ namespace {
 
 using json = nlohmann::ordered_json;  // keeps fields in the order written
 
-// Hyperparameters shown, as suffixes of "{arch}.".
+// Hyperparameters shown, as suffixes of "{arch}.". key_length is the head
+// dimension, which need not be embedding_length / head_count (qwen3).
 constexpr std::string_view kHparams[] = {
-    "context_length",      "embedding_length",     "block_count",
-    "feed_forward_length", "attention.head_count", "attention.head_count_kv",
-    "rope.freq_base",      "rope.dimension_count", "attention.layer_norm_rms_epsilon",
+    "context_length",
+    "embedding_length",
+    "block_count",
+    "feed_forward_length",
+    "attention.head_count",
+    "attention.head_count_kv",
+    "attention.key_length",
+    "attention.value_length",
+    "rope.freq_base",
+    "rope.dimension_count",
+    "attention.layer_norm_rms_epsilon",
 };
 
 // f32 values are stored widened to double; going through the float's

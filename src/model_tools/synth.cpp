@@ -32,21 +32,36 @@ SynthSpec make(std::string arch, int64_t e, int64_t l, int64_t h, int64_t kv, in
     return s;
 }
 
+SynthSpec with_head_dim(SynthSpec s, int64_t head_dim) {
+    s.head_dim = head_dim;
+    return s;
+}
+
+SynthSpec with_llama3_rope(SynthSpec s) {
+    s.llama3_rope = true;
+    return s;
+}
+
 std::vector<Preset> presets() {
-    std::vector<Preset> p = {
+    return {
         {"tinyllama-1.1b", make("llama", 2048, 22, 32, 4, 5632, 32000, 2048, false, 1e4f, 1e-5f)},
         {"qwen2.5-0.5b", make("qwen2", 896, 24, 14, 2, 4864, 151936, 32768, true, 1e6f, 1e-6f)},
-        {"llama3.2-1b", make("llama", 2048, 16, 32, 8, 8192, 128256, 131072, true, 5e5f, 1e-5f)},
+        {"llama3.2-1b",
+         with_llama3_rope(make("llama", 2048, 16, 32, 8, 8192, 128256, 131072, true, 5e5f, 1e-5f))},
+        {"qwen3-0.6b",
+         with_head_dim(make("qwen3", 1024, 28, 16, 8, 3072, 151936, 40960, true, 1e6f, 1e-6f),
+                       128)},
         // Tiny shapes for tests: GQA groups of 2 and 4, tied and untied.
         {"tiny-llama", make("llama", 64, 2, 4, 2, 128, 320, 512, false, 1e4f, 1e-5f)},
         {"tiny-llama-tied", make("llama", 64, 2, 8, 2, 96, 300, 512, true, 1e4f, 1e-5f)},
         {"tiny-qwen2", make("qwen2", 64, 2, 4, 1, 96, 300, 512, true, 1e6f, 1e-6f)},
         {"tiny-qwen2-untied", make("qwen2", 96, 3, 6, 2, 160, 330, 512, false, 1e6f, 1e-6f)},
-        {"tiny-llama3", make("llama", 128, 2, 4, 2, 256, 400, 8192, false, 5e5f, 1e-5f)},
+        {"tiny-llama3",
+         with_llama3_rope(make("llama", 128, 2, 4, 2, 256, 400, 8192, false, 5e5f, 1e-5f))},
+        // head_dim 32: heads x head_dim = 128 != n_embd 64, as in real Qwen3 shapes.
+        {"tiny-qwen3",
+         with_head_dim(make("qwen3", 64, 2, 4, 2, 96, 300, 512, true, 1e6f, 1e-6f), 32)},
     };
-    p[2].spec.llama3_rope = true;
-    p.back().spec.llama3_rope = true;
-    return p;
 }
 
 // splitmix64: a fast, well-mixed generator; one independent stream per row
@@ -162,25 +177,29 @@ std::vector<std::string> synth_preset_names() {
 
 Status synth_model(const SynthSpec& s, DType type, uint64_t seed, const std::string& path,
                    ThreadPool& pool, const ProgressFn& progress) {
-    if (s.arch != "llama" && s.arch != "qwen2")
-        return make_error("unsupported architecture '{}' (llama, qwen2)", s.arch);
+    if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3")
+        return make_error("unsupported architecture '{}' (llama, qwen2, qwen3)", s.arch);
     if (!dtype_is_computable(type))
         return make_error("unsupported weight type {}", dtype_name(type));
     if (s.n_embd <= 0 || s.n_layer <= 0 || s.n_head <= 0 || s.n_head_kv <= 0 || s.n_ff <= 0 ||
-        s.n_ctx <= 0)
+        s.n_ctx <= 0 || s.head_dim < 0)
         return make_error("all dimensions must be positive");
-    if (s.n_embd % s.n_head != 0 || s.n_head % s.n_head_kv != 0)
+    if ((s.head_dim == 0 && s.n_embd % s.n_head != 0) || s.n_head % s.n_head_kv != 0)
         return make_error("hidden size must divide into heads and heads into KV heads");
-    if ((s.n_embd / s.n_head) % 2 != 0) return make_error("head dimension must be even");
+    const int64_t hd = s.head_dim != 0 ? s.head_dim : s.n_embd / s.n_head;
+    if (hd % 2 != 0) return make_error("head dimension must be even");
     if (s.n_vocab < 260) return make_error("vocabulary must hold at least 260 tokens");
     auto rb = row_bytes(type, static_cast<uint64_t>(s.n_embd));
     auto rf = row_bytes(type, static_cast<uint64_t>(s.n_ff));
-    if (!rb || !rf)
-        return make_error("hidden ({}) and ffn ({}) sizes must be multiples of {}'s block size",
-                          s.n_embd, s.n_ff, dtype_name(type));
+    auto rq = row_bytes(type, static_cast<uint64_t>(s.n_head * hd));  // attn_output's rows
+    if (!rb || !rf || !rq)
+        return make_error(
+            "hidden ({}), ffn ({}) and heads x head dim ({}) sizes must be multiples of {}'s "
+            "block size",
+            s.n_embd, s.n_ff, s.n_head * hd, dtype_name(type));
 
     const std::string a = s.arch;
-    const int64_t hd = s.n_embd / s.n_head;
+    const bool qk_norm = a == "qwen3";
     GgufWriter w;
     w.set("general.architecture", GgufValue::str(a));
     w.set("general.name", GgufValue::str("infergrid-synth-" + a));
@@ -193,6 +212,11 @@ Status synth_model(const SynthSpec& s, DType type, uint64_t seed, const std::str
     w.set(a + ".attention.layer_norm_rms_epsilon", GgufValue::f32(s.rms_eps));
     w.set(a + ".rope.freq_base", GgufValue::f32(s.rope_base));
     w.set(a + ".rope.dimension_count", GgufValue::u32(static_cast<uint32_t>(hd)));
+    // As llama.cpp writes Qwen3; elsewhere only when n_embd / n_head would be wrong.
+    if (qk_norm || s.head_dim != 0) {
+        w.set(a + ".attention.key_length", GgufValue::u32(static_cast<uint32_t>(hd)));
+        w.set(a + ".attention.value_length", GgufValue::u32(static_cast<uint32_t>(hd)));
+    }
     add_tokenizer(w, s.n_vocab);
 
     uint64_t tensor_no = 0;
@@ -233,13 +257,17 @@ Status synth_model(const SynthSpec& s, DType type, uint64_t seed, const std::str
     if (!s.tied_output) IG_TRY(add_matrix("output.weight", s.n_embd, s.n_vocab));
     if (s.llama3_rope)
         IG_TRY(add_vector("rope_freqs.weight", llama3_rope_factors(hd, s.rope_base)));
-    const bool bias = s.qkv_bias || s.arch == "qwen2";
+    const bool bias = (s.qkv_bias || s.arch == "qwen2") && s.arch != "qwen3";
     for (int64_t l = 0; l < s.n_layer; ++l) {
         const std::string p = "blk." + std::to_string(l) + ".";
         IG_TRY(add_vector(p + "attn_norm.weight", random_vector(s.n_embd, 1.0f, 0.2f)));
         IG_TRY(add_matrix(p + "attn_q.weight", s.n_embd, s.n_head * hd));
         IG_TRY(add_matrix(p + "attn_k.weight", s.n_embd, s.n_head_kv * hd));
         IG_TRY(add_matrix(p + "attn_v.weight", s.n_embd, s.n_head_kv * hd));
+        if (qk_norm) {
+            IG_TRY(add_vector(p + "attn_q_norm.weight", random_vector(hd, 1.0f, 0.2f)));
+            IG_TRY(add_vector(p + "attn_k_norm.weight", random_vector(hd, 1.0f, 0.2f)));
+        }
         if (bias) {
             IG_TRY(add_vector(p + "attn_q.bias", random_vector(s.n_head * hd, 0.0f, 0.3f)));
             IG_TRY(add_vector(p + "attn_k.bias", random_vector(s.n_head_kv * hd, 0.0f, 0.3f)));

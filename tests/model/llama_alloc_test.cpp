@@ -11,13 +11,11 @@
 namespace ig {
 namespace {
 
-TEST(LlamaAlloc, DecodeStepsAllocateNothing) {
-    if (!test::counting_allocations())
-        GTEST_SKIP() << "allocation counting is off under sanitizers";
+void decode_allocates_nothing(const char* preset) {
     test::TempDir dir;
     ThreadPool pool(2);
     const std::string path = dir.file("m.gguf");
-    ASSERT_TRUE(synth_model(*synth_preset("tiny-qwen2"), DType::Q8_0, 1, path, pool).ok());
+    ASSERT_TRUE(synth_model(*synth_preset(preset), DType::Q8_0, 1, path, pool).ok());
     auto m = LlamaModel::load(path);
     ASSERT_TRUE(m.ok());
     test::KvArena kv(**m, 8, 16, DType::F16);
@@ -38,6 +36,17 @@ TEST(LlamaAlloc, DecodeStepsAllocateNothing) {
     const int64_t before = test::allocations();
     for (int64_t pos = 6; pos < 40; ++pos) ASSERT_TRUE(step(pos));
     EXPECT_EQ(test::allocations() - before, 0);
+}
+
+TEST(LlamaAlloc, DecodeStepsAllocateNothing) {
+    if (!test::counting_allocations())
+        GTEST_SKIP() << "allocation counting is off under sanitizers";
+    // qwen2 (QKV bias) and qwen3 (per-head Q/K norm) between them cover every
+    // optional step of the layer.
+    for (const char* preset : {"tiny-qwen2", "tiny-qwen3"}) {
+        SCOPED_TRACE(preset);
+        decode_allocates_nothing(preset);
+    }
 }
 
 }  // namespace

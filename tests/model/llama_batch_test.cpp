@@ -143,11 +143,11 @@ TEST_P(LlamaBatch, ThreadCountDoesNotChangeABit) {
     for (size_t si = 0; si < one.size(); ++si) EXPECT_EQ(one[si], two[si]) << "sequence " << si;
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, LlamaBatch,
-                         testing::Values(BatchCase{"tiny-llama", DType::F32},
-                                         BatchCase{"tiny-qwen2", DType::F32},
-                                         BatchCase{"tiny-llama", DType::F16},
-                                         BatchCase{"tiny-qwen2", DType::F16}));
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, LlamaBatch,
+    testing::Values(BatchCase{"tiny-llama", DType::F32}, BatchCase{"tiny-qwen2", DType::F32},
+                    BatchCase{"tiny-llama", DType::F16}, BatchCase{"tiny-qwen2", DType::F16},
+                    BatchCase{"tiny-qwen3", DType::F32}, BatchCase{"tiny-qwen3", DType::F16}));
 
 }  // namespace
 }  // namespace ig

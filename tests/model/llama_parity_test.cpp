@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -149,26 +150,54 @@ INSTANTIATE_TEST_SUITE_P(AllShapes, LlamaParity,
                              ParityCase{"tiny-qwen2", "f32", DType::F32, 16, 1e-5},
                              ParityCase{"tiny-qwen2-untied", "f32", DType::F32, 5, 1e-5},
                              ParityCase{"tiny-llama3", "f32", DType::F32, 16, 1e-5},
+                             // Per-head Q/K norm, n_head * head_dim (128) != n_embd (64).
+                             ParityCase{"tiny-qwen3", "f32", DType::F32, 16, 1e-5},
                              // Quantised weights: the reference dequantises the same blocks itself,
                              // so the bound stays tight.
                              ParityCase{"tiny-llama", "f16", DType::F32, 16, 1e-5},
+                             ParityCase{"tiny-qwen3", "f16", DType::F32, 7, 1e-5},
                              ParityCase{"tiny-qwen2", "bf16", DType::F32, 16, 1e-5},
                              ParityCase{"tiny-llama", "q8_0", DType::F32, 16, 1e-5},
                              ParityCase{"tiny-qwen2-untied", "q8_0", DType::F32, 3, 1e-5},
+                             ParityCase{"tiny-qwen3", "q8_0", DType::F32, 16, 1e-5},
                              ParityCase{"tiny-llama-tied", "q4_0", DType::F32, 16, 1e-5},
                              // F16 KV rounds K and V to 11 significant bits.
                              ParityCase{"tiny-llama", "f32", DType::F16, 16, 2e-3},
-                             ParityCase{"tiny-qwen2", "q8_0", DType::F16, 16, 2e-3}),
+                             ParityCase{"tiny-qwen2", "q8_0", DType::F16, 16, 2e-3},
+                             ParityCase{"tiny-qwen3", "q8_0", DType::F16, 16, 2e-3}),
                          case_name);
 
-// K-quant mixes: a tiny-llama shape widened to rows of 256 (K-quants need whole
+// K-quant mixes: tiny shapes widened to rows of 256 (K-quants need whole
 // super-blocks), written as F32 and converted by `infergrid quantize`'s library; the
 // reference dequantises the same Q4_K/Q5_K/Q6_K blocks itself, so the bound is the
 // float32 accumulation error, as for Q8_0.
 struct KQuantParityCase {
+    const char* preset;
     QuantMix mix;
     double tolerance;
 };
+
+SynthSpec widened(const char* preset) {
+    SynthSpec spec = *synth_preset(preset);
+    spec.n_embd = 256;
+    spec.n_ff = 512;
+    spec.n_layer = 3;
+    if (spec.head_dim != 0) {  // qwen3: keep n_head * head_dim (512) != n_embd
+        spec.n_head = 8;
+        spec.head_dim = 64;
+    }
+    return spec;
+}
+
+std::string kquant_name(const KQuantParityCase& c) {
+    const std::string mix(quant_mix_name(c.mix));
+    // tiny-llama keeps the names these cases had before there were others.
+    if (std::string_view(c.preset) == "tiny-llama") return mix;
+    std::string s = fmt::format("{}_{}", c.preset, mix);
+    for (auto& ch : s)
+        if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+    return s;
+}
 
 class KQuantParity : public testing::TestWithParam<KQuantParityCase> {};
 
@@ -177,24 +206,21 @@ TEST_P(KQuantParity, MatchesFloat64Reference) {
     const KQuantParityCase& pc = GetParam();
     test::TempDir dir;
     ThreadPool pool(2);
-    SynthSpec spec = *synth_preset("tiny-llama");
-    spec.n_embd = 256;
-    spec.n_ff = 512;
-    spec.n_layer = 3;
+    const SynthSpec spec = widened(pc.preset);
     const std::string f32 = dir.file("f32.gguf"), path = dir.file("m.gguf");
     ASSERT_TRUE(synth_model(spec, DType::F32, 43, f32, pool).ok());
     auto sum = quantize_model(f32, path, pc.mix, pool, nullptr);
     ASSERT_TRUE(sum.ok()) << sum.error().message;
-    check_both_paths(path, dir, pool, std::string("kquant_") + std::string(quant_mix_name(pc.mix)),
-                     DType::F32, 16, pc.tolerance);
+    check_both_paths(path, dir, pool, "kquant_" + kquant_name(pc), DType::F32, 16, pc.tolerance);
 }
 
 INSTANTIATE_TEST_SUITE_P(Mixes, KQuantParity,
-                         testing::Values(KQuantParityCase{QuantMix::Q4_K_M, 1e-5},
-                                         KQuantParityCase{QuantMix::Q5_K_M, 1e-5},
-                                         KQuantParityCase{QuantMix::Q6_K, 1e-5}),
+                         testing::Values(KQuantParityCase{"tiny-llama", QuantMix::Q4_K_M, 1e-5},
+                                         KQuantParityCase{"tiny-llama", QuantMix::Q5_K_M, 1e-5},
+                                         KQuantParityCase{"tiny-llama", QuantMix::Q6_K, 1e-5},
+                                         KQuantParityCase{"tiny-qwen3", QuantMix::Q4_K_M, 1e-5}),
                          [](const testing::TestParamInfo<KQuantParityCase>& i) {
-                             return std::string(quant_mix_name(i.param.mix));
+                             return kquant_name(i.param);
                          });
 
 }  // namespace

@@ -40,9 +40,10 @@ void rewrite(const std::string& src, const std::string& dst, const KvEdit& kv_ed
 
 class ModelLoadErrors : public testing::Test {
   protected:
+    virtual const char* preset() const { return "tiny-llama"; }
     void SetUp() override {
         ThreadPool pool(1);
-        ASSERT_TRUE(synth_model(*synth_preset("tiny-llama"), DType::F32, 1, good_, pool).ok());
+        ASSERT_TRUE(synth_model(*synth_preset(preset()), DType::F32, 1, good_, pool).ok());
     }
     std::string load_error(const KvEdit& kv, const TensorEdit& te) {
         const std::string bad = dir_.file("bad.gguf");
@@ -120,6 +121,54 @@ TEST_F(ModelLoadErrors, HyperparameterDisagreesWithTensors) {
         },
         keep_t);
     EXPECT_NE(e.find("ffn_gate"), std::string::npos) << e;
+}
+
+// qwen3: the per-head Q/K norm weights are required, [head_dim] each.
+class Qwen3LoadErrors : public ModelLoadErrors {
+  protected:
+    const char* preset() const override { return "tiny-qwen3"; }
+};
+
+TEST_F(Qwen3LoadErrors, UnchangedCopyLoadsAsQwen3) {
+    EXPECT_EQ(load_error(keep_kv, keep_t), "<loaded>");
+    auto m = LlamaModel::load(good_);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    const ModelConfig& c = (*m)->config();
+    EXPECT_EQ(c.arch, Arch::Qwen3);
+    EXPECT_EQ(c.head_dim, 32);
+    EXPECT_EQ(c.q_dim(), 128);  // != n_embd
+    EXPECT_EQ(c.n_embd, 64);
+    EXPECT_TRUE(c.qk_norm);
+    EXPECT_TRUE(c.rope_neox);
+    EXPECT_FALSE(c.qkv_bias);
+}
+
+TEST_F(Qwen3LoadErrors, MissingQOrKNormNamesTheTensor) {
+    for (const std::string missing : {"blk.1.attn_q_norm.weight", "blk.0.attn_k_norm.weight"}) {
+        auto e = load_error(
+            keep_kv, [&](std::string& name, std::vector<uint64_t>&) { return name != missing; });
+        EXPECT_NE(e.find("missing tensor '" + missing + "'"), std::string::npos) << e;
+    }
+}
+
+TEST_F(Qwen3LoadErrors, NormOfWrongShape) {
+    auto e = load_error(keep_kv, [](std::string& name, std::vector<uint64_t>& shape) {
+        if (name == "blk.0.attn_q_norm.weight") shape[0] = 64;  // n_embd, not head_dim 32
+        return true;
+    });
+    EXPECT_NE(e.find("blk.0.attn_q_norm.weight"), std::string::npos) << e;
+    EXPECT_NE(e.find("expected [32]"), std::string::npos) << e;
+}
+
+TEST_F(Qwen3LoadErrors, UnknownArchitectureListsTheKnownOnes) {
+    auto e = load_error(
+        [](GgufKV& kv) {
+            if (kv.key == "general.architecture") kv.value = GgufValue::str("qwen4");
+            return true;
+        },
+        keep_t);
+    EXPECT_NE(e.find("unsupported architecture 'qwen4'"), std::string::npos) << e;
+    EXPECT_NE(e.find("qwen3"), std::string::npos) << e;
 }
 
 TEST(ModelForwardErrors, RefusesBadRequests) {

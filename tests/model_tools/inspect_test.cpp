@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "gguf/gguf.h"
+#include "model_tools/synth.h"
+#include "util/thread_pool.h"
 
 namespace ig {
 namespace {
@@ -162,6 +164,27 @@ TEST_F(InspectTest, ReportsBadFiles) {
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.error().message.find("truncated"), std::string::npos) << s.error().message;
     EXPECT_TRUE(out.str().empty());
+}
+
+// Qwen3's head dimension is not embedding_length / head_count: inspect shows
+// attention.key_length.
+TEST(Inspect, Qwen3HeadDim) {
+    const fs::path dir = fs::temp_directory_path() / fmt::format("ig_inspect_q3_{}", ::getpid());
+    fs::create_directories(dir);
+    const std::string path = (dir / "q3.gguf").string();
+    ThreadPool pool(1);
+    ASSERT_TRUE(synth_model(*synth_preset("tiny-qwen3"), DType::F32, 1, path, pool).ok());
+    std::ostringstream js, text;
+    ASSERT_TRUE(run_inspect(path, true, js).ok());
+    ASSERT_TRUE(run_inspect(path, false, text).ok());
+    fs::remove_all(dir);
+    auto j = nlohmann::json::parse(js.str());
+    EXPECT_EQ(j["architecture"], "qwen3");
+    EXPECT_EQ(j["hyperparameters"]["attention.key_length"], 32);
+    EXPECT_EQ(j["hyperparameters"]["attention.value_length"], 32);
+    EXPECT_EQ(j["hyperparameters"]["embedding_length"], 64);
+    EXPECT_NE(text.str().find("architecture: qwen3\n"), std::string::npos) << text.str();
+    EXPECT_NE(text.str().find("  attention.key_length: 32\n"), std::string::npos) << text.str();
 }
 
 TEST(Inspect, RealModel) {

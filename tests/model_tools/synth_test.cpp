@@ -90,6 +90,73 @@ TEST(Synth, EveryPresetShapeLoads) {
     EXPECT_EQ(qwen->n_vocab, 151936);
     EXPECT_TRUE(qwen->tied_output);
     EXPECT_TRUE(qwen->qkv_bias);
+    auto qwen3 = synth_preset("qwen3-0.6b");
+    ASSERT_TRUE(qwen3);
+    EXPECT_EQ(qwen3->arch, "qwen3");
+    EXPECT_EQ(qwen3->n_embd, 1024);
+    EXPECT_EQ(qwen3->n_layer, 28);
+    EXPECT_EQ(qwen3->n_head, 16);
+    EXPECT_EQ(qwen3->n_head_kv, 8);
+    EXPECT_EQ(qwen3->head_dim, 128);
+    EXPECT_EQ(qwen3->n_ff, 3072);
+    EXPECT_EQ(qwen3->n_vocab, 151936);
+    EXPECT_EQ(qwen3->n_ctx, 40960);
+    EXPECT_EQ(qwen3->rope_base, 1e6f);
+    EXPECT_EQ(qwen3->rms_eps, 1e-6f);
+    EXPECT_TRUE(qwen3->tied_output);
+    EXPECT_FALSE(qwen3->qkv_bias);
+}
+
+// Qwen3 as llama.cpp writes it: key/value_length, per-head Q/K norms, no
+// QKV bias, and n_head * head_dim wide attention (not n_embd).
+TEST(Synth, Qwen3Tensors) {
+    test::TempDir dir;
+    ThreadPool pool(1);
+    ASSERT_TRUE(
+        synth_model(*synth_preset("tiny-qwen3"), DType::F32, 1, dir.file("m.gguf"), pool).ok());
+    auto f = GgufFile::open(dir.file("m.gguf"));
+    ASSERT_TRUE(f.ok()) << f.error().message;
+    EXPECT_EQ(f->get_int("qwen3.attention.key_length"), 32);
+    EXPECT_EQ(f->get_int("qwen3.attention.value_length"), 32);
+    EXPECT_EQ(f->get_int("qwen3.rope.dimension_count"), 32);
+    const auto shape = [&](const char* name) {
+        const GgufTensorInfo* t = f->find_tensor(name);
+        return t ? t->shape : std::vector<uint64_t>{};
+    };
+    EXPECT_EQ(shape("blk.1.attn_q_norm.weight"), (std::vector<uint64_t>{32}));
+    EXPECT_EQ(shape("blk.1.attn_k_norm.weight"), (std::vector<uint64_t>{32}));
+    EXPECT_EQ(shape("blk.0.attn_q.weight"), (std::vector<uint64_t>{64, 128}));
+    EXPECT_EQ(shape("blk.0.attn_k.weight"), (std::vector<uint64_t>{64, 64}));
+    EXPECT_EQ(shape("blk.0.attn_output.weight"), (std::vector<uint64_t>{128, 64}));
+    EXPECT_EQ(f->find_tensor("blk.0.attn_q.bias"), nullptr);
+    EXPECT_EQ(f->find_tensor("output.weight"), nullptr);  // tied
+    // Other architectures keep n_embd / n_head and write no key_length.
+    ASSERT_TRUE(
+        synth_model(*synth_preset("tiny-qwen2"), DType::F32, 1, dir.file("q2.gguf"), pool).ok());
+    auto q2 = GgufFile::open(dir.file("q2.gguf"));
+    ASSERT_TRUE(q2.ok());
+    EXPECT_EQ(q2->find("qwen2.attention.key_length"), nullptr);
+    EXPECT_EQ(q2->find_tensor("blk.0.attn_q_norm.weight"), nullptr);
+}
+
+// A head_dim override gives llama the same n_head * head_dim != n_embd shape.
+TEST(Synth, HeadDimOverride) {
+    test::TempDir dir;
+    ThreadPool pool(1);
+    auto spec = *synth_preset("tiny-llama");
+    spec.head_dim = 24;  // 4 heads x 24 = 96 != 64
+    ASSERT_TRUE(synth_model(spec, DType::F32, 1, dir.file("m.gguf"), pool).ok());
+    auto m = LlamaModel::load(dir.file("m.gguf"));
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    EXPECT_EQ((*m)->config().head_dim, 24);
+    EXPECT_EQ((*m)->config().q_dim(), 96);
+    spec.head_dim = 7;
+    EXPECT_FALSE(synth_model(spec, DType::F32, 1, dir.file("odd.gguf"), pool).ok());
+    spec.head_dim = 20;  // 80-wide attn_output rows are not whole Q8_0 blocks
+    auto st = synth_model(spec, DType::Q8_0, 1, dir.file("q.gguf"), pool);
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.error().message.find("heads x head dim (80)"), std::string::npos)
+        << st.error().message;
 }
 
 TEST(Synth, TokenizerWorks) {
