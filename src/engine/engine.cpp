@@ -78,6 +78,8 @@ Expected<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<LlamaModel> mod
         tc.disk_dir = cfg.kv_disk_dir;
         tc.disk_bytes = cfg.kv_disk_bytes;
         tc.disk_io_threads = cfg.kv_disk_io_threads;
+        tc.disk_load_timeout = cfg.kv_disk_load_timeout;
+        tc.disk_read_at = cfg.kv_disk_read_at;
         // Blocks are only interchangeable between engines of the same model and KV layout.
         tc.layout_key =
             fmt::format("{}|kv={}|block_tokens={}|block_bytes={}", cfg.model_fingerprint,
@@ -204,6 +206,10 @@ Status Engine::check_idle() const {
 
 void Engine::flush_kv_tiers() {
     if (tiers_) tiers_->flush();
+}
+
+bool Engine::wait_kv_disk_scanned(std::chrono::milliseconds timeout) {
+    return !tiers_ || !tiers_->disk() || tiers_->disk()->wait_scanned(timeout);
 }
 
 void Engine::loop() {
