@@ -220,9 +220,15 @@ void Engine::loop() {
         {
             std::unique_lock lk(mu_);
             // requests_ is only touched by this thread: safe to read here.
-            cv_.wait(lk, [&] {
+            const auto work = [&] {
                 return !incoming_.empty() || !cancels_.empty() || stopping_ || !requests_.empty();
-            });
+            };
+            // While the published stats show the disk tier's scan running,
+            // wake now and then to publish them again (gauge, blocks found).
+            if (published_scanning_)
+                cv_.wait_for(lk, std::chrono::milliseconds(100), work);
+            else
+                cv_.wait(lk, work);
             in.swap(incoming_);
             cancels.swap(cancels_);
             stop = stopping_;
@@ -451,6 +457,8 @@ void Engine::publish_stats(double busy, int64_t batch_tokens) {
     if (busy > 0 && cfg_.step_observer)
         cfg_.step_observer({busy, static_cast<int32_t>(batch_tokens), s.running});
     if (tiers_) s.tiers = tiers_->stats();
+    published_scanning_ =
+        std::any_of(s.tiers.begin(), s.tiers.end(), [](const TierStats& t) { return t.scanning; });
     std::lock_guard lk(stats_mu_);
     stats_ = s;
 }

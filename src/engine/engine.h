@@ -149,6 +149,7 @@ class Engine {
     uint64_t steps_ = 0;
     double busy_seconds_ = 0;
     double last_step_seconds_ = 0;
+    bool published_scanning_ = false;  // the last published stats show a disk scan running
 
     // Shared with API callers, under mu_.
     std::mutex mu_;
