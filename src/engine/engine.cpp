@@ -80,6 +80,8 @@ Expected<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<LlamaModel> mod
         tc.disk_dir = cfg.kv_disk_dir;
         tc.disk_bytes = cfg.kv_disk_bytes;
         tc.disk_io_threads = cfg.kv_disk_io_threads;
+        tc.disk_load_timeout = cfg.kv_disk_load_timeout;
+        tc.disk_read_at = cfg.kv_disk_read_at;
         // Blocks are only interchangeable between engines of the same model and KV layout.
         tc.layout_key =
             fmt::format("{}|kv={}|block_tokens={}|block_bytes={}", cfg.model_fingerprint,
@@ -209,6 +211,10 @@ void Engine::flush_kv_tiers() {
     if (tiers_) tiers_->flush();
 }
 
+bool Engine::wait_kv_disk_scanned(std::chrono::milliseconds timeout) {
+    return !tiers_ || !tiers_->disk() || tiers_->disk()->wait_scanned(timeout);
+}
+
 void Engine::loop() {
     for (;;) {
         std::vector<std::unique_ptr<RequestState>> in;
@@ -217,9 +223,15 @@ void Engine::loop() {
         {
             std::unique_lock lk(mu_);
             // requests_ is only touched by this thread: safe to read here.
-            cv_.wait(lk, [&] {
+            const auto work = [&] {
                 return !incoming_.empty() || !cancels_.empty() || stopping_ || !requests_.empty();
-            });
+            };
+            // While the published stats show the disk tier's scan running,
+            // wake now and then to publish them again (gauge, blocks found).
+            if (published_scanning_)
+                cv_.wait_for(lk, std::chrono::milliseconds(100), work);
+            else
+                cv_.wait(lk, work);
             in.swap(incoming_);
             cancels.swap(cancels_);
             stop = stopping_;
@@ -453,6 +465,8 @@ void Engine::publish_stats(double busy, int64_t batch_tokens) {
     if (busy > 0 && cfg_.step_observer)
         cfg_.step_observer({busy, static_cast<int32_t>(batch_tokens), s.running});
     if (tiers_) s.tiers = tiers_->stats();
+    published_scanning_ =
+        std::any_of(s.tiers.begin(), s.tiers.end(), [](const TierStats& t) { return t.scanning; });
     std::lock_guard lk(stats_mu_);
     stats_ = s;
 }

@@ -4,6 +4,7 @@
 // step (prefill chunks and decodes mixed), samples, checks stops and streams
 // tokens back. The public methods are thread-safe.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -67,6 +68,10 @@ struct EngineConfig {
     std::string kv_disk_dir;    // disk tier directory (survives restarts)
     int64_t kv_disk_bytes = 0;  // disk tier budget
     int kv_disk_io_threads = 2;
+    // A disk load not done this long is a miss (the prompt is recomputed), so
+    // a hung mount stalls no request for longer; shutdown waits as long for disk IO.
+    std::chrono::milliseconds kv_disk_load_timeout{5000};
+    ReadAtFn kv_disk_read_at;  // fault injection (tests): replaces pread on block files
 };
 
 struct EngineStats {
@@ -110,6 +115,9 @@ class Engine {
     Status check_idle() const;
     // Waits until the disk tier has written every queued block (tests, benchmarks).
     void flush_kv_tiers();
+    // Waits until the disk tier's start-up scan has indexed the blocks already
+    // on disk; false after `timeout` (tests, benchmarks: serving never waits).
+    bool wait_kv_disk_scanned(std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
   private:
     Engine() = default;
@@ -144,6 +152,7 @@ class Engine {
     uint64_t steps_ = 0;
     double busy_seconds_ = 0;
     double last_step_seconds_ = 0;
+    bool published_scanning_ = false;  // the last published stats show a disk scan running
 
     // Shared with API callers, under mu_.
     std::mutex mu_;

@@ -2,27 +2,32 @@
 // Disk tier: one file per KV block in a directory under a byte budget (LRU
 // replacement). put() only queues a copy (bounded by queue_bytes; a full
 // queue drops the block): background IO threads write <hash>.kvb.tmp and
-// rename it into place. Reads run on the caller's thread and check the
-// header (model/layout fingerprint, hash, size) and the payload CRC32C; a
-// damaged file is deleted and reads as a miss.
+// rename it into place. Reads run on the caller's thread (KvTiers calls them
+// from its loader threads) and check the header (model/layout fingerprint,
+// hash, size) and the payload CRC32C; a damaged file is deleted and reads as
+// a miss.
 //
-// open() rebuilds the index from the files already there (header checks;
-// payload checksums are verified when a block is read), so a restarted
-// server keeps its blocks. Faults at run time (disk full, IO or permission
-// errors, the directory removed) are logged and counted: a full disk shrinks
-// the budget, a missing directory is re-created once, repeated failures
-// disable the tier. Serving goes on by recompute.
-#include <condition_variable>
+// open() checks the directory and returns at once; the files already there
+// are indexed by a background scan (header checks; payload checksums are
+// verified when a block is read), so a restarted server keeps its blocks
+// without waiting for them: until the scan reaches a block, lookups miss it.
+// Only regular files are ever opened, non-blocking and without following
+// links: a FIFO, socket, device or link named like a block is counted and
+// left alone (not ours to delete), and reading one is a miss. Faults at run
+// time (disk full, IO or permission errors, the directory removed) are
+// logged and counted: a full disk shrinks the budget, a missing directory is
+// re-created once, repeated failures disable the tier. Serving goes on by
+// recompute. A thread blocked in the file system (a dead network mount)
+// holds no lock that lookups or put() need, and the destructor leaves it
+// behind after io_timeout without progress, so that shutdown ends.
+#include <chrono>
 #include <cstdint>
-#include <deque>
-#include <list>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
+#include "kvcache/disk_file_io.h"
 #include "kvcache/tier.h"
 
 namespace ig {
@@ -35,12 +40,23 @@ struct DiskTierConfig {
     std::string layout_key;
     int io_threads = 1;
     int64_t queue_bytes = 64 << 20;  // pending writes held in memory
+    // A file operation blocked this long is taken as hung: the destructor
+    // waits this long without progress before it leaves threads behind.
+    std::chrono::milliseconds io_timeout{5000};
+    // Fault injection (tests): replaces ::pread on block files (scan and
+    // read), e.g. to simulate a read that hangs in a dead mount.
+    ReadAtFn read_at;
 };
 
 class DiskTier final : public Tier {
   public:
+    // Checks the config and that the directory can be created and listed,
+    // starts the IO threads and the background scan, and returns.
     static Expected<std::unique_ptr<DiskTier>> open(DiskTierConfig cfg);
-    ~DiskTier() override;  // writes what is queued, then joins the IO threads
+    // Stops the scan, writes what is queued and joins the threads; threads
+    // that make no progress for io_timeout are detached instead (they hold
+    // the tier's shared state, never memory of the caller's).
+    ~DiskTier() override;
     DiskTier(const DiskTier&) = delete;
     DiskTier& operator=(const DiskTier&) = delete;
 
@@ -52,46 +68,19 @@ class DiskTier final : public Tier {
     TierStats stats() const override;
 
     void flush();  // waits until every queued write is done
-    int64_t recovered_blocks() const { return recovered_; }  // found valid by open()
+    // Valid blocks the start-up scan has found so far.
+    int64_t recovered_blocks() const;
+    bool scanned() const;  // the scan has ended (done, stopped, or the listing failed)
+    // Waits until scanned(); false when `timeout` passed first (tests, benchmarks).
+    bool wait_scanned(std::chrono::milliseconds timeout = std::chrono::seconds(60)) const;
     std::string block_path(const BlockHash& h) const;
 
   private:
-    explicit DiskTier(DiskTierConfig cfg);
-    Status scan();
-    void worker();
-    // Writes one block file; returns 0 or an errno.
-    int write_file(const BlockHash& h, const std::vector<uint8_t>& bytes);
-    void on_write_error(int err);
-    // By value: callers pass lru_.front(), whose node this erases.
-    void drop_locked(BlockHash h, std::vector<std::string>& unlink_paths);
-    void shrink_locked(std::vector<std::string>& unlink_paths);
-    void disable_locked(const std::string& why);
+    struct Core;  // the state the tier's threads share (disk_tier.cpp)
+    explicit DiskTier(std::shared_ptr<Core> core) : core_(std::move(core)) {}
 
-    struct Entry {
-        std::list<BlockHash>::iterator lru;
-    };
-    DiskTierConfig cfg_;
-    BlockHash fingerprint_{};
-    size_t file_bytes_ = 0;
-    int64_t recovered_ = 0;
-
-    mutable std::mutex mu_;
-    std::condition_variable work_cv_, idle_cv_;
-    std::unordered_map<BlockHash, Entry, BlockHashHasher> index_;
-    std::list<BlockHash> lru_;  // front: least recently used
-    std::unordered_map<BlockHash, std::shared_ptr<const std::vector<uint8_t>>, BlockHashHasher>
-        pending_;
-    std::deque<BlockHash> queue_;
-    int64_t pending_bytes_ = 0;
-    int in_flight_ = 0;
-    int64_t budget_ = 0;
-    int64_t writing_bytes_ = 0;  // room reserved by writes in progress
-    bool enabled_ = true, stop_ = false;
-    std::mutex dir_mu_;           // IO threads re-creating a vanished directory
-    bool recreated_dir_ = false;  // guarded by dir_mu_
-    int consecutive_errors_ = 0;
-    TierStats stats_;
-    std::vector<std::thread> threads_;
+    std::shared_ptr<Core> core_;
+    std::vector<std::thread> threads_;  // IO threads, then the scan
 };
 
 }  // namespace ig

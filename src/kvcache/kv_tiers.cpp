@@ -38,11 +38,13 @@ Expected<std::unique_ptr<KvTiers>> KvTiers::create(const KvTiersConfig& cfg, KvA
         dc.layout_key = cfg.layout_key;
         dc.io_threads = cfg.disk_io_threads;
         dc.queue_bytes = cfg.disk_queue_bytes;
+        dc.io_timeout = cfg.disk_load_timeout;
+        dc.read_at = cfg.disk_read_at;
         auto disk = DiskTier::open(dc);
         if (disk.ok()) {
             t->disk_ = std::move(disk).value();
-            for (int i = 0; i < std::max(cfg.disk_load_threads, 1); ++i)
-                t->loaders_.emplace_back([p = t.get()] { p->loader(); });
+            t->loader_ = std::make_unique<DiskLoader>(t->disk_, arena, cfg.disk_load_threads,
+                                                      cfg.disk_load_timeout);
         } else if (disk.error().code == ErrorCode::Io) {
             // An unusable directory turns the tier off, as the same fault does
             // at run time: serving goes on, recomputing what the tier would hold.
@@ -56,12 +58,7 @@ Expected<std::unique_ptr<KvTiers>> KvTiers::create(const KvTiersConfig& cfg, KvA
 }
 
 KvTiers::~KvTiers() {
-    {
-        std::lock_guard lk(load_mu_);
-        load_stop_ = true;
-    }
-    load_cv_.notify_all();
-    for (std::thread& t : loaders_) t.join();
+    loader_.reset();  // before the disk tier: its threads no longer read for us
 }
 
 void KvTiers::on_evict(BlockId id, const BlockHash& h) {
@@ -74,7 +71,7 @@ void KvTiers::on_evict(BlockId id, const BlockHash& h) {
 
 bool KvTiers::contains(const BlockHash& h) {
     if (host_ && host_->lookup(h)) return true;
-    if (disk_ && disk_->lookup(h)) {
+    if (disk_readable() && disk_->lookup(h)) {
         if (host_) ++host_c_.misses;
         return true;
     }
@@ -92,77 +89,37 @@ LoadStart KvTiers::begin_load(const BlockHash& h, BlockId dst) {
             return LoadStart::Done;
         }
     }
-    if (disk_ && disk_->lookup(h)) {
-        {
-            std::lock_guard lk(load_mu_);
-            load_queue_.push_back({h, dst});
-        }
+    if (disk_readable() && disk_->lookup(h)) {
+        loader_->start(h, dst);
         ++loads_started_;
-        load_cv_.notify_one();
         return LoadStart::Pending;
     }
     return LoadStart::Missed;
 }
 
-void KvTiers::loader() {
-    for (;;) {
-        LoadJob job;
-        {
-            std::unique_lock lk(load_mu_);
-            // Queued jobs are finished even when stopping: their blocks are
-            // held for them, and nobody else writes there.
-            load_cv_.wait(lk,
-                          [&] { return load_stop_ || (!load_paused_ && !load_queue_.empty()); });
-            if (load_queue_.empty()) return;
-            job = load_queue_.front();
-            load_queue_.pop_front();
-            ++loads_active_;
-        }
-        const auto t0 = Clock::now();
-        const bool ok =
-            disk_->read(job.hash, std::span<uint8_t>(arena_.block(job.block), arena_.block_bytes()))
-                .ok();
-        const double secs = seconds_since(t0);
-        {
-            std::lock_guard lk(load_mu_);
-            load_done_.push_back({{job.block, job.hash, ok}, secs});
-            --loads_active_;
-        }
-        load_idle_cv_.notify_all();
-    }
-}
-
 void KvTiers::poll_loads(std::vector<LoadResult>& out) {
     out.clear();
-    std::vector<FinishedLoad>& done = polled_;  // swapped, not reallocated, each poll
-    done.clear();
-    {
-        std::lock_guard lk(load_mu_);
-        done.swap(load_done_);
-    }
-    for (const FinishedLoad& f : done) {
+    if (!loader_) return;
+    loader_->poll(polled_);
+    for (const DiskLoader::Finished& f : polled_) {
         if (f.result.ok) {
             ++disk_c_.hits;
             disk_c_.latency.observe_load(f.seconds);
         } else {
-            ++disk_c_.misses;  // damaged or vanished: a miss, never wrong bytes
+            ++disk_c_.misses;  // damaged, vanished or too slow: a miss, never wrong bytes
+            if (f.timed_out) ++disk_c_.timeouts;
         }
         out.push_back(f.result);
     }
-    loads_polled_ += done.size();
+    loads_polled_ += polled_.size();
 }
 
 void KvTiers::wait_loads() {
-    std::unique_lock lk(load_mu_);
-    load_idle_cv_.wait(lk, [&] { return load_queue_.empty() && loads_active_ == 0; });
+    if (loader_) loader_->wait_idle();
 }
 
 void KvTiers::set_loads_paused(bool paused) {
-    {
-        std::lock_guard lk(load_mu_);
-        load_paused_ = paused;
-    }
-    load_cv_.notify_all();
+    if (loader_) loader_->set_paused(paused);
 }
 
 size_t KvTiers::loads_in_flight() const {
@@ -178,6 +135,7 @@ std::vector<TierStats> KvTiers::stats() const {
         s.miss_blocks = c.misses;
         s.hit_tokens = c.hits * bt;
         s.miss_tokens = c.misses * bt;
+        s.load_timeouts = c.timeouts;
         s.load_latency_buckets = c.latency.load_latency_buckets;
         s.load_latency_sum_s = c.latency.load_latency_sum_s;
         s.load_count = c.latency.load_count;

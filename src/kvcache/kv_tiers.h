@@ -3,18 +3,20 @@
 // blocks the pool evicts are written down (host RAM copy now, disk write
 // queued; eviction never waits for the disk), and a prefix walk that misses
 // the pool asks host then disk and loads a found block into a pool block:
-// host copies at once, disk reads on loader threads so that the engine keeps
-// stepping other requests meanwhile. Engine thread only (the disk tier's IO
-// threads and the loaders are internal).
-#include <condition_variable>
+// host copies at once, disk reads on loader threads (DiskLoader) so that the
+// engine keeps stepping other requests meanwhile. A disk load not finished
+// within disk_load_timeout is reported failed (the sequence recomputes) and
+// its thread, if stuck in the file system, is abandoned without ever
+// touching the pool block again: no wait of the engine's (loads, shutdown)
+// is unbounded. Engine thread only (the disk tier's IO threads and the
+// loaders are internal).
+#include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "kvcache/disk_loader.h"
 #include "kvcache/disk_tier.h"
 #include "kvcache/host_tier.h"
 #include "kvcache/kv_arena.h"
@@ -33,11 +35,19 @@ struct KvTiersConfig {
     int64_t disk_queue_bytes = 64 << 20;
     std::string layout_key;  // model fingerprint + KV layout (disk file headers)
     int32_t block_tokens = 16;
+    // A disk load not done this long after it started is a miss (a hung
+    // mount must not stall requests); also how long shutdown waits for disk IO.
+    std::chrono::milliseconds disk_load_timeout{5000};
+    ReadAtFn disk_read_at;  // fault injection (tests): DiskTierConfig::read_at
 };
 
 class KvTiers {
   public:
-    ~KvTiers();  // finishes the loads in flight (they write into the arena)
+    // Abandons the loads in flight (none writes into the arena afterwards),
+    // waits for a read in progress until its deadline and for queued disk
+    // writes while they progress (disk_load_timeout without progress ends
+    // it); threads still blocked in the file system are left behind.
+    ~KvTiers();
     KvTiers(const KvTiers&) = delete;
     KvTiers& operator=(const KvTiers&) = delete;
 
@@ -51,12 +61,16 @@ class KvTiers {
     // Starts copying `h` from the first tier holding it into pool block
     // `dst`, which nothing may read or write until the load has finished.
     LoadStart begin_load(const BlockHash& h, BlockId dst);
-    // Appends the loads finished since the last call (out is cleared first).
+    // Appends the loads finished since the last call, and those past their
+    // deadline as failed (out is cleared first).
     void poll_loads(std::vector<LoadResult>& out);
-    void wait_loads();  // until every started load has finished (never while paused)
+    // Until every started load has finished or passed its deadline.
+    void wait_loads();
     // Loaders take no new job while paused (tests hold loads in flight).
     void set_loads_paused(bool paused);
     size_t loads_in_flight() const;
+    // Loader threads still blocked in a read abandoned at its deadline.
+    size_t stuck_disk_reads() const { return loader_ ? loader_->stuck() : 0; }
     std::vector<TierStats> stats() const;
     void flush();  // waits for queued disk writes (tests, benchmarks)
 
@@ -65,35 +79,21 @@ class KvTiers {
 
   private:
     KvTiers(const KvTiersConfig& cfg, KvArena& arena) : cfg_(cfg), arena_(arena) {}
-    void loader();
+    // The disk tier, when it is on and some loader thread is not stuck.
+    bool disk_readable() const { return disk_ && loader_->available(); }
 
-    struct LoadJob {
-        BlockHash hash;
-        BlockId block;
-    };
-    struct FinishedLoad {
-        LoadResult result;
-        double seconds;
-    };
     struct Counters {
-        uint64_t hits = 0, misses = 0;
+        uint64_t hits = 0, misses = 0, timeouts = 0;
         TierStats latency;  // only the histogram fields are used
     };
     KvTiersConfig cfg_;
     KvArena& arena_;
     std::unique_ptr<HostTier> host_;
-    std::unique_ptr<DiskTier> disk_;
+    std::shared_ptr<DiskTier> disk_;  // shared with loader threads that may outlive us
+    std::unique_ptr<DiskLoader> loader_;
     Counters host_c_, disk_c_;
-
-    mutable std::mutex load_mu_;
-    std::condition_variable load_cv_, load_idle_cv_;
-    std::deque<LoadJob> load_queue_;
-    std::vector<FinishedLoad> load_done_;
-    std::vector<FinishedLoad> polled_;             // engine thread
+    std::vector<DiskLoader::Finished> polled_;     // engine thread
     size_t loads_started_ = 0, loads_polled_ = 0;  // engine thread
-    int loads_active_ = 0;
-    bool load_stop_ = false, load_paused_ = false;
-    std::vector<std::thread> loaders_;
 };
 
 }  // namespace ig

@@ -34,6 +34,11 @@ struct TierStats {
     uint64_t evictions = 0;  // blocks removed for room
     uint64_t errors = 0;     // IO errors
     uint64_t corrupt = 0;    // blocks rejected by header/checksum checks
+    // Files named like blocks that are not regular files (a FIFO, socket,
+    // device, link): never opened, never deleted.
+    uint64_t skipped = 0;
+    uint64_t load_timeouts = 0;  // loads abandoned at their deadline (served as misses)
+    bool scanning = false;       // the start-up scan of stored blocks is still running
     int64_t blocks = 0, bytes_used = 0, bytes_budget = 0;  // occupancy
     // Load latency per block (read + copy into the pool): bucket counts for
     // kTierLatencyBounds then +Inf (not cumulative), sum and count.

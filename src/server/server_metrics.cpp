@@ -90,6 +90,12 @@ void render_tiers(MetricWriter& w, const std::vector<TierStats>& tiers, const st
         {"infergrid_kv_tier_corrupt_blocks_total",
          "Blocks rejected by header or checksum checks (served as misses).", MetricType::Counter,
          field<&TierStats::corrupt>},
+        {"infergrid_kv_tier_load_timeouts_total",
+         "Loads abandoned at their deadline (a hung file system; served as misses).",
+         MetricType::Counter, field<&TierStats::load_timeouts>},
+        {"infergrid_kv_tier_skipped_files_total",
+         "Files named like blocks that are not regular files (left alone, never opened).",
+         MetricType::Counter, field<&TierStats::skipped>},
         {"infergrid_kv_tier_blocks", "Blocks held by this tier.", MetricType::Gauge,
          field<&TierStats::blocks>},
         {"infergrid_kv_tier_used_bytes", "Bytes held by this tier.", MetricType::Gauge,
@@ -98,6 +104,9 @@ void render_tiers(MetricWriter& w, const std::vector<TierStats>& tiers, const st
          field<&TierStats::bytes_budget>},
         {"infergrid_kv_tier_enabled", "1 while this tier serves, 0 once it disabled itself.",
          MetricType::Gauge, field<&TierStats::enabled>},
+        {"infergrid_kv_tier_scanning",
+         "1 while the tier still indexes the blocks stored before a restart.", MetricType::Gauge,
+         field<&TierStats::scanning>},
     };
     for (const Series& s : kSeries)
         for (const TierStats& t : tiers) w.sample(s.name, s.help, s.type, s.value(t), labels(t));

@@ -127,6 +127,7 @@ TEST_P(EngineTiers, RestartKeepsDiskHitsAndSurvivesDamage) {
     {
         auto e = make_engine(m_, config(true));
         ASSERT_TRUE(e);
+        ASSERT_TRUE(e->wait_kv_disk_scanned());  // the scan runs in the background
         const Outputs got = conversations(*e, true, &ref);
         EXPECT_EQ(got.second, ref.second);
         for (int i = 0; i < kConvs; ++i)
@@ -151,6 +152,7 @@ TEST_P(EngineTiers, RestartKeepsDiskHitsAndSurvivesDamage) {
     ASSERT_GT(damaged, 0);
     auto e = make_engine(m_, config(true));
     ASSERT_TRUE(e);
+    ASSERT_TRUE(e->wait_kv_disk_scanned());
     const Outputs got = conversations(*e, true, &ref);
     EXPECT_EQ(got.second, ref.second);
     uint64_t corrupt = 0;

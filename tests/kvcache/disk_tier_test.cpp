@@ -42,10 +42,13 @@ DiskTierConfig config(const std::string& dir, int64_t budget_blocks = 100,
     return c;
 }
 
+// Opened, and its directory scanned (open() leaves the scan to a thread).
 std::unique_ptr<DiskTier> open_tier(const DiskTierConfig& c) {
     auto t = DiskTier::open(c);
     EXPECT_TRUE(t.ok()) << (t.ok() ? "" : t.error().message);
-    return t.ok() ? std::move(t).value() : nullptr;
+    if (!t.ok()) return nullptr;
+    EXPECT_TRUE((*t)->wait_scanned());
+    return std::move(t).value();
 }
 
 void fill(DiskTier& t, int from, int to) {
