@@ -12,15 +12,12 @@
 #include "bench/bandwidth_probe.h"
 #include "bench/sync_probe.h"
 #include "model/llama_model.h"
+#include "util/seconds_since.h"
 
 namespace ig {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 // Bytes a decode step reads: every weight once, except the embedding table
 // (one row) unless it doubles as the output projection.

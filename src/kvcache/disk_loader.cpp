@@ -9,17 +9,10 @@
 #include <spdlog/spdlog.h>
 
 #include "kvcache/disk_block_file.h"
+#include "util/seconds_since.h"
 
 namespace ig {
-namespace {
-
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-}  // namespace
 
 struct DiskLoader::Shared {
     struct Job {

@@ -6,16 +6,10 @@
 #include <chrono>
 #include <utility>
 
+#include "util/seconds_since.h"
+
 namespace ig {
-namespace {
-
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-}  // namespace
 
 Expected<std::unique_ptr<KvTiers>> KvTiers::create(const KvTiersConfig& cfg, KvArena& arena) {
     if (cfg.host_bytes < 0) return make_error("kv host bytes must be >= 0");

@@ -13,6 +13,7 @@
 #include <random>
 #include <vector>
 
+#include "block_samples.h"
 #include "kvcache/disk_block_file.h"
 #include "kvcache/disk_tier.h"
 #include "support/hung_reads.h"
@@ -26,15 +27,11 @@ using namespace std::chrono_literals;
 constexpr size_t kBlock = 1024;
 
 BlockHash hash_of(int i) {
-    std::vector<uint8_t> seed = {static_cast<uint8_t>(i), static_cast<uint8_t>(i >> 8), 0x17};
-    return sha256(seed);
+    return test::sample_hash(i, 0x17);
 }
 
 std::vector<uint8_t> block_bytes(int seed) {
-    std::vector<uint8_t> v(kBlock);
-    std::mt19937 rng(static_cast<unsigned>(seed));
-    for (auto& b : v) b = static_cast<uint8_t>(rng());
-    return v;
+    return test::sample_block(seed, kBlock);
 }
 
 DiskTierConfig config(const test::TempDir& dir) {

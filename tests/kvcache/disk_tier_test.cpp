@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "block_samples.h"
 #include "kvcache/disk_block_file.h"
 #include "support/test_support.h"
 
@@ -20,15 +21,11 @@ namespace fs = std::filesystem;
 constexpr size_t kBlock = 2048;
 
 BlockHash hash_of(int i) {
-    std::vector<uint8_t> seed = {static_cast<uint8_t>(i), static_cast<uint8_t>(i >> 8), 0x42};
-    return sha256(seed);
+    return test::sample_hash(i, 0x42);
 }
 
 std::vector<uint8_t> block_bytes(int seed) {
-    std::vector<uint8_t> v(kBlock);
-    std::mt19937 rng(static_cast<unsigned>(seed));
-    for (auto& b : v) b = static_cast<uint8_t>(rng());
-    return v;
+    return test::sample_block(seed, kBlock);
 }
 
 DiskTierConfig config(const std::string& dir, int64_t budget_blocks = 100,
