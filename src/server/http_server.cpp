@@ -1,6 +1,7 @@
 #include "server/http_server.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <boost/asio/ip/tcp.hpp>
@@ -167,7 +168,17 @@ class Session : public std::enable_shared_from_this<Session> {
                 return refuse_header(e);
             }
             beast::error_code ec;
-            buffer_.consume(parser_->put(data, ec));
+            try {
+                buffer_.consume(parser_->put(data, ec));
+            } catch (const std::length_error&) {
+                // Beast stores a field in at most 64 KiB and throws on a
+                // longer one, whatever --max-header-bytes allows.
+                ApiError e;
+                e.status = 431;
+                e.message = "a request header field exceeds 65535 bytes";
+                e.code = "headers_too_large";
+                return refuse_header(e);
+            }
             if (!ec && parser_->is_header_done()) return on_header({});
             if (ec && ec != http::error::need_more) return end_read(ec);
         }
