@@ -10,6 +10,7 @@
 #include "app/config_file.h"
 #include "app/serve_args.h"
 #include "server/serve_root.h"
+#include "tenants/key_store.h"
 
 namespace ig::app {
 
@@ -66,6 +67,10 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
     cfg.max_n = a.max_n;
     cfg.max_tenant_labels = static_cast<size_t>(a.max_tenant_labels);
     cfg.request_log = !a.no_request_log;
+    // Both may come from a --config file, which CLI11's excludes() does not see.
+    auto keys = tenants::key_store_from(a.tenants, a.api_key);
+    if (!keys.ok()) return fail(keys.error());
+    if (*keys) cfg.keys = std::make_shared<const tenants::KeyStore>(std::move(**keys));
 
     auto st = server::serve(std::move(mo));
     if (!st.ok()) return fail(st.error());

@@ -27,5 +27,6 @@ Command add_chat_template(CLI::App& app);
 Command add_bench(CLI::App& app);
 Command add_serve(CLI::App& app);
 Command add_plan(CLI::App& app);
+Command add_tenants(CLI::App& app);
 
 }  // namespace ig::app

@@ -100,6 +100,14 @@ CLI::App* add_serve_options(CLI::App& app, ServeArgs& a) {
                   "Distinct X-Tenant-Id values kept as metric labels (later ones: 'other')")
         ->check(CLI::Range(0, 100000))
         ->capture_default_str();
+    CLI::Option* tenants =
+        s->add_option("--tenants", a.tenants,
+                      "TOML file of tenants and their API key hashes (`infergrid tenants "
+                      "add-key`): every route but /health, /ready, /version needs a key");
+    // No default shown: --help must not print a key.
+    s->add_option("--api-key", a.api_key,
+                  "One API key every client must send (tenant 'default'); instead of --tenants")
+        ->excludes(tenants);
     s->add_flag("--no-request-log", a.no_request_log,
                 "No JSON log line per finished request (written at info level)");
     s->add_option("--log-level", a.log_level, "trace, debug, info, warn, error")

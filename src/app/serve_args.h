@@ -40,6 +40,8 @@ struct ServeArgs {
     double grace_period = 30;
     int max_n = 16;
     int max_tenant_labels = 100;
+    std::string tenants;
+    std::string api_key;
     bool no_request_log = false;
     std::string log_level = "info";
 

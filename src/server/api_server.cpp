@@ -11,6 +11,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <stdexcept>
 
+#include "server/api_auth.h"
 #include "server/api_error.h"
 #include "server/completion_job.h"
 #include "server/openai_request.h"
@@ -149,6 +150,19 @@ HttpResponse ApiServer::json_response(const json& body, unsigned version,
 Reply ApiServer::handle(HttpRequest&& req) {
     const std::string endpoint =
         router_.endpoint_label(path_of({req.target().data(), req.target().size()}));
+    if (cfg_.keys && !open_without_key(req)) {
+        const tenants::Tenant* tenant = cfg_.keys->authenticate(presented_key(req));
+        if (!tenant) {
+            const bool given = req.count(http::field::authorization) || req.count("x-api-key");
+            HttpResponse res = unauthorized(req.version(), given);
+            model_.metrics->count_http(endpoint, static_cast<int>(res.result_int()));
+            return Reply{std::move(res), nullptr};
+        }
+        // The verified tenant reaches the handlers in X-Tenant-Id, replacing
+        // whatever the client sent there; the key itself goes no further.
+        strip_key_headers(req);
+        req.set("X-Tenant-Id", tenant->id);
+    }
     Reply r = router_.dispatch(std::move(req));
     // Jobs count their own status when they end.
     if (r.response)
@@ -190,11 +204,13 @@ void ApiServer::add_routes() {
         return generate(std::move(req), false);
     });
     router_.add(verb::get, "/v1/models", [this, json_reply](HttpRequest&& req, std::string_view) {
-        json data = json::array({{{"id", model_.name},
-                                  {"object", "model"},
-                                  {"created", model_.created},
-                                  {"owned_by", "infergrid"},
-                                  {"max_model_len", model_.engine->model_config().n_ctx_train}}});
+        json data = json::array();
+        if (tenant_allowed(req))
+            data.push_back({{"id", model_.name},
+                            {"object", "model"},
+                            {"created", model_.created},
+                            {"owned_by", "infergrid"},
+                            {"max_model_len", model_.engine->model_config().n_ctx_train}});
         return json_reply({{"object", "list"}, {"data", std::move(data)}}, req);
     });
     router_.add(verb::get, "/health", [json_reply](HttpRequest&& req, std::string_view) {
@@ -218,18 +234,29 @@ void ApiServer::add_routes() {
     router_.add_prefix(
         verb::get, "/v1/models/", "/v1/models/{id}",
         [this, json_reply](HttpRequest&& req, std::string_view id) {
-            if (id != model_.name)
-                return Reply{error_response(not_found(fmt::format("The model '{}' does not exist",
-                                                                  std::string(id)),
+            if (id != model_.name || !tenant_allowed(req)) {
+                // With keys on, a model that is not there and one the
+                // tenant may not use get the same answer (as from OpenAI).
+                const char* access = cfg_.keys ? " or you do not have access to it" : "";
+                return Reply{error_response(not_found(fmt::format("The model '{}' does not exist{}",
+                                                                  std::string(id), access),
                                                       "model_not_found"),
                                             req.version(), cfg_.retry_after_seconds),
                              nullptr};
+            }
             return json_reply({{"id", model_.name},
                                {"object", "model"},
                                {"created", model_.created},
                                {"owned_by", "infergrid"}},
                               req);
         });
+}
+
+bool ApiServer::tenant_allowed(const HttpRequest& req) const {
+    if (!cfg_.keys) return true;
+    // handle() has set X-Tenant-Id to the authenticated tenant.
+    const tenants::Tenant* t = cfg_.keys->find(header_value(req, "X-Tenant-Id"));
+    return t && t->allows(model_.name);
 }
 
 Reply ApiServer::generate(HttpRequest&& req, bool chat) {
@@ -286,6 +313,13 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) 
     if (auto e = parse_request(body, chat ? Endpoint::Chat : Endpoint::Completions, bounds, pr))
         return error(*e);
     ctx.stream = pr.stream;
+    // A tenant without access is told what OpenAI tells it: 404, as if the
+    // model were not there (a 403 would confirm that it is).
+    if (!tenant_allowed(req))
+        return error(not_found(fmt::format("The model '{}' does not exist or you do not have "
+                                           "access to it",
+                                           pr.model.value_or(model_.name)),
+                               "model_not_found"));
     if (pr.model && *pr.model != model_.name)
         return error(not_found(fmt::format("The model '{}' does not exist; this server serves '{}'",
                                            *pr.model, model_.name),

@@ -75,6 +75,8 @@ class ApiServer {
         bool stream = false;  // known once the body is parsed
     };
     void add_routes();
+    // Whether the request's tenant may use the served model (always, without keys).
+    bool tenant_allowed(const HttpRequest& req) const;
     // The two generation endpoints: request context, then completions().
     Reply generate(HttpRequest&& req, bool chat);
     void log_rejected(const RequestContext& ctx, bool chat, const HttpResponse& res);

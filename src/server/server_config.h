@@ -5,7 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+
+#include "tenants/key_store.h"
 
 namespace ig::server {
 
@@ -31,6 +34,11 @@ struct ServerConfig {
     int max_n = 16;                                  // upper bound of `n`
     // Distinct X-Tenant-Id values kept as metric labels; later ones fold into "other".
     size_t max_tenant_labels = 100;
+    // API keys (`--tenants`, `--api-key`). Null: no authentication, and the
+    // client's X-Tenant-Id names the tenant. Set: every route but GET
+    // /health, /ready and /version needs a key, and the key's tenant is the
+    // request's tenant (X-Tenant-Id from the client is ignored).
+    std::shared_ptr<const tenants::KeyStore> keys;
     // One JSON line per finished generation request (server_metrics.h). The
     // sink gets each line; empty: spdlog at info level on stdout.
     bool request_log = true;

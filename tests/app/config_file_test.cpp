@@ -78,6 +78,8 @@ const std::map<std::string, std::pair<std::string, std::string>> kValues = {
     {"grace-period", {"0.25", "0.25"}},
     {"max-n", {"4", "4"}},
     {"max-tenant-labels", {"5", "5"}},
+    {"tenants", {"t.toml", "\"t.toml\""}},
+    {"api-key", {"k3y", "\"k3y\""}},
     {"no-request-log", {"", "true"}},
     {"log-level", {"warn", "\"warn\""}},
 };

@@ -35,5 +35,16 @@ TEST(ServeArgs, ModelAsPositionalOrFlagButNotBoth) {
     EXPECT_FALSE(parse({"m.gguf", "--model", "x.gguf"}, c));
 }
 
+TEST(ServeArgs, TenantsAndApiKeyExcludeEachOther) {
+    ServeArgs a;
+    ASSERT_TRUE(parse({"--tenants", "t.toml"}, a));
+    EXPECT_EQ(a.tenants, "t.toml");
+    ServeArgs b;
+    ASSERT_TRUE(parse({"--api-key", "k"}, b));
+    EXPECT_EQ(b.api_key, "k");
+    ServeArgs c;
+    EXPECT_FALSE(parse({"--tenants", "t.toml", "--api-key", "k"}, c));
+}
+
 }  // namespace
 }  // namespace ig::app

@@ -1,6 +1,7 @@
 // End-to-end: the official `openai` npm SDK against a live infergrid server.
 // Run by run_openai_sdk.sh, which starts the server and sets IG_BASE_URL,
-// IG_MODEL, IG_MODEL_PATH, IG_BINARY and NODE_PATH (the SDK's install dir).
+// IG_MODEL, IG_MODEL_PATH, IG_BINARY, IG_API_KEY (from `tenants add-key`)
+// and NODE_PATH (the SDK's install dir).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -10,7 +11,8 @@ import path from 'node:path';
 const require = createRequire(path.join(process.env.NODE_PATH, 'noop.js'));
 const OpenAI = require('openai');
 
-const client = new OpenAI({ baseURL: process.env.IG_BASE_URL, apiKey: 'unused', maxRetries: 0 });
+const client = new OpenAI({ baseURL: process.env.IG_BASE_URL, apiKey: process.env.IG_API_KEY,
+  maxRetries: 0 });
 const model = process.env.IG_MODEL;
 
 // Prompt length as our own tokenizer counts it (BOS included), via the CLI.
@@ -136,6 +138,14 @@ test('errors surface as the SDK error classes', async () => {
     (e) => e instanceof OpenAI.NotFoundError && e.status === 404);
   await assert.rejects(client.completions.create({ model, prompt, max_tokens: 100000 }),
     (e) => e.status === 400 && e.code === 'context_length_exceeded');
+});
+
+test('a wrong API key is an AuthenticationError', async () => {
+  const intruder = new OpenAI({ baseURL: process.env.IG_BASE_URL, apiKey: 'ig-wrong', maxRetries: 0 });
+  await assert.rejects(intruder.completions.create({ model, prompt, max_tokens: 2 }),
+    (e) => e instanceof OpenAI.AuthenticationError && e.status === 401 &&
+      e.code === 'invalid_api_key' && !e.message.includes('ig-wrong'));
+  await assert.rejects(intruder.models.list(), (e) => e instanceof OpenAI.AuthenticationError);
 });
 
 test('fields not implemented yet are refused, never ignored', async () => {

@@ -27,10 +27,14 @@ if [ ! -f "$model" ]; then
 fi
 
 log="$(mktemp)"
+tenants="$(mktemp -d)"
+# API keys on, so every SDK call below also checks the Bearer path.
+key="$("$bin" tenants add-key --tenants "$tenants/tenants.toml" --tenant e2e 2>/dev/null)"
 "$bin" serve --model "$model" --served-model-name e2e-model --port 0 --threads 2 \
-  --kv-budget-mb 32 --chat-template "$here/plain_chat.jinja" --log-level warn >"$log" 2>&1 &
+  --kv-budget-mb 32 --chat-template "$here/plain_chat.jinja" --log-level warn \
+  --tenants "$tenants/tenants.toml" >"$log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
+trap 'kill $pid 2>/dev/null || true; rm -rf "$log" "$tenants"' EXIT
 url=""
 for _ in $(seq 1 200); do
   url="$(grep -o 'http://[0-9.:]*' "$log" | head -1 || true)"
@@ -41,6 +45,6 @@ done
 [ -n "$url" ] || { cat "$log"; echo "server did not print its URL"; exit 1; }
 
 NODE_PATH="$deps/node_modules" IG_BASE_URL="$url/v1" IG_MODEL=e2e-model IG_MODEL_PATH="$model" \
-  IG_BINARY="$bin" node "$here/openai_sdk_test.mjs"
+  IG_BINARY="$bin" IG_API_KEY="$key" node "$here/openai_sdk_test.mjs"
 kill -TERM $pid
 wait $pid
