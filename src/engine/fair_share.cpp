@@ -1,5 +1,7 @@
 #include "engine/fair_share.h"
 
+#include <algorithm>
+#include <climits>
 #include <cmath>
 #include <limits>
 #include <tuple>
@@ -8,11 +10,27 @@ namespace ig {
 namespace {
 
 int32_t seats_of(const GroupSeats& held, uint64_t group) {
-    const auto it = held.find(group);
-    return it == held.end() ? 0 : it->second;
+    return held.of(group);
 }
 
 }  // namespace
+
+void GroupSeats::finish() {
+    std::sort(seats_.begin(), seats_.end());
+    size_t out = 0;
+    for (size_t i = 0; i < seats_.size(); ++i) {
+        if (out > 0 && seats_[out - 1].first == seats_[i].first)
+            seats_[out - 1].second += seats_[i].second;
+        else
+            seats_[out++] = seats_[i];
+    }
+    seats_.resize(out);
+}
+
+int32_t GroupSeats::of(uint64_t group) const {
+    const auto it = std::lower_bound(seats_.begin(), seats_.end(), std::pair{group, INT32_MIN});
+    return it != seats_.end() && it->first == group ? it->second : 0;
+}
 
 int64_t FairShare::effective_priority(const Sequence& s, TimePoint now) const {
     if (aging_seconds_ <= 0 || s.times.arrival == TimePoint{}) return s.priority;

@@ -14,15 +14,28 @@
 //   3. Then queue order: preempted sequences first, then arrival.
 #include <chrono>
 #include <cstdint>
-#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "engine/request_queue.h"
 #include "engine/sequence.h"
 
 namespace ig {
 
-// Seats held per request group (running and loading sequences).
-using GroupSeats = std::unordered_map<uint64_t, int32_t>;
+// Seats held per request group (running and loading sequences). A sorted
+// vector, recounted every step: its capacity is kept, so a step allocates
+// nothing once the engine has warmed up (a hash map would, per node).
+class GroupSeats {
+  public:
+    void clear() { seats_.clear(); }
+    void add(uint64_t group, int32_t n) { seats_.push_back({group, n}); }
+    // Merges the entries of each group; call after the adds, before lookups.
+    void finish();
+    int32_t of(uint64_t group) const;
+
+  private:
+    std::vector<std::pair<uint64_t, int32_t>> seats_;
+};
 
 class FairShare {
   public:

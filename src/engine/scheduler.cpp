@@ -120,23 +120,24 @@ bool Scheduler::never_fits(int64_t n) const {
 }
 
 bool Scheduler::release_waiting_holds(const Sequence* keep) {
-    std::vector<Sequence*> holding;
+    bool any = false;
     waiting_.for_each_class([&](int32_t, const std::deque<Sequence*>& c) {
-        for (Sequence* w : c)
-            if (w != keep && !w->blocks.table.empty()) holding.push_back(w);
+        for (Sequence* w : c) {
+            if (w == keep || w->blocks.table.empty()) continue;
+            kv_.free(w->blocks);  // the queue itself is not changed
+            w->num_computed = 0;
+            w->prefix_matched = false;
+            any = true;
+        }
     });
-    for (Sequence* w : holding) {
-        kv_.free(w->blocks);
-        w->num_computed = 0;
-        w->prefix_matched = false;
-    }
-    return !holding.empty();
+    return any;
 }
 
 const GroupSeats& Scheduler::count_group_seats() {
     group_seats_.clear();
-    for (const Sequence* s : running_) group_seats_[s->group] += static_cast<int32_t>(seats(*s));
-    for (const Sequence* s : loading_) group_seats_[s->group] += static_cast<int32_t>(seats(*s));
+    for (const Sequence* s : running_) group_seats_.add(s->group, static_cast<int32_t>(seats(*s)));
+    for (const Sequence* s : loading_) group_seats_.add(s->group, static_cast<int32_t>(seats(*s)));
+    group_seats_.finish();
     return group_seats_;
 }
 
