@@ -7,14 +7,6 @@
 #include <tuple>
 
 namespace ig {
-namespace {
-
-int32_t seats_of(const GroupSeats& held, uint64_t group) {
-    return held.of(group);
-}
-
-}  // namespace
-
 void GroupSeats::finish() {
     std::sort(seats_.begin(), seats_.end());
     size_t out = 0;
@@ -41,7 +33,7 @@ int64_t FairShare::effective_priority(const Sequence& s, TimePoint now) const {
     return static_cast<int64_t>(s.priority) - static_cast<int64_t>(classes);
 }
 
-Sequence* FairShare::pick(const RequestQueue& q, const GroupSeats& held, TimePoint now) const {
+Sequence* FairShare::pick(const RequestQueue& q, const Held& held, TimePoint now) const {
     const std::deque<Sequence*>* best_class = nullptr;
     int64_t best_eff = std::numeric_limits<int64_t>::max();
     // Classes come in base-priority order: on equal effective priority the
@@ -56,12 +48,16 @@ Sequence* FairShare::pick(const RequestQueue& q, const GroupSeats& held, TimePoi
         }
     });
     if (best_class == nullptr) return nullptr;
+    // The least served tenant, then its group holding the fewest seats, then queue order.
     Sequence* out = nullptr;
+    double out_counter = std::numeric_limits<double>::infinity();
     int32_t out_seats = std::numeric_limits<int32_t>::max();
     for (Sequence* s : *best_class) {
-        const int32_t n = seats_of(held, s->group);
-        if (n < out_seats) {
+        const double c = counter(*s);
+        const int32_t n = held.groups.of(s->group);
+        if (c < out_counter || (c == out_counter && n < out_seats)) {
             out = s;
+            out_counter = c;
             out_seats = n;
         }
     }
@@ -69,19 +65,23 @@ Sequence* FairShare::pick(const RequestQueue& q, const GroupSeats& held, TimePoi
 }
 
 bool FairShare::yields_to(const Sequence& v, int32_t v_seats, const Sequence& s, int32_t want,
-                          const GroupSeats& held, TimePoint now) const {
+                          const Held& held, TimePoint now) const {
     if (v.priority != s.priority)
         return v.priority > s.priority && effective_priority(v, now) > effective_priority(s, now);
-    if (v.group == s.group) return false;
-    // After the swap the waiting group must still hold no more than v's:
+    // After the swap the waiting side must still hold no more seats than v's:
     // otherwise the two would take the seat back and forth.
-    return seats_of(held, v.group) - v_seats >= seats_of(held, s.group) + want;
+    if (tokens_ && v.tenant != s.tenant)
+        return counter(v) > counter(s) + margin_ &&
+               held.tenants.of(v.tenant) - v_seats >= held.tenants.of(s.tenant) + want;
+    if (v.group == s.group) return false;
+    return held.groups.of(v.group) - v_seats >= held.groups.of(s.group) + want;
 }
 
-bool FairShare::preempt_first(const Sequence& a, const Sequence& b, const GroupSeats& held) {
-    const int32_t ga = seats_of(held, a.group), gb = seats_of(held, b.group);
-    return std::tie(a.priority, ga, a.arrival_seq, a.choice) >
-           std::tie(b.priority, gb, b.arrival_seq, b.choice);
+bool FairShare::preempt_first(const Sequence& a, const Sequence& b, const Held& held) const {
+    const int32_t ga = held.groups.of(a.group), gb = held.groups.of(b.group);
+    const double ca = counter(a), cb = counter(b);
+    return std::tie(a.priority, ca, ga, a.arrival_seq, a.choice) >
+           std::tie(b.priority, cb, gb, b.arrival_seq, b.choice);
 }
 
 }  // namespace ig

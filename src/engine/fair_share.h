@@ -6,12 +6,16 @@
 //      priority minus one class per `aging_seconds` since it arrived, so a
 //      low class waits a bounded time however much urgent work keeps coming
 //      (0: strict priority).
-//   2. Within a class, max-min fair share between request groups (one HTTP
+//   2. Within a class, tenants by their virtual token counters (TokenCounters:
+//      the tenant that has received the fewest weighted tokens goes first), and
+//      a running sequence of a tenant ahead by more than `margin` tokens and
+//      holding more seats gives its seat to a waiting one of a tenant behind.
+//   3. Within a tenant, max-min fair share between request groups (one HTTP
 //      request with its prompts and choices is one group): the group holding
 //      the fewest seats goes first, and a running sequence of a group holding
 //      more seats than the waiting one's would after the swap gives its seat
 //      up (preempted by recompute). Alone, a group may use every seat.
-//   3. Then queue order: preempted sequences first, then arrival.
+//   4. Then queue order: preempted sequences first, then arrival.
 #include <chrono>
 #include <cstdint>
 #include <utility>
@@ -19,10 +23,11 @@
 
 #include "engine/request_queue.h"
 #include "engine/sequence.h"
+#include "engine/token_counters.h"
 
 namespace ig {
 
-// Seats held per request group (running and loading sequences). A sorted
+// Seats held per key (request group, tenant) by running and loading sequences. A sorted
 // vector, recounted every step: its capacity is kept, so a step allocates
 // nothing once the engine has warmed up (a hash map would, per node).
 class GroupSeats {
@@ -41,20 +46,36 @@ class FairShare {
   public:
     using TimePoint = std::chrono::steady_clock::time_point;
 
-    explicit FairShare(double aging_seconds) : aging_seconds_(aging_seconds) {}
+    // `tokens`: the tenants' counters, or null for no fairness between
+    // tenants; `margin`: how far ahead (weighted tokens) a tenant must be to
+    // give up a running seat, so that two tenants near parity do not take a
+    // seat back and forth.
+    FairShare(double aging_seconds, const TokenCounters* tokens, double margin)
+        : aging_seconds_(aging_seconds), tokens_(tokens), margin_(margin) {}
+
+    // Seats held per group and per tenant.
+    struct Held {
+        const GroupSeats& groups;
+        const GroupSeats& tenants;
+    };
 
     int64_t effective_priority(const Sequence& s, TimePoint now) const;
     // The sequence to admit next from q (nullptr when q is empty).
-    Sequence* pick(const RequestQueue& q, const GroupSeats& held, TimePoint now) const;
+    Sequence* pick(const RequestQueue& q, const Held& held, TimePoint now) const;
     // Whether running `v` gives its `v_seats` seats to waiting `s`, which needs `want`.
     bool yields_to(const Sequence& v, int32_t v_seats, const Sequence& s, int32_t want,
-                   const GroupSeats& held, TimePoint now) const;
+                   const Held& held, TimePoint now) const;
     // Preemption order when blocks or seats run out: whether `a` goes before
-    // `b` (less urgent class, then the group holding more seats, then later arrival).
-    static bool preempt_first(const Sequence& a, const Sequence& b, const GroupSeats& held);
+    // `b` (less urgent class, then the tenant furthest ahead, then the group
+    // holding more seats, then later arrival).
+    bool preempt_first(const Sequence& a, const Sequence& b, const Held& held) const;
 
   private:
+    double counter(const Sequence& s) const { return tokens_ ? tokens_->counter(s.tenant) : 0.0; }
+
     double aging_seconds_;
+    const TokenCounters* tokens_;
+    double margin_;
 };
 
 }  // namespace ig
