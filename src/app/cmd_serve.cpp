@@ -42,6 +42,7 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
     mo.engine.long_prefill_tokens = a.long_prefill_tokens;
     mo.engine.max_waiting = a.max_waiting;
     mo.engine.priority_aging_seconds = a.priority_aging_seconds;
+    mo.engine.tenant_fair_share = !a.no_tenant_fair_share;
     mo.engine.threads = a.threads;
     mo.engine.enable_prefix_cache = !a.no_prefix_cache;
     mo.engine.kv_host_bytes = a.kv_host_bytes;

@@ -71,7 +71,7 @@ bool FairShare::yields_to(const Sequence& v, int32_t v_seats, const Sequence& s,
     // After the swap the waiting side must still hold no more seats than v's:
     // otherwise the two would take the seat back and forth.
     if (tokens_ && v.tenant != s.tenant)
-        return counter(v) > counter(s) + margin_ &&
+        return counter(v) > counter(s) &&
                held.tenants.of(v.tenant) - v_seats >= held.tenants.of(s.tenant) + want;
     if (v.group == s.group) return false;
     return held.groups.of(v.group) - v_seats >= held.groups.of(s.group) + want;

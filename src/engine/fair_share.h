@@ -8,8 +8,9 @@
 //      (0: strict priority).
 //   2. Within a class, tenants by their virtual token counters (TokenCounters:
 //      the tenant that has received the fewest weighted tokens goes first), and
-//      a running sequence of a tenant ahead by more than `margin` tokens and
-//      holding more seats gives its seat to a waiting one of a tenant behind.
+//      a running sequence of a tenant ahead gives its seat to a waiting one of
+//      a tenant behind when its tenant holds more seats even after the swap
+//      (so no seat goes back and forth: the swap cannot be undone at once).
 //   3. Within a tenant, max-min fair share between request groups (one HTTP
 //      request with its prompts and choices is one group): the group holding
 //      the fewest seats goes first, and a running sequence of a group holding
@@ -46,12 +47,9 @@ class FairShare {
   public:
     using TimePoint = std::chrono::steady_clock::time_point;
 
-    // `tokens`: the tenants' counters, or null for no fairness between
-    // tenants; `margin`: how far ahead (weighted tokens) a tenant must be to
-    // give up a running seat, so that two tenants near parity do not take a
-    // seat back and forth.
-    FairShare(double aging_seconds, const TokenCounters* tokens, double margin)
-        : aging_seconds_(aging_seconds), tokens_(tokens), margin_(margin) {}
+    // `tokens`: the tenants' counters, or null for no fairness between tenants.
+    FairShare(double aging_seconds, const TokenCounters* tokens)
+        : aging_seconds_(aging_seconds), tokens_(tokens) {}
 
     // Seats held per group and per tenant.
     struct Held {
@@ -75,7 +73,6 @@ class FairShare {
 
     double aging_seconds_;
     const TokenCounters* tokens_;
-    double margin_;
 };
 
 }  // namespace ig

@@ -9,8 +9,7 @@ namespace ig {
 
 Scheduler::Scheduler(SchedulerConfig cfg, KvCacheManager& kv)
     : cfg_(cfg),
-      fair_(cfg.priority_aging_seconds, cfg.tenant_fair_share ? &tokens_ : nullptr,
-            std::max(cfg.max_num_batched_tokens, 1)),
+      fair_(cfg.priority_aging_seconds, cfg.tenant_fair_share ? &tokens_ : nullptr),
       kv_(kv) {
     waiting_.set_policy([this](const RequestQueue& q) {
         return fair_.pick(q, count_seats(), std::chrono::steady_clock::now());

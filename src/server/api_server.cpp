@@ -265,7 +265,8 @@ Reply ApiServer::generate(HttpRequest&& req, bool chat) {
     ctx.id = next_id(chat ? "chatcmpl" : "cmpl");
     const std::string client_id = header_value(req, "X-Request-Id");
     ctx.request_id = valid_request_id(client_id) ? client_id : ctx.id;
-    ctx.tenant = model_.metrics->tenant_label(header_value(req, "X-Tenant-Id"));
+    ctx.tenant_id = header_value(req, "X-Tenant-Id");
+    ctx.tenant = model_.metrics->tenant_label(ctx.tenant_id);
     Reply r = completions(std::move(req), chat, ctx);
     if (r.response) {
         counters_->rejected_total.fetch_add(1);
@@ -411,6 +412,8 @@ Reply ApiServer::submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> pro
     spec.user = pr.user;
     spec.http_version = v;
 
+    // With keys on, handle() has set X-Tenant-Id to the authenticated tenant.
+    const tenants::Tenant* tenant = cfg_.keys ? cfg_.keys->find(ctx.tenant_id) : nullptr;
     std::vector<SubmittedPrompt> submitted;
     for (size_t i = 0; i < prompts.size(); ++i) {
         GenerationRequest g;
@@ -421,8 +424,20 @@ Reply ApiServer::submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> pro
         g.stop.max_tokens =
             pr.max_tokens.value_or(chat ? n_ctx - plen : std::min<int64_t>(16, n_ctx - plen));
         g.n = pr.n;
-        g.priority = pr.priority;
+        g.priority = pr.priority.value_or(0);
         g.group = spec.id;  // all prompts of one request share one fair share
+        if (tenant) {
+            // A request may ask for a less urgent class than its tenant's, not a more urgent one.
+            g.priority = std::max(pr.priority.value_or(tenant->priority), tenant->priority);
+            g.tenant = tenant->id;
+            g.tenant_weight = tenant->weight;
+            // Each tenant's prefix blocks hang off its own hash root, so no
+            // tenant can hit (or time) another's cached prompt; a cache group
+            // shares one root. Tenant ids and group names are distinct
+            // namespaces, hence the prefixes.
+            g.cache_salt = tenant->cache_group.empty() ? "tenant:" + tenant->id
+                                                       : "group:" + tenant->cache_group;
+        }
         g.prompt = std::move(prompts[i]);
         auto stream = model_.engine->submit(std::move(g));
         if (!stream.ok()) {

@@ -70,7 +70,8 @@ class ApiServer {
     struct RequestContext {
         std::string id;          // OpenAI response id (chatcmpl-..., cmpl-...)
         std::string request_id;  // X-Request-Id: the client's if valid, else `id`
-        std::string tenant;      // folded X-Tenant-Id
+        std::string tenant_id;   // X-Tenant-Id: with keys on, the authenticated tenant
+        std::string tenant;      // folded X-Tenant-Id (metrics label)
         std::chrono::steady_clock::time_point received;
         bool stream = false;  // known once the body is parsed
     };

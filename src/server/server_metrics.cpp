@@ -271,6 +271,26 @@ double ServerMetrics::utilization(double busy) {
     return last_utilization_;
 }
 
+void ServerMetrics::render_tenant_lags(MetricWriter& w, const std::vector<TenantLag>& lags) {
+    // Folded labels may merge tenants ("other"): the largest lag stands for them.
+    std::vector<std::pair<std::string, double>> by_label;
+    for (const TenantLag& l : lags) {
+        if (l.tenant.empty()) continue;  // the anonymous tenant (no keys)
+        std::string label = tenants_.fold(l.tenant);
+        auto it = std::find_if(by_label.begin(), by_label.end(),
+                               [&](const auto& p) { return p.first == label; });
+        if (it == by_label.end())
+            by_label.emplace_back(std::move(label), l.tokens);
+        else
+            it->second = std::max(it->second, l.tokens);
+    }
+    for (const auto& [label, tokens] : by_label)
+        w.gauge("infergrid_tenant_virtual_token_lag",
+                "Weighted tokens a tenant with requests in the engine has received beyond the "
+                "least served such tenant (fair share: near 0 for backlogged tenants).",
+                tokens, {{"model", model_}, {"tenant", label}});
+}
+
 std::string ServerMetrics::render(const EngineStats& e, const ServerCounters& s,
                                   int64_t open_connections, bool ready) {
     std::string out;
@@ -304,6 +324,7 @@ std::string ServerMetrics::render(const EngineStats& e, const ServerCounters& s,
     w.gauge("infergrid_engine_step_seconds", "Duration of the last step that ran a batch.",
             e.last_step_seconds, m);
     render_tiers(w, e.tiers, model_);
+    render_tenant_lags(w, e.tenant_lags);
     w.gauge("infergrid_http_requests_in_flight", "Generation requests not yet answered.",
             double(s.in_flight.load()));
     w.counter("infergrid_http_requests_cancelled_total",

@@ -85,6 +85,7 @@ class ServerMetrics : public std::enable_shared_from_this<ServerMetrics> {
   private:
     ServerMetrics(std::string model, size_t max_tenants);
     double utilization(double busy_seconds);
+    void render_tenant_lags(metrics::MetricWriter& w, const std::vector<TenantLag>& lags);
 
     const std::string model_;
     metrics::Registry reg_;
