@@ -4,6 +4,7 @@
 #include <climits>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <tuple>
 
 namespace ig {
@@ -34,33 +35,35 @@ int64_t FairShare::effective_priority(const Sequence& s, TimePoint now) const {
 }
 
 Sequence* FairShare::pick(const RequestQueue& q, const Held& held, TimePoint now) const {
-    const std::deque<Sequence*>* best_class = nullptr;
-    int64_t best_eff = std::numeric_limits<int64_t>::max();
-    // Classes come in base-priority order: on equal effective priority the
-    // more urgent base class wins.
+    // Aging lifts a class up to the most urgent class waiting, not past it:
+    // within that class, age must not outrank the fair shares (else a flood
+    // that has waited would go before a newly arrived tenant).
+    std::optional<int64_t> floor;
+    q.for_each_class([&](int32_t prio, const std::deque<Sequence*>& c) {
+        if (!floor && !c.empty()) floor = prio;
+    });
+    if (!floor) return nullptr;
+    // Most urgent effective class, then the least served tenant, then the
+    // group holding the fewest seats, then the longest waiting, then queue order.
+    Sequence* out = nullptr;
+    int64_t out_eff = 0;
+    double out_counter = 0;
+    int32_t out_seats = 0;
     q.for_each_class([&](int32_t, const std::deque<Sequence*>& c) {
-        for (const Sequence* s : c) {
-            const int64_t e = effective_priority(*s, now);
-            if (e < best_eff) {
-                best_eff = e;
-                best_class = &c;
+        for (Sequence* s : c) {
+            const int64_t e = std::max(effective_priority(*s, now), *floor);
+            const double k = counter(*s);
+            const int32_t n = held.groups.of(s->group);
+            if (out == nullptr ||
+                std::tie(e, k, n, s->times.arrival) <
+                    std::tie(out_eff, out_counter, out_seats, out->times.arrival)) {
+                out = s;
+                out_eff = e;
+                out_counter = k;
+                out_seats = n;
             }
         }
     });
-    if (best_class == nullptr) return nullptr;
-    // The least served tenant, then its group holding the fewest seats, then queue order.
-    Sequence* out = nullptr;
-    double out_counter = std::numeric_limits<double>::infinity();
-    int32_t out_seats = std::numeric_limits<int32_t>::max();
-    for (Sequence* s : *best_class) {
-        const double c = counter(*s);
-        const int32_t n = held.groups.of(s->group);
-        if (c < out_counter || (c == out_counter && n < out_seats)) {
-            out = s;
-            out_counter = c;
-            out_seats = n;
-        }
-    }
     return out;
 }
 

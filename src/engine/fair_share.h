@@ -1,11 +1,12 @@
 #pragma once
 // Who is admitted next, and who gives up a seat, when requests compete
-// (vLLM's scheduling policy, plus the two rules that keep one client from
+// (vLLM's scheduling policy, plus the rules that keep one client from
 // starving the others):
 //   1. Priority classes with aging: a sequence's effective priority is its
-//      priority minus one class per `aging_seconds` since it arrived, so a
-//      low class waits a bounded time however much urgent work keeps coming
-//      (0: strict priority).
+//      priority minus one class per `aging_seconds` since it arrived, down to
+//      the most urgent class waiting, so a low class waits a bounded time
+//      however much urgent work keeps coming (0: strict priority); age does
+//      not order sequences within a class (rules 2-4 do).
 //   2. Within a class, tenants by their virtual token counters (TokenCounters:
 //      the tenant that has received the fewest weighted tokens goes first), and
 //      a running sequence of a tenant ahead gives its seat to a waiting one of
@@ -16,7 +17,7 @@
 //      the fewest seats goes first, and a running sequence of a group holding
 //      more seats than the waiting one's would after the swap gives its seat
 //      up (preempted by recompute). Alone, a group may use every seat.
-//   4. Then queue order: preempted sequences first, then arrival.
+//   4. Then the longest waiting (preempted sequences keep their arrival time).
 #include <chrono>
 #include <cstdint>
 #include <utility>

@@ -37,7 +37,10 @@ void TokenCounters::arrive(uint64_t tenant, double weight, std::string_view labe
     }
     e->weight = weight > 0 ? weight : 1.0;
     if (e->sequences == 0) {
-        if (active_tenants_ > 0) e->counter = std::max(e->counter, min_active());
+        // Into an idle engine: level with the most served tenant, so that a
+        // tenant that had the engine to itself before is not behind others
+        // for tokens nobody else wanted.
+        e->counter = std::max(e->counter, active_tenants_ > 0 ? min_active() : high_water_);
         ++active_tenants_;
     }
     ++e->sequences;
@@ -50,7 +53,10 @@ void TokenCounters::leave(uint64_t tenant) {
 }
 
 void TokenCounters::charge(uint64_t tenant, int64_t tokens) {
-    if (Entry* e = find(tenant)) e->counter += static_cast<double>(tokens) / e->weight;
+    if (Entry* e = find(tenant)) {
+        e->counter += static_cast<double>(tokens) / e->weight;
+        high_water_ = std::max(high_water_, e->counter);
+    }
 }
 
 double TokenCounters::counter(uint64_t tenant) const {

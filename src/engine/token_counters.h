@@ -6,7 +6,8 @@
 // waiting sequence of the tenant with the lowest counter goes first. A tenant
 // that becomes active (its first sequence arrives while it has none) is
 // lifted to the lowest counter of the active tenants, so idle time banks no
-// credit. Over a busy period each backlogged tenant then receives tokens in
+// credit; into an idle engine, to the highest counter, so time alone banks
+// no debt. Over a busy period each backlogged tenant then receives tokens in
 // proportion to its weight, within a bounded difference.
 #include <cstdint>
 #include <string>
@@ -52,6 +53,7 @@ class TokenCounters {
 
     std::vector<Entry> entries_;  // sorted by tenant
     size_t active_tenants_ = 0;
+    double high_water_ = 0;  // the highest counter (counters only grow)
 };
 
 }  // namespace ig

@@ -51,6 +51,18 @@ TEST(TokenCounters, ANewlyActiveTenantIsLiftedToTheActiveMinimum) {
     EXPECT_EQ(c.active(), 2u);
 }
 
+TEST(TokenCounters, TimeAloneBanksNoDebt) {
+    TokenCounters c;
+    c.arrive(1, 1.0, "a");
+    c.charge(1, 5000);  // a had the engine to itself
+    c.leave(1);
+    // b arrives into an idle engine, then a comes back: they start level.
+    c.arrive(2, 1.0, "b");
+    EXPECT_DOUBLE_EQ(c.counter(2), 5000.0);
+    c.arrive(1, 1.0, "a");
+    EXPECT_DOUBLE_EQ(c.counter(1), 5000.0);
+}
+
 TEST(TokenCounters, LagsAreCountedFromTheLeastServedActiveTenant) {
     TokenCounters c;
     c.arrive(1, 1.0, "a");
