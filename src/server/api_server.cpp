@@ -335,12 +335,10 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) 
     const tenants::Tenant* tenant =
         cfg_.keys ? cfg_.keys->find(header_value(req, "X-Tenant-Id")) : nullptr;
     const tenants::Limits limits = tenant ? cfg_.keys->limits_of(*tenant) : tenants::Limits{};
-    if (tenant && !pr.max_tokens && (limits.max_tokens > 0 || limits.max_context_tokens > 0)) {
-        int64_t longest = 0;
-        for (const auto& p : prompts) longest = std::max<int64_t>(longest, p.size());
-        const int64_t room = std::max<int64_t>(1, n_ctx - longest);
-        pr.max_tokens =
-            default_max_tokens(limits, chat ? room : std::min<int64_t>(16, room), longest);
+    if (tenant && !pr.max_tokens && limits_default_max_tokens(limits)) {
+        const tenants::Demand d = demand_of(prompts, pr.n, 0);
+        const int64_t room = std::max<int64_t>(1, n_ctx - d.longest_prompt);
+        pr.max_tokens = default_max_tokens(limits, chat ? room : std::min<int64_t>(16, room), d);
     }
     int64_t max_want = 0;  // the most any one sequence may generate
     for (size_t i = 0; i < prompts.size(); ++i) {

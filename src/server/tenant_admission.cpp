@@ -6,11 +6,19 @@
 
 namespace ig::server {
 
+bool limits_default_max_tokens(const tenants::Limits& l) {
+    return l.max_tokens > 0 || l.max_context_tokens > 0 || l.tokens_per_minute > 0 ||
+           l.quota_tokens > 0;
+}
+
 int64_t default_max_tokens(const tenants::Limits& l, int64_t server_default,
-                           int64_t longest_prompt) {
+                           const tenants::Demand& prompts) {
     int64_t m = server_default;
     if (l.max_tokens > 0) m = std::min(m, l.max_tokens);
-    if (l.max_context_tokens > 0) m = std::min(m, l.max_context_tokens - longest_prompt);
+    if (l.max_context_tokens > 0) m = std::min(m, l.max_context_tokens - prompts.longest_prompt);
+    const int64_t seqs = std::max<int64_t>(1, prompts.sequences);
+    for (int64_t budget : {l.tokens_per_minute, l.quota_tokens})
+        if (budget > 0) m = std::min(m, (budget - prompts.prompt_tokens) / seqs);
     return std::max<int64_t>(1, m);
 }
 

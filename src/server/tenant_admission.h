@@ -15,11 +15,15 @@ namespace ig::server {
 
 using HeaderFields = std::vector<std::pair<std::string, std::string>>;
 
+// Whether a request without max_tokens gets default_max_tokens().
+bool limits_default_max_tokens(const tenants::Limits& l);
 // The max_tokens a request without one gets: the server's default, but
 // never more than the tenant's max_tokens, nor than its context limit leaves
-// after the longest prompt (a default the limits refuse would be no default).
+// after the longest prompt, nor than tokens_per_minute or the quota leave
+// after all prompts for each sequence (a default the limits refuse would be
+// no default).
 int64_t default_max_tokens(const tenants::Limits& l, int64_t server_default,
-                           int64_t longest_prompt);
+                           const tenants::Demand& prompts);
 
 // Every prompt's tokens, and n x max_tokens per prompt.
 tenants::Demand demand_of(const std::vector<std::vector<int32_t>>& prompts, int32_t n,

@@ -208,6 +208,17 @@ TEST_F(TenantLimitsTest, PerRequestLimitsAre400sNamingTheLimit) {
     EXPECT_LE(r.json()["usage"]["completion_tokens"].get<int64_t>(), 8);
 }
 
+TEST_F(TenantLimitsTest, DefaultMaxTokensFitsTokensPerMinute) {
+    // Chat's default is the rest of the context; under a small
+    // tokens_per_minute it is what the limit leaves after the prompt.
+    start({{"small", "tokens_per_minute = 40"}});
+    const HttpReply r = send(srv_->port, "POST", "/v1/chat/completions", key_of("small"),
+                             R"({"messages":[{"role":"user","content":"hi"}],"temperature":0})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_LE(r.json()["usage"]["total_tokens"].get<int64_t>(), 40);
+    EXPECT_EQ(header(r, "x-ratelimit-remaining-tokens"), "0");
+}
+
 TEST_F(TenantLimitsTest, ConcurrencySlotIsHeldByTheJobAndFreedWhenItEnds) {
     auto limiter = std::make_shared<tenants::TenantLimiter>();
     start({{"one", "max_concurrent_requests = 1"}}, limiter);
