@@ -15,6 +15,7 @@
 #include "server/api_error.h"
 #include "server/completion_job.h"
 #include "server/openai_request.h"
+#include "server/tenant_admission.h"
 
 namespace ig::server {
 
@@ -60,6 +61,7 @@ std::string header_value(const HttpRequest& req, std::string_view name) {
 
 ApiServer::ApiServer(ServerConfig cfg, ServedModel model)
     : cfg_(std::move(cfg)), model_(std::move(model)), router_(cfg_.retry_after_seconds) {
+    if (cfg_.keys && !cfg_.limiter) cfg_.limiter = std::make_shared<tenants::TenantLimiter>();
     add_routes();
     if (!model_.metrics)
         model_.metrics = ServerMetrics::create(model_.name, cfg_.max_tenant_labels);
@@ -330,6 +332,16 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) 
     if (auto e = tokenize_prompts(pr, chat, prompts)) return error(*e);
 
     const int64_t n_ctx = mc.n_ctx_train;
+    // With keys, the tenant's limits: first the max_tokens default they allow.
+    const tenants::Tenant* tenant =
+        cfg_.keys ? cfg_.keys->find(header_value(req, "X-Tenant-Id")) : nullptr;
+    const tenants::Limits limits = tenant ? cfg_.keys->limits_of(*tenant) : tenants::Limits{};
+    if (tenant && !pr.max_tokens && limits_default_max_tokens(limits)) {
+        const tenants::Demand d = demand_of(prompts, pr.n, 0);
+        const int64_t room = std::max<int64_t>(1, n_ctx - d.longest_prompt);
+        pr.max_tokens = default_max_tokens(limits, chat ? room : std::min<int64_t>(16, room), d);
+    }
+    int64_t max_want = 0;  // the most any one sequence may generate
     for (size_t i = 0; i < prompts.size(); ++i) {
         if (prompts[i].empty()) {
             ApiError e = invalid_field(chat ? "messages" : "prompt",
@@ -342,9 +354,22 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) 
             chat ? std::max<int64_t>(1, n_ctx - plen)
                  : std::min<int64_t>(16, std::max<int64_t>(1, n_ctx - plen)));
         if (auto e = check_context(n_ctx, plen, want, chat)) return error(*e);
+        max_want = std::max(max_want, want);
     }
 
-    return submit(pr, std::move(prompts), chat, ctx, v);
+    tenants::Lease lease;
+    if (tenant) {
+        tenants::Admission a =
+            cfg_.limiter->admit(tenant->id, limits, demand_of(prompts, pr.n, max_want));
+        if (!a.ok()) {
+            const tenants::Rejection& r = a.rejection();
+            if (r.retryable)
+                model_.metrics->count_rate_limited(ctx.tenant, tenants::limit_name(r.limit));
+            return Reply{limit_response(r, v), nullptr};
+        }
+        lease = std::move(a.lease());
+    }
+    return submit(pr, std::move(prompts), chat, ctx, v, std::move(lease));
 }
 
 // Prompts as token ids: the chat rendered by the model's template, or each
@@ -392,7 +417,7 @@ std::optional<ApiError> ApiServer::tokenize_prompts(
 
 // Every prompt to the engine (all or none), then one job streams or collects them.
 Reply ApiServer::submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> prompts, bool chat,
-                        const RequestContext& ctx, unsigned v) {
+                        const RequestContext& ctx, unsigned v, tenants::Lease lease) {
     const int64_t n_ctx = model_.engine->model_config().n_ctx_train;
     JobSpec spec;
     spec.chat = chat;
@@ -411,6 +436,8 @@ Reply ApiServer::submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> pro
     spec.n = pr.n;
     spec.user = pr.user;
     spec.http_version = v;
+    spec.headers = rate_header_fields(lease.headers());
+    spec.lease = std::move(lease);
 
     // With keys on, handle() has set X-Tenant-Id to the authenticated tenant.
     const tenants::Tenant* tenant = cfg_.keys ? cfg_.keys->find(ctx.tenant_id) : nullptr;

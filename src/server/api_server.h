@@ -87,7 +87,7 @@ class ApiServer {
     std::optional<ApiError> tokenize_prompts(ParsedRequest& pr, bool chat,
                                              std::vector<std::vector<int32_t>>& prompts) const;
     Reply submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> prompts, bool chat,
-                 const RequestContext& ctx, unsigned http_version);
+                 const RequestContext& ctx, unsigned http_version, tenants::Lease lease);
     HttpResponse json_response(const nlohmann::json& body, unsigned version,
                                http::status status = http::status::ok) const;
     std::string next_id(const char* prefix);

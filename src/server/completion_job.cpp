@@ -161,6 +161,7 @@ void CompletionJob::absorb(int32_t prompt_index, StreamEvent& ev, std::string* e
     Choice& c = choices_[idx];
     if (c.done) return;
     c.completion_tokens += static_cast<int64_t>(ev.tokens.size());
+    spec_.lease.charge_generated(static_cast<int64_t>(ev.tokens.size()));
     cached_tokens_[static_cast<size_t>(prompt_index)] =
         std::max(cached_tokens_[static_cast<size_t>(prompt_index)], ev.usage.cached_tokens);
     c.text += ev.text;
@@ -254,6 +255,7 @@ JobOutput CompletionJob::poll() {
         started_stream_ = true;
         out.start_stream = true;
         out.stream_headers.emplace_back("X-Request-Id", spec_.request_id);
+        for (const auto& h : spec_.headers) out.stream_headers.push_back(h);
         if (spec_.chat) {
             for (size_t i = 0; i < choices_.size(); ++i) {
                 json chunk = chunk_base();
@@ -272,6 +274,7 @@ JobOutput CompletionJob::poll() {
 
     if (all_done()) {
         finished_ = true;
+        spec_.lease.release();  // the concurrency slot frees with the last token
         if (spec_.stream) {
             if (spec_.include_usage) {
                 json chunk = chunk_base();
@@ -298,6 +301,7 @@ JobOutput CompletionJob::poll() {
                 record(200, "");
             }
             out.full->set("X-Request-Id", spec_.request_id);
+            for (const auto& [k, v] : spec_.headers) out.full->set(k, v);
         }
     }
     out.chunk = std::move(events);

@@ -16,6 +16,7 @@
 #include "server/http_types.h"
 #include "server/server_counters.h"
 #include "server/server_metrics.h"
+#include "tenants/tenant_limiter.h"
 #include "tokenizer/tokenizer.h"
 
 namespace ig::server {
@@ -37,6 +38,12 @@ struct JobSpec {
     std::string user;  // the request's `user` (the client's end user), for the request log
     std::chrono::steady_clock::time_point received{};
     std::function<void(const std::string&)> request_log;
+    // The tenant's hold on its limits: generated tokens are charged to it as
+    // they stream, and it is released when the job ends (client gone
+    // included). Holds nothing without keys or limits.
+    tenants::Lease lease;
+    // Extra fields of the response head (x-ratelimit-*), streamed or not.
+    std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // One engine request (one prompt) of the job.

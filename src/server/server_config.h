@@ -9,6 +9,7 @@
 #include <string>
 
 #include "tenants/key_store.h"
+#include "tenants/tenant_limiter.h"
 
 namespace ig::server {
 
@@ -39,6 +40,10 @@ struct ServerConfig {
     // /health, /ready and /version needs a key, and the key's tenant is the
     // request's tenant (X-Tenant-Id from the client is ignored).
     std::shared_ptr<const tenants::KeyStore> keys;
+    // Live counts of the tenants' limits (with keys only). Null: the server
+    // makes its own; given, it can outlive a server (a reload) or carry a
+    // quota restore hook or, in tests, a shorter window.
+    std::shared_ptr<tenants::TenantLimiter> limiter;
     // One JSON line per finished generation request (server_metrics.h). The
     // sink gets each line; empty: spdlog at info level on stdout.
     bool request_log = true;

@@ -197,6 +197,9 @@ ServerMetrics::ServerMetrics(std::string model, size_t max_tenants)
                             {"model", "tenant", "type"});
     http_ = &reg_.counter("infergrid_http_requests_total", "HTTP responses by route and status.",
                           {"endpoint", "status"});
+    rate_limited_ = &reg_.counter("infergrid_tenant_rate_limited_total",
+                                  "Generation requests refused with 429 by a tenant limit.",
+                                  {"model", "tenant", "limit"});
     load_seconds_ = &reg_.gauge("infergrid_model_load_seconds",
                                 "Time to load the model and start the engine.", m)
                          .with({model_});
@@ -240,6 +243,10 @@ void ServerMetrics::record(const RequestRecord& r) {
 void ServerMetrics::count_http(std::string_view endpoint, int status) {
     const std::string code = std::to_string(status);
     http_->with({endpoint, code}).inc();
+}
+
+void ServerMetrics::count_rate_limited(const std::string& tenant, std::string_view limit) {
+    rate_limited_->with({model_, tenant, std::string(limit)}).inc();
 }
 
 std::function<void(const StepInfo&)> ServerMetrics::step_observer() {
