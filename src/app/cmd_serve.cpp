@@ -72,6 +72,7 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
     auto keys = tenants::key_store_from(a.tenants, a.api_key);
     if (!keys.ok()) return fail(keys.error());
     if (*keys) cfg.keys = std::make_shared<const tenants::KeyStore>(std::move(**keys));
+    cfg.tenants_path = a.tenants;
 
     auto st = server::serve(std::move(mo));
     if (!st.ok()) return fail(st.error());

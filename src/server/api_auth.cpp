@@ -36,6 +36,20 @@ bool open_without_key(const HttpRequest& req) {
     return path == "/health" || path == "/ready" || path == "/version";
 }
 
+bool needs_admin(const HttpRequest& req) {
+    const std::string_view path = path_of({req.target().data(), req.target().size()});
+    return path == "/metrics" || path == "/admin" || path.substr(0, 7) == "/admin/";
+}
+
+HttpResponse forbidden(unsigned http_version) {
+    ApiError e;
+    e.status = 403;
+    e.type = "invalid_request_error";
+    e.code = "permission_denied";
+    e.message = "This route needs an admin key (a tenant with admin = true).";
+    return error_response(e, http_version, 0);
+}
+
 std::string_view presented_key(const HttpRequest& req) {
     const std::string_view auth = trim(field(req, "Authorization"));
     if (!auth.empty()) {

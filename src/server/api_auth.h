@@ -22,6 +22,12 @@ std::string_view presented_key(const HttpRequest& req);
 // message never repeats the key.
 HttpResponse unauthorized(unsigned http_version, bool key_given);
 
+// Routes only an admin tenant's key may use: GET /metrics and /admin/...
+bool needs_admin(const HttpRequest& req);
+
+// 403 permission_denied: a good key, but not an admin's.
+HttpResponse forbidden(unsigned http_version);
+
 // Removes the key headers, so that nothing after authentication can log them.
 void strip_key_headers(HttpRequest& req);
 

@@ -61,8 +61,12 @@ std::string header_value(const HttpRequest& req, std::string_view name) {
 
 ApiServer::ApiServer(ServerConfig cfg, ServedModel model)
     : cfg_(std::move(cfg)), model_(std::move(model)), router_(cfg_.retry_after_seconds) {
-    if (cfg_.keys && !cfg_.limiter) cfg_.limiter = std::make_shared<tenants::TenantLimiter>();
+    if (cfg_.keys) {
+        tenants_ = std::make_shared<tenants::TenantDirectory>(cfg_.keys, cfg_.tenants_path);
+        if (!cfg_.limiter) cfg_.limiter = std::make_shared<tenants::TenantLimiter>();
+    }
     add_routes();
+    add_admin_routes();
     if (!model_.metrics)
         model_.metrics = ServerMetrics::create(model_.name, cfg_.max_tenant_labels);
     model_.metrics->set_max_tenants(cfg_.max_tenant_labels);
@@ -105,9 +109,23 @@ void ApiServer::begin_drain() {
 
 void ApiServer::run_until_signal() {
     boost::asio::io_context ioc;
-    boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    boost::asio::signal_set signals(ioc, SIGINT, SIGTERM, SIGHUP);
     int got = 0;
-    signals.async_wait([&](const boost::system::error_code&, int sig) { got = sig; });
+    std::function<void(const boost::system::error_code&, int)> on_signal =
+        [&](const boost::system::error_code& ec, int sig) {
+            if (!ec && sig == SIGHUP) {  // reload the tenants file, keep serving
+                const Status st = reload_tenants();
+                if (st.ok())
+                    spdlog::info("SIGHUP: tenants reloaded from {}", cfg_.tenants_path);
+                else
+                    spdlog::error("SIGHUP: tenants not reloaded, the old ones stay: {}",
+                                  st.error().message);
+                signals.async_wait(on_signal);
+                return;
+            }
+            got = sig;
+        };
+    signals.async_wait(on_signal);
     ioc.run();
     spdlog::info("signal {}: draining ({} in flight, grace period {} ms)", got, in_flight(),
                  cfg_.grace_period.count());
@@ -152,11 +170,18 @@ HttpResponse ApiServer::json_response(const json& body, unsigned version,
 Reply ApiServer::handle(HttpRequest&& req) {
     const std::string endpoint =
         router_.endpoint_label(path_of({req.target().data(), req.target().size()}));
-    if (cfg_.keys && !open_without_key(req)) {
-        const tenants::Tenant* tenant = cfg_.keys->authenticate(presented_key(req));
+    // One snapshot per request: a reload meanwhile does not move its tenant.
+    const auto keys = this->keys();
+    if (keys && !open_without_key(req)) {
+        const tenants::Tenant* tenant = keys->authenticate(presented_key(req));
         if (!tenant) {
             const bool given = req.count(http::field::authorization) || req.count("x-api-key");
             HttpResponse res = unauthorized(req.version(), given);
+            model_.metrics->count_http(endpoint, static_cast<int>(res.result_int()));
+            return Reply{std::move(res), nullptr};
+        }
+        if (needs_admin(req) && !tenant->admin) {
+            HttpResponse res = forbidden(req.version());
             model_.metrics->count_http(endpoint, static_cast<int>(res.result_int()));
             return Reply{std::move(res), nullptr};
         }
@@ -239,7 +264,7 @@ void ApiServer::add_routes() {
             if (id != model_.name || !tenant_allowed(req)) {
                 // With keys on, a model that is not there and one the
                 // tenant may not use get the same answer (as from OpenAI).
-                const char* access = cfg_.keys ? " or you do not have access to it" : "";
+                const char* access = tenants_ ? " or you do not have access to it" : "";
                 return Reply{error_response(not_found(fmt::format("The model '{}' does not exist{}",
                                                                   std::string(id), access),
                                                       "model_not_found"),
@@ -255,9 +280,10 @@ void ApiServer::add_routes() {
 }
 
 bool ApiServer::tenant_allowed(const HttpRequest& req) const {
-    if (!cfg_.keys) return true;
+    const auto keys = this->keys();
+    if (!keys) return true;
     // handle() has set X-Tenant-Id to the authenticated tenant.
-    const tenants::Tenant* t = cfg_.keys->find(header_value(req, "X-Tenant-Id"));
+    const tenants::Tenant* t = keys->find(header_value(req, "X-Tenant-Id"));
     return t && t->allows(model_.name);
 }
 
@@ -268,6 +294,8 @@ Reply ApiServer::generate(HttpRequest&& req, bool chat) {
     const std::string client_id = header_value(req, "X-Request-Id");
     ctx.request_id = valid_request_id(client_id) ? client_id : ctx.id;
     ctx.tenant_id = header_value(req, "X-Tenant-Id");
+    if (const auto keys = this->keys(); keys && !keys->find(ctx.tenant_id))
+        return Reply{unauthorized(req.version(), true), nullptr};  // removed by a reload just now
     ctx.tenant = model_.metrics->tenant_label(ctx.tenant_id);
     Reply r = completions(std::move(req), chat, ctx);
     if (r.response) {
@@ -333,9 +361,9 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) 
 
     const int64_t n_ctx = mc.n_ctx_train;
     // With keys, the tenant's limits: first the max_tokens default they allow.
-    const tenants::Tenant* tenant =
-        cfg_.keys ? cfg_.keys->find(header_value(req, "X-Tenant-Id")) : nullptr;
-    const tenants::Limits limits = tenant ? cfg_.keys->limits_of(*tenant) : tenants::Limits{};
+    const auto keys = this->keys();
+    const tenants::Tenant* tenant = keys ? keys->find(header_value(req, "X-Tenant-Id")) : nullptr;
+    const tenants::Limits limits = tenant ? keys->limits_of(*tenant) : tenants::Limits{};
     if (tenant && !pr.max_tokens && limits_default_max_tokens(limits)) {
         const tenants::Demand d = demand_of(prompts, pr.n, 0);
         const int64_t room = std::max<int64_t>(1, n_ctx - d.longest_prompt);
@@ -440,7 +468,8 @@ Reply ApiServer::submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> pro
     spec.lease = std::move(lease);
 
     // With keys on, handle() has set X-Tenant-Id to the authenticated tenant.
-    const tenants::Tenant* tenant = cfg_.keys ? cfg_.keys->find(ctx.tenant_id) : nullptr;
+    const auto keys = this->keys();
+    const tenants::Tenant* tenant = keys ? keys->find(ctx.tenant_id) : nullptr;
     std::vector<SubmittedPrompt> submitted;
     for (size_t i = 0; i < prompts.size(); ++i) {
         GenerationRequest g;

@@ -18,6 +18,7 @@
 #include "server/server_config.h"
 #include "server/server_counters.h"
 #include "server/server_metrics.h"
+#include "tenants/tenant_directory.h"
 #include "tokenizer/tokenizer.h"
 
 namespace ig::server {
@@ -64,6 +65,9 @@ class ApiServer {
     void drain_and_stop();
     void stop();
     ServerMetrics& metrics() { return *model_.metrics; }
+    // Reads the tenants file again (SIGHUP): the new tenants apply to the
+    // next request; a bad file is refused and the old tenants stay.
+    Status reload_tenants();
 
   private:
     // Observability context of one generation request.
@@ -76,6 +80,11 @@ class ApiServer {
         bool stream = false;  // known once the body is parsed
     };
     void add_routes();
+    void add_admin_routes();
+    // The tenants in force now (null without keys); hold it while using its pointers.
+    std::shared_ptr<const tenants::KeyStore> keys() const {
+        return tenants_ ? tenants_->current() : nullptr;
+    }
     // Whether the request's tenant may use the served model (always, without keys).
     bool tenant_allowed(const HttpRequest& req) const;
     // The two generation endpoints: request context, then completions().
@@ -94,6 +103,7 @@ class ApiServer {
 
     ServerConfig cfg_;
     ServedModel model_;
+    std::shared_ptr<tenants::TenantDirectory> tenants_;  // null without keys
     std::shared_ptr<ServerCounters> counters_ = std::make_shared<ServerCounters>();
     std::atomic<bool> draining_{false};
     std::atomic<uint64_t> next_id_{0};

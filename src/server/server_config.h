@@ -40,6 +40,9 @@ struct ServerConfig {
     // /health, /ready and /version needs a key, and the key's tenant is the
     // request's tenant (X-Tenant-Id from the client is ignored).
     std::shared_ptr<const tenants::KeyStore> keys;
+    // The file `keys` came from: SIGHUP and POST /admin/tenants/reload read
+    // it again, admin changes write it. Empty: changes stay in memory.
+    std::string tenants_path;
     // Live counts of the tenants' limits (with keys only). Null: the server
     // makes its own; given, it can outlive a server (a reload) or carry a
     // quota restore hook or, in tests, a shorter window.

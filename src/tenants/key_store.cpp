@@ -18,6 +18,7 @@ Expected<KeyStore> KeyStore::single_key(std::string_view key) {
             return make_error("--api-key: the key must be visible ASCII without spaces");
     Tenant t;
     t.id = "default";
+    t.admin = true;  // the only key there is: it may also read /metrics and use /admin
     t.key_hashes.push_back(sha256({reinterpret_cast<const uint8_t*>(key.data()), key.size()}));
     TenantsFile f;
     f.tenants.push_back(std::move(t));

@@ -27,6 +27,9 @@ class KeyStore {
     Limits limits_of(const Tenant& t) const;
     size_t size() const { return tenants_.size(); }
     size_t entries_count() const { return entries_.size(); }
+    const std::vector<Tenant>& tenants() const { return tenants_; }
+    // The store as a tenants file (to edit and write back).
+    TenantsFile to_file() const { return {default_limits_, tenants_}; }
 
   private:
     struct Entry {

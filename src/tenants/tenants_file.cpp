@@ -288,6 +288,10 @@ bool valid_tenant_id(std::string_view id) {
     });
 }
 
+std::string key_id_of(const Sha256Digest& hash) {
+    return hash_string(hash).substr(kHashPrefix.size(), 12);
+}
+
 std::string key_hash_string(std::string_view key) {
     return hash_string(sha256({reinterpret_cast<const uint8_t*>(key.data()), key.size()}));
 }

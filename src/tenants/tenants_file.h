@@ -101,6 +101,9 @@ bool valid_tenant_id(std::string_view id);
 
 // "sha256:" + 64 lower-case hex digits of the key's SHA-256.
 std::string key_hash_string(std::string_view key);
+// A key's public name: the first 12 hex digits of its hash (logs, the
+// ledger, the admin API); it identifies a key without revealing it.
+std::string key_id_of(const Sha256Digest& hash);
 
 // Parses a file's text; `path` only names the file in errors. Errors name the
 // file, the line and the key: unknown keys, wrong TOML types, a missing or

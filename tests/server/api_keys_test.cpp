@@ -37,9 +37,9 @@ Headers bearer(const std::string& key) {
 }
 
 std::shared_ptr<const tenants::KeyStore> two_tenants() {
-    // globex may use another model only.
+    // acme is an admin (reads /metrics); globex may use another model only.
     auto f = tenants::parse_tenants(
-        "[[tenant]]\nid = \"acme\"\nkeys = [\"" + tenants::key_hash_string(kAcmeKey) +
+        "[[tenant]]\nid = \"acme\"\nadmin = true\nkeys = [\"" + tenants::key_hash_string(kAcmeKey) +
             "\"]\n[[tenant]]\nid = \"globex\"\nkeys = [\"" + tenants::key_hash_string(kGlobexKey) +
             "\"]\nmodels = [\"other-model\"]\n",
         "tenants.toml");
@@ -124,6 +124,16 @@ TEST_F(ApiKeysTest, BearerAndXApiKeyAreAccepted) {
     r = send(p, "GET", "/metrics", bearer(kAcmeKey));
     EXPECT_EQ(r.status, 200);
     EXPECT_NE(r.body.find("infergrid_"), std::string::npos);
+}
+
+TEST_F(ApiKeysTest, MetricsAndAdminNeedAnAdminKey) {
+    const uint16_t p = srv_->port;
+    for (const char* path : {"/metrics", "/admin/tenants"}) {
+        const HttpReply r = send(p, "GET", path, bearer(kGlobexKey));
+        EXPECT_EQ(r.status, 403) << path << ": " << r.body;
+        EXPECT_EQ(r.json()["error"]["code"], "permission_denied") << path;
+        EXPECT_EQ(send(p, "GET", path, bearer(kAcmeKey)).status, 200) << path;
+    }
 }
 
 TEST_F(ApiKeysTest, ProbesNeedNoKey) {
