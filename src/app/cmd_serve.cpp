@@ -1,6 +1,7 @@
 // `infergrid serve`: the OpenAI-compatible HTTP server. Every flag can also
 // be set in a TOML file given with --config, under the same name without the
 // dashes (`port = 8080`, `grace-period = 30`); flags on the command line win.
+#include <csignal>
 #include <iostream>
 #include <memory>
 
@@ -23,6 +24,9 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
     }
     if (a.model.empty()) return fail(make_error("--model is required (flag or config file)"));
     spdlog::set_level(spdlog::level::from_str(a.log_level));
+    // A closed stdout (a log shipper gone, a parent that stopped reading)
+    // must not kill the server at its next log line: the write fails instead.
+    std::signal(SIGPIPE, SIG_IGN);
 
     server::ServeOptions mo;
     mo.model_path = a.model;
