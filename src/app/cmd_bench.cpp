@@ -1,4 +1,5 @@
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -32,6 +33,8 @@ std::function<int()> add_bench_serve(CLI::App& bench) {
     c->add_option("--base-url", o->base_url, "Server URL (http://host:port)")
         ->capture_default_str();
     c->add_option("--model", o->model, "Model name sent in each request")->required();
+    c->add_option("--api-key", o->api_key,
+                  "API key sent as Authorization: Bearer (default: $OPENAI_API_KEY)");
     c->add_option("--endpoint", o->endpoint, "/v1/completions or /v1/chat/completions")
         ->capture_default_str();
     c->add_option("--api", (*s)["api"], "completions or chat (sets --endpoint)");
@@ -110,6 +113,9 @@ std::function<int()> add_bench_serve(CLI::App& bench) {
             sweep = *r;
         }
         if (!m["svg"].empty() && sweep.empty()) return fail(make_error("--svg needs --sweep"));
+        // As the OpenAI SDKs do: the environment's key unless one is given.
+        if (o->api_key.empty())
+            if (const char* k = std::getenv("OPENAI_API_KEY")) o->api_key = k;
         auto r = run_bench_serve(*o, std::cout, sweep);
         if (!r.ok()) return fail(r.error());
         if (!m["json"].empty())

@@ -461,6 +461,7 @@ Expected<nlohmann::json> run_bench_serve(const BenchServeOptions& o, std::ostrea
     IG_TRY(validate(o));
     BaseUrl base;
     IG_ASSIGN_OR_RETURN(base, parse_base_url(o.base_url));
+    base.api_key = o.api_key;
     std::vector<Session> sessions;
     IG_ASSIGN_OR_RETURN(sessions, make_workload(o.workload));
     const Runner runner(o, base);

@@ -31,6 +31,7 @@ struct BenchServeOptions {
     std::string base_url = "http://127.0.0.1:8080";
     std::string model;
     std::string endpoint = "/v1/completions";  // or /v1/chat/completions
+    std::string api_key;  // Authorization: Bearer (never written to the report)
     WorkloadOptions workload;
     double request_rate = std::numeric_limits<double>::infinity();  // requests (sessions)/s
     double burstiness = 1.0;                                        // gamma shape; 1 = Poisson

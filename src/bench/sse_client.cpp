@@ -104,6 +104,7 @@ struct Call {
         req.set(http::field::content_type, "application/json");
         req.set(http::field::accept, "text/event-stream");
         req.set(http::field::connection, "close");
+        if (!base.api_key.empty()) req.set(http::field::authorization, "Bearer " + base.api_key);
         req.body() = body;
         req.prepare_payload();
         stream.expires_after(idle);

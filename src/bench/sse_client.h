@@ -17,7 +17,8 @@ namespace ig {
 struct BaseUrl {
     std::string host;
     std::string port = "80";
-    std::string prefix;  // no trailing slash
+    std::string prefix;   // no trailing slash
+    std::string api_key;  // sent as Authorization: Bearer when set (not part of the URL)
 };
 Expected<BaseUrl> parse_base_url(std::string_view url);
 
