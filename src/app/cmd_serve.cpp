@@ -11,6 +11,7 @@
 #include "app/serve_args.h"
 #include "server/serve_root.h"
 #include "tenants/key_store.h"
+#include "tenants/usage_ledger.h"
 
 namespace ig::app {
 
@@ -71,6 +72,11 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
     auto keys = tenants::key_store_from(a.tenants, a.api_key);
     if (!keys.ok()) return fail(keys.error());
     if (*keys) cfg.keys = std::make_shared<const tenants::KeyStore>(std::move(**keys));
+    if (!a.usage_db.empty()) {
+        auto ledger = tenants::UsageLedger::open(a.usage_db);
+        if (!ledger.ok()) return fail(ledger.error());
+        cfg.ledger = std::move(ledger).value();
+    }
 
     auto st = server::serve(std::move(mo));
     if (!st.ok()) return fail(st.error());

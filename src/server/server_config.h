@@ -9,6 +9,7 @@
 #include <string>
 
 #include "tenants/key_store.h"
+#include "tenants/usage_ledger.h"
 
 namespace ig::server {
 
@@ -39,6 +40,11 @@ struct ServerConfig {
     // /health, /ready and /version needs a key, and the key's tenant is the
     // request's tenant (X-Tenant-Id from the client is ignored).
     std::shared_ptr<const tenants::KeyStore> keys;
+    // The usage ledger (`--usage-db`). Set: every admitted generation request
+    // appends one record when it ends, and a response's end (the whole JSON,
+    // or a stream's usage chunk and [DONE]) is sent only once its record is
+    // committed. Null: no ledger.
+    std::shared_ptr<tenants::UsageLedger> ledger;
     // One JSON line per finished generation request (server_metrics.h). The
     // sink gets each line; empty: spdlog at info level on stdout.
     bool request_log = true;
