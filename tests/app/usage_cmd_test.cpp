@@ -38,7 +38,7 @@ std::string sample_ledger(const test::TempDir& dir) {
     int64_t at = 1796655600000;  // 2026-12-07T15:00:00Z
     for (const char* tenant : {"acme", "acme", "beta"}) {
         tenants::UsageRecord r;
-        r.request_id = "cmpl-" + std::to_string(at);
+        r.request_id = fmt::format("cmpl-{}", at);
         r.tenant = tenant;
         r.model = "m";
         r.prompt_tokens = 10;

@@ -119,7 +119,7 @@ TEST(UsageLedger, ManyAppendsFewCommits) {
     std::atomic<int> ok{0};
     for (int i = 0; i < 500; ++i)
         ASSERT_TRUE(
-            l->append(rec("r" + std::to_string(i)), [&](Status s) { ok += s.ok() ? 1 : 0; }).ok());
+            l->append(rec(fmt::format("r{}", i)), [&](Status s) { ok += s.ok() ? 1 : 0; }).ok());
     l->flush();
     EXPECT_EQ(ok.load(), 500);
     const LedgerStats st = l->stats();
@@ -132,7 +132,7 @@ TEST(UsageLedger, GroupCommitBatchesWithoutAWindow) {
     test::TempDir dir;
     auto l = open_ok(dir.file("u.db"));
     ASSERT_TRUE(l);
-    for (int i = 0; i < 2000; ++i) ASSERT_TRUE(l->append(rec("r" + std::to_string(i)), {}).ok());
+    for (int i = 0; i < 2000; ++i) ASSERT_TRUE(l->append(rec(fmt::format("r{}", i)), {}).ok());
     l->flush();
     EXPECT_EQ(l->stats().committed, 2000u);
     // Records that arrive during a commit share the next one.
@@ -171,7 +171,7 @@ TEST(UsageLedger, CloseCommitsWhatIsQueuedAndReopenKeepsIt) {
         ASSERT_TRUE(l);
         for (int i = 0; i < 20; ++i)
             ASSERT_TRUE(
-                l->append(rec("r" + std::to_string(i)), [&](Status s) { ok += s.ok(); }).ok());
+                l->append(rec(fmt::format("r{}", i)), [&](Status s) { ok += s.ok(); }).ok());
     }  // no flush: the destructor commits
     EXPECT_EQ(ok.load(), 20);
     auto l = open_ok(dir.file("u.db"));
