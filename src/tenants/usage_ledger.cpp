@@ -166,6 +166,20 @@ Expected<std::unique_ptr<UsageLedger>> UsageLedger::open(const std::string& path
     if (path.empty()) return make_error("usage ledger: the path is empty");
     sqlite3* writer = nullptr;
     if (!opt.read_only) IG_ASSIGN_OR_RETURN(writer, connect(path, true));
+    if (writer && opt.max_bytes > 0) {
+        auto page = pragma_int(writer, path, "PRAGMA page_size");
+        if (!page.ok()) {
+            sqlite3_close(writer);
+            return page.error();
+        }
+        const int64_t pages = std::max<int64_t>(1, opt.max_bytes / std::max<int64_t>(1, *page));
+        const std::string sql = fmt::format("PRAGMA max_page_count={}", pages);
+        auto st = pragma_int(writer, path, sql.c_str());
+        if (!st.ok()) {
+            sqlite3_close(writer);
+            return st.error();
+        }
+    }
     auto reader = connect(path, false);
     if (!reader.ok()) {
         sqlite3_close(writer);

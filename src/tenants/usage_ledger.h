@@ -55,6 +55,9 @@ struct LedgerOptions {
     // rather than block an IO thread or grow without bound (a disk that has
     // stalled for long); the caller then finishes the response unrecorded.
     size_t max_queue = 100'000;
+    // The largest the database file may grow, in bytes (0: no limit); past
+    // it commits fail as on a full disk (the callbacks get the error).
+    int64_t max_bytes = 0;
     // Open an existing ledger (the report): no schema creation, no writer.
     bool read_only = false;
 };

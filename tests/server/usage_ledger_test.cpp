@@ -7,8 +7,10 @@
 
 #include <sqlite3.h>
 #include <fstream>
+#include <future>
 #include <iterator>
 
+#include "support/metrics_text.h"
 #include "support/server_fixture.h"
 #include "tenants/key_store.h"
 #include "tenants/usage_ledger.h"
@@ -73,12 +75,14 @@ HttpReply post(uint16_t port, const std::string& path, const std::string& body,
 
 class UsageLedgerServerTest : public ::testing::Test {
   protected:
-    void start(server::ServerConfig cfg = {}) {
+    void start(server::ServerConfig cfg = {}, int64_t max_bytes = 0) {
         db_ = dir_.file("usage.db");
         // A wide batch window: were the end not withheld, the client would
-        // see it long before the commit.
+        // see it long before the commit. (Not for filling a capped ledger
+        // one record at a time.)
         tenants::LedgerOptions o;
-        o.batch_window = std::chrono::milliseconds(100);
+        o.batch_window = std::chrono::milliseconds(max_bytes > 0 ? 0 : 100);
+        o.max_bytes = max_bytes;
         auto l = tenants::UsageLedger::open(db_, o);
         ASSERT_TRUE(l.ok()) << l.error().message;
         ledger_ = std::move(l).value();
@@ -174,6 +178,30 @@ TEST_F(UsageLedgerServerTest, AbandonedRequestIsStillRecorded) {
     ASSERT_EQ(t->size(), 1u);
     EXPECT_EQ((*t)[0].requests, 1);
     EXPECT_LT((*t)[0].completion_tokens, 200);
+}
+
+TEST_F(UsageLedgerServerTest, AFailedCommitStillEndsTheResponseAndIsCounted) {
+    start({}, 64 << 10);
+    // Fill the ledger to its cap, as a full disk would be: large records,
+    // then records smaller than the server's, until one does not fit.
+    for (size_t pad : {400, 0}) {
+        for (int i = 0;; ++i) {
+            ASSERT_LT(i, 5000) << "the cap was never reached";
+            std::promise<Status> p;
+            tenants::UsageRecord r;
+            r.request_id = fmt::format("filler-{}-{:030}", pad, i);
+            r.client_request_id.assign(pad, 'x');
+            ASSERT_TRUE(ledger_->append(r, [&p](Status s) { p.set_value(std::move(s)); }).ok());
+            if (!p.get_future().get().ok()) break;
+        }
+    }
+    const HttpReply r = post(srv_->port, "/v1/completions", completion_body());
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_FALSE(row_of(db_, r.json()["id"]));
+    const HttpReply m = fetch(srv_->port, "GET", "/metrics");
+    const Exposition e = parse_exposition(m.body);
+    EXPECT_TRUE(e.errors.empty());
+    EXPECT_EQ(e.sum("infergrid_usage_ledger_errors_total"), 1);
 }
 
 TEST_F(UsageLedgerServerTest, KeysAreRecordedByIdOnly) {

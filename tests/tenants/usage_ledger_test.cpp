@@ -195,6 +195,29 @@ TEST(UsageLedger, FullQueueRefusesAtOnce) {
     EXPECT_FALSE(called);
 }
 
+TEST(UsageLedger, AFailedCommitReachesEveryCallback) {
+    test::TempDir dir;
+    LedgerOptions o;
+    o.max_bytes = 64 << 10;  // a disk that fills up
+    auto l = open_ok(dir.file("u.db"), o);
+    ASSERT_TRUE(l);
+    Status last;
+    int ok = 0;
+    for (int i = 0; i < 5000 && last.ok(); ++i) {
+        UsageRecord r = rec(fmt::format("r{}", i));
+        r.client_request_id.assign(200, 'x');
+        last = append_wait(*l, r);
+        ok += last.ok() ? 1 : 0;
+    }
+    ASSERT_FALSE(last.ok()) << "the cap was never reached";
+    EXPECT_NE(last.error().message.find("full"), std::string::npos) << last.error().message;
+    EXPECT_GT(ok, 10);
+    // Nothing hangs, and what was committed stays.
+    l->flush();
+    EXPECT_EQ(*l->count(), ok);
+    EXPECT_GE(l->stats().failed, 1u);
+}
+
 TEST(UsageLedger, NotADatabaseIsAnError) {
     test::TempDir dir;
     const std::string p = dir.file("garbage.db");
