@@ -63,7 +63,7 @@ std::optional<Row> row_of(const std::string& db_path, const std::string& request
 HttpReply post(uint16_t port, const std::string& path, const std::string& body,
                const Headers& headers = {}) {
     std::string r = "POST " + path +
-                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: "
+                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
                     "application/json\r\nContent-Length: " +
                     std::to_string(body.size()) + "\r\n";
     for (const auto& [k, v] : headers) r += k + ": " + v + "\r\n";
