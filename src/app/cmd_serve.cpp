@@ -11,6 +11,7 @@
 #include "app/serve_args.h"
 #include "server/serve_root.h"
 #include "tenants/key_store.h"
+#include "tenants/tenant_limiter.h"
 #include "tenants/usage_ledger.h"
 
 namespace ig::app {
@@ -43,6 +44,7 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
     mo.engine.long_prefill_tokens = a.long_prefill_tokens;
     mo.engine.max_waiting = a.max_waiting;
     mo.engine.priority_aging_seconds = a.priority_aging_seconds;
+    mo.engine.tenant_fair_share = !a.no_tenant_fair_share;
     mo.engine.threads = a.threads;
     mo.engine.enable_prefix_cache = !a.no_prefix_cache;
     mo.engine.kv_host_bytes = a.kv_host_bytes;
@@ -76,6 +78,19 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
         auto ledger = tenants::UsageLedger::open(a.usage_db);
         if (!ledger.ok()) return fail(ledger.error());
         cfg.ledger = std::move(ledger).value();
+        if (cfg.keys) {
+            // Quotas resume where the ledger says this period stands, so a
+            // restart does not hand every tenant a fresh quota.
+            tenants::TenantLimiter::Options lo;
+            lo.restore = [ledger = cfg.ledger](const std::string& tenant, int64_t since_ms) {
+                auto used = ledger->tokens_since(tenant, since_ms);
+                if (used.ok()) return *used;
+                spdlog::error("quota of tenant {}: {} (counting from 0)", tenant,
+                              used.error().message);
+                return int64_t{0};
+            };
+            cfg.limiter = std::make_shared<tenants::TenantLimiter>(std::move(lo));
+        }
     }
 
     auto st = server::serve(std::move(mo));

@@ -1,6 +1,7 @@
 // `infergrid usage --usage-db FILE [--tenant T] [--since T] [--until T]
-// [--by hour|day|model] [--json|--csv]`: tokens and requests per tenant from
-// the usage ledger that `serve --usage-db` writes (the server may be running).
+// [--by hour|day|model] [--json|--csv] [--tenants FILE]`: tokens and requests
+// per tenant from the usage ledger that `serve --usage-db` writes (the server
+// may be running), and cost where the tenants file gives prices.
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -20,6 +21,7 @@ struct UsageArgs {
     std::optional<std::string> since;
     std::optional<std::string> until;
     std::optional<std::string> by;
+    std::string tenants_file;
     bool json = false;
     bool csv = false;
 };
@@ -53,6 +55,12 @@ int run_usage(const UsageArgs& a) {
     opt.format = a.json  ? tenants::ReportFormat::Json
                  : a.csv ? tenants::ReportFormat::Csv
                          : tenants::ReportFormat::Text;
+    if (!a.tenants_file.empty()) {
+        auto file = tenants::load_tenants_file(a.tenants_file);
+        if (!file.ok()) return fail(file.error());
+        for (const tenants::Tenant& t : file->tenants)
+            if (t.prices) opt.prices[t.id] = *t.prices;
+    }
     tenants::LedgerOptions lo;
     lo.read_only = true;  // a report never creates a ledger, nor writes one
     auto ledger = tenants::UsageLedger::open(a.db, lo);
@@ -75,6 +83,9 @@ Command add_usage(CLI::App& app) {
                   "or unix seconds");
     u->add_option("--until", a->until, "Requests finished before (same forms as --since)");
     u->add_option("--by", a->by, "Also group by hour, day (UTC) or model");
+    u->add_option("--tenants", a->tenants_file,
+                  "Tenants file: a cost_usd column from its [tenant.prices] (USD per million "
+                  "prompt, cached and completion tokens)");
     auto* json = u->add_flag("--json", a->json, "JSON: {\"rows\": [...], \"totals\": {...}}");
     u->add_flag("--csv", a->csv, "CSV with a header line")->excludes(json);
     return {u, [a] { return run_usage(*a); }};

@@ -55,6 +55,9 @@ CLI::App* add_serve_options(CLI::App& app, ServeArgs& a) {
                   "arrived, so low classes are not starved (0: strict priority)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
+    s->add_flag("--no-tenant-fair-share", a.no_tenant_fair_share,
+                "Serve tenants' requests in priority and arrival order only, without fair "
+                "shares of tokens by weight");
     s->add_flag("--no-prefix-cache", a.no_prefix_cache, "Disable prefix caching");
     s->add_option("--kv-host-bytes", a.kv_host_bytes,
                   "Host-RAM KV tier below the pool, in bytes (units: 512MB, 4GB; 0: off)")

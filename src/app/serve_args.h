@@ -27,6 +27,7 @@ struct ServeArgs {
     int long_prefill_tokens = 32;
     int max_waiting = 1024;
     double priority_aging_seconds = 1;
+    bool no_tenant_fair_share = false;
     bool no_prefix_cache = false;
     int64_t kv_host_bytes = 0;
     bool kv_host_q8 = false;

@@ -100,7 +100,7 @@ Expected<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<LlamaModel> mod
     e->sched_ = std::make_unique<Scheduler>(
         SchedulerConfig{cfg.max_num_seqs, cfg.max_num_batched_tokens, cfg.chunked_prefill,
                         cfg.max_num_partial_prefills, cfg.long_prefill_tokens,
-                        cfg.priority_aging_seconds},
+                        cfg.priority_aging_seconds, cfg.tenant_fair_share},
         *e->kv_);
     e->seed_rng_.seed(std::random_device{}());
     e->publish_stats(0, 0);
@@ -136,6 +136,8 @@ Expected<std::shared_ptr<RequestStream>> Engine::submit(GenerationRequest req) {
     if (!sp.stop.empty() && !tokenizer_)
         return make_error("stop: stop strings need a tokenizer, the engine has none");
     IG_TRY(req.sampling.validate(static_cast<int32_t>(n_vocab_)));
+    if (!(req.tenant_weight > 0) || req.tenant_weight > 1e6)
+        return make_error("tenant_weight: {} not in (0, 1e6]", req.tenant_weight);
     const int64_t bt = cfg_.block_tokens;
     const int64_t prompt_blocks = (n_prompt + bt) / bt;  // + the first generated token
     if (prompt_blocks > blocks_->num_blocks())
@@ -281,6 +283,9 @@ void Engine::intake(std::unique_ptr<RequestState> r) {
     s->priority = q.priority;
     s->arrival_seq = next_arrival_++;
     s->group = std::hash<std::string>{}(q.group.empty() ? q.id : q.group);
+    s->tenant = std::hash<std::string>{}(q.tenant);
+    s->tenant_weight = q.tenant_weight;
+    s->tenant_label = r->req.tenant;
     s->root = root_hash(fingerprint_, q.cache_salt);
     s->tokens = q.prompt;
     s->prompt_len = static_cast<int64_t>(q.prompt.size());
@@ -379,6 +384,9 @@ void Engine::fork_choices(Sequence& parent, const float* logits) {
         s.priority = parent.priority;
         s.arrival_seq = parent.arrival_seq;
         s.group = parent.group;
+        s.tenant = parent.tenant;
+        s.tenant_weight = parent.tenant_weight;
+        s.tenant_label = parent.tenant_label;
         s.root = parent.root;
         s.tokens = parent.tokens;
         s.prompt_len = parent.prompt_len;
@@ -465,6 +473,7 @@ void Engine::publish_stats(double busy, int64_t batch_tokens) {
     if (busy > 0 && cfg_.step_observer)
         cfg_.step_observer({busy, static_cast<int32_t>(batch_tokens), s.running});
     if (tiers_) s.tiers = tiers_->stats();
+    if (sched_->token_counters().active() > 0) sched_->token_counters().lags(s.tenant_lags);
     published_scanning_ =
         std::any_of(s.tiers.begin(), s.tiers.end(), [](const TierStats& t) { return t.scanning; });
     std::lock_guard lk(stats_mu_);

@@ -58,6 +58,9 @@ struct EngineConfig {
     // A waiting or running sequence gains one priority class per this many
     // seconds since it arrived, so low classes are not starved (0: strict).
     double priority_aging_seconds = 1.0;
+    // Tenants share the engine by weighted tokens (TokenCounters); off:
+    // requests of all tenants compete alone (benchmarks of the difference).
+    bool tenant_fair_share = true;
     std::string model_fingerprint;  // default: derived from the GGUF (model_fingerprint.h)
     // Additive: called on the engine thread after every step that ran a batch
     // (metrics: step-time histogram). Must be cheap and must not call the engine.
@@ -87,6 +90,8 @@ struct EngineStats {
     double last_step_seconds = 0;  // additive: duration of the last step that ran a batch
     // Additive (issue 9): one entry per KV tier below the pool, host then disk.
     std::vector<TierStats> tiers;
+    // Additive (issue 24): active tenants' virtual token counter lags.
+    std::vector<TenantLag> tenant_lags;
 };
 
 enum class SubmitError { QueueFull, Invalid, ShuttingDown };

@@ -4,17 +4,10 @@
 #include <climits>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <tuple>
 
 namespace ig {
-namespace {
-
-int32_t seats_of(const GroupSeats& held, uint64_t group) {
-    return held.of(group);
-}
-
-}  // namespace
-
 void GroupSeats::finish() {
     std::sort(seats_.begin(), seats_.end());
     size_t out = 0;
@@ -41,47 +34,57 @@ int64_t FairShare::effective_priority(const Sequence& s, TimePoint now) const {
     return static_cast<int64_t>(s.priority) - static_cast<int64_t>(classes);
 }
 
-Sequence* FairShare::pick(const RequestQueue& q, const GroupSeats& held, TimePoint now) const {
-    const std::deque<Sequence*>* best_class = nullptr;
-    int64_t best_eff = std::numeric_limits<int64_t>::max();
-    // Classes come in base-priority order: on equal effective priority the
-    // more urgent base class wins.
+Sequence* FairShare::pick(const RequestQueue& q, const Held& held, TimePoint now) const {
+    // Aging lifts a class up to the most urgent class waiting, not past it:
+    // within that class, age must not outrank the fair shares (else a flood
+    // that has waited would go before a newly arrived tenant).
+    std::optional<int64_t> floor;
+    q.for_each_class([&](int32_t prio, const std::deque<Sequence*>& c) {
+        if (!floor && !c.empty()) floor = prio;
+    });
+    if (!floor) return nullptr;
+    // Most urgent effective class, then the least served tenant, then the
+    // group holding the fewest seats, then the longest waiting, then queue order.
+    Sequence* out = nullptr;
+    int64_t out_eff = 0;
+    double out_counter = 0;
+    int32_t out_seats = 0;
     q.for_each_class([&](int32_t, const std::deque<Sequence*>& c) {
-        for (const Sequence* s : c) {
-            const int64_t e = effective_priority(*s, now);
-            if (e < best_eff) {
-                best_eff = e;
-                best_class = &c;
+        for (Sequence* s : c) {
+            const int64_t e = std::max(effective_priority(*s, now), *floor);
+            const double k = counter(*s);
+            const int32_t n = held.groups.of(s->group);
+            if (out == nullptr ||
+                std::tie(e, k, n, s->times.arrival) <
+                    std::tie(out_eff, out_counter, out_seats, out->times.arrival)) {
+                out = s;
+                out_eff = e;
+                out_counter = k;
+                out_seats = n;
             }
         }
     });
-    if (best_class == nullptr) return nullptr;
-    Sequence* out = nullptr;
-    int32_t out_seats = std::numeric_limits<int32_t>::max();
-    for (Sequence* s : *best_class) {
-        const int32_t n = seats_of(held, s->group);
-        if (n < out_seats) {
-            out = s;
-            out_seats = n;
-        }
-    }
     return out;
 }
 
 bool FairShare::yields_to(const Sequence& v, int32_t v_seats, const Sequence& s, int32_t want,
-                          const GroupSeats& held, TimePoint now) const {
+                          const Held& held, TimePoint now) const {
     if (v.priority != s.priority)
         return v.priority > s.priority && effective_priority(v, now) > effective_priority(s, now);
-    if (v.group == s.group) return false;
-    // After the swap the waiting group must still hold no more than v's:
+    // After the swap the waiting side must still hold no more seats than v's:
     // otherwise the two would take the seat back and forth.
-    return seats_of(held, v.group) - v_seats >= seats_of(held, s.group) + want;
+    if (tokens_ && v.tenant != s.tenant)
+        return counter(v) > counter(s) &&
+               held.tenants.of(v.tenant) - v_seats >= held.tenants.of(s.tenant) + want;
+    if (v.group == s.group) return false;
+    return held.groups.of(v.group) - v_seats >= held.groups.of(s.group) + want;
 }
 
-bool FairShare::preempt_first(const Sequence& a, const Sequence& b, const GroupSeats& held) {
-    const int32_t ga = seats_of(held, a.group), gb = seats_of(held, b.group);
-    return std::tie(a.priority, ga, a.arrival_seq, a.choice) >
-           std::tie(b.priority, gb, b.arrival_seq, b.choice);
+bool FairShare::preempt_first(const Sequence& a, const Sequence& b, const Held& held) const {
+    const int32_t ga = held.groups.of(a.group), gb = held.groups.of(b.group);
+    const double ca = counter(a), cb = counter(b);
+    return std::tie(a.priority, ca, ga, a.arrival_seq, a.choice) >
+           std::tie(b.priority, cb, gb, b.arrival_seq, b.choice);
 }
 
 }  // namespace ig

@@ -29,6 +29,11 @@ struct GenerationRequest {
     // Requests with the same group share one fair share of the seats (the
     // server: every prompt of one HTTP request). Empty: the request alone.
     std::string group;
+    // The tenant whose share of tokens this request draws on (fairness
+    // between tenants, TokenCounters) and its weight (> 0). Empty: the
+    // anonymous tenant, shared by every request without one.
+    std::string tenant;
+    double tenant_weight = 1.0;
     std::optional<std::chrono::steady_clock::time_point> deadline;
 
     // Greedy and blind to EOS: exactly max_tokens tokens (benchmarks, tests).

@@ -8,13 +8,16 @@
 namespace ig {
 
 Scheduler::Scheduler(SchedulerConfig cfg, KvCacheManager& kv)
-    : cfg_(cfg), fair_(cfg.priority_aging_seconds), kv_(kv) {
+    : cfg_(cfg),
+      fair_(cfg.priority_aging_seconds, cfg.tenant_fair_share ? &tokens_ : nullptr),
+      kv_(kv) {
     waiting_.set_policy([this](const RequestQueue& q) {
-        return fair_.pick(q, count_group_seats(), std::chrono::steady_clock::now());
+        return fair_.pick(q, count_seats(), std::chrono::steady_clock::now());
     });
 }
 
 void Scheduler::add_waiting(Sequence* s) {
+    tokens_.arrive(s->tenant, s->tenant_weight, s->tenant_label);
     s->status = SeqStatus::Waiting;
     if (s->times.arrival == SeqTimes::TimePoint{})
         s->times.arrival = std::chrono::steady_clock::now();
@@ -22,11 +25,13 @@ void Scheduler::add_waiting(Sequence* s) {
 }
 
 void Scheduler::add_running(Sequence* s) {
+    tokens_.arrive(s->tenant, s->tenant_weight, s->tenant_label);
     s->status = SeqStatus::Running;
     running_.push_back(s);
 }
 
 void Scheduler::add_preempted(Sequence* s) {
+    tokens_.arrive(s->tenant, s->tenant_weight, s->tenant_label);
     s->status = SeqStatus::Waiting;
     waiting_.push_front(s);
 }
@@ -44,6 +49,7 @@ void Scheduler::remove(Sequence* s) {
     else if (s->status == SeqStatus::Loading)
         std::erase(loading_, s);  // the loads keep their blocks until they finish
     kv_.free(s->blocks);
+    tokens_.leave(s->tenant);
     s->status = SeqStatus::Finished;
 }
 
@@ -88,11 +94,10 @@ bool Scheduler::make_room(Sequence* s, int64_t n, SchedulerOutput& out) {
     while (!kv_.ensure(s->blocks, s->num_computed + n)) {
         // Victim: the running sequence not scheduled in this step that gives
         // way first (least urgent, largest group, latest); s itself is a candidate.
-        const GroupSeats& held = count_group_seats();
+        const FairShare::Held held = count_seats();
         Sequence* victim = nullptr;
         for (Sequence* r : running_)
-            if (r->scheduled_step != step_ &&
-                (!victim || FairShare::preempt_first(*r, *victim, held)))
+            if (r->scheduled_step != step_ && (!victim || fair_.preempt_first(*r, *victim, held)))
                 victim = r;
         if (victim != nullptr && victim != s) {
             preempt(victim, out);
@@ -133,12 +138,17 @@ bool Scheduler::release_waiting_holds(const Sequence* keep) {
     return any;
 }
 
-const GroupSeats& Scheduler::count_group_seats() {
+FairShare::Held Scheduler::count_seats() {
     group_seats_.clear();
-    for (const Sequence* s : running_) group_seats_.add(s->group, static_cast<int32_t>(seats(*s)));
-    for (const Sequence* s : loading_) group_seats_.add(s->group, static_cast<int32_t>(seats(*s)));
+    tenant_seats_.clear();
+    for (const std::vector<Sequence*>* v : {&running_, &loading_})
+        for (const Sequence* s : *v) {
+            group_seats_.add(s->group, static_cast<int32_t>(seats(*s)));
+            tenant_seats_.add(s->tenant, static_cast<int32_t>(seats(*s)));
+        }
     group_seats_.finish();
-    return group_seats_;
+    tenant_seats_.finish();
+    return {group_seats_, tenant_seats_};
 }
 
 size_t Scheduler::seats(const Sequence& s) {
@@ -166,12 +176,12 @@ void Scheduler::preempt_for_waiting(SchedulerOutput& out) {
         const bool fits = seats_held() + want <= static_cast<size_t>(cfg_.max_num_seqs) &&
                           kv_.pool().num_free() >= need;
         if (fits) return;
-        const GroupSeats& held = count_group_seats();
+        const FairShare::Held held = count_seats();
         Sequence* victim = nullptr;
         for (Sequence* r : running_)
             if (fair_.yields_to(*r, static_cast<int32_t>(seats(*r)), *s, static_cast<int32_t>(want),
                                 held, now) &&
-                (!victim || FairShare::preempt_first(*r, *victim, held)))
+                (!victim || fair_.preempt_first(*r, *victim, held)))
                 victim = r;
         if (victim == nullptr) return;
         preempt(victim, out);
@@ -183,6 +193,7 @@ void Scheduler::schedule(Sequence* s, int64_t n, SchedulerOutput& out) {
     out.chunks.push_back({s, s->num_computed, n, to_end});
     out.n_tokens += n;
     budget_ -= n;
+    tokens_.charge(s->tenant, n);
     if (is_long_prefill(*s, n)) ++prefills_;
     s->scheduled_step = step_;
     if (!s->times.first_scheduled) s->times.first_scheduled = std::chrono::steady_clock::now();

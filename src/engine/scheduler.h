@@ -47,6 +47,9 @@ struct SchedulerConfig {
     int32_t long_prefill_tokens = 0;
     // One priority class gained per this many seconds since arrival (0: strict priority).
     double priority_aging_seconds = 0;
+    // Fairness between tenants on tokens (TokenCounters); off: tenants are
+    // not told apart (request groups still are).
+    bool tenant_fair_share = true;
 };
 
 struct ScheduledChunk {
@@ -86,6 +89,7 @@ class Scheduler {
     size_t num_waiting() const { return waiting_.size() + loading_.size(); }
     size_t num_loading() const { return loading_.size(); }
     uint64_t preemptions() const { return preemptions_; }
+    const TokenCounters& token_counters() const { return tokens_; }
     const SchedulerConfig& config() const { return cfg_; }
 
   private:
@@ -96,8 +100,8 @@ class Scheduler {
     static size_t seats(const Sequence& s);
     // Seats of the running and loading sequences.
     size_t seats_held() const;
-    // Recounts group_seats_ (seats held per request group).
-    const GroupSeats& count_group_seats();
+    // Recounts the seats held per request group and per tenant.
+    FairShare::Held count_seats();
     // Frees the prefix blocks that waiting sequences (other than keep) hold
     // from a match or a prefetch. True if any were held.
     bool release_waiting_holds(const Sequence* keep);
@@ -122,8 +126,9 @@ class Scheduler {
     bool begin_match(Sequence* s);
 
     SchedulerConfig cfg_;
+    TokenCounters tokens_;
     FairShare fair_;
-    GroupSeats group_seats_;  // scratch of count_group_seats()
+    GroupSeats group_seats_, tenant_seats_;  // scratch of count_seats()
     KvCacheManager& kv_;
     RequestQueue waiting_;
     std::vector<Sequence*> running_;  // hold blocks

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/sampler.h"
@@ -35,7 +36,12 @@ struct Sequence {
     int32_t priority = 0;
     uint64_t arrival_seq = 0;  // submission order; FCFS within a priority class
     uint64_t group = 0;        // fair-share group: the request's (all its prompts and choices)
-    BlockHash root{};          // prefix-cache chain root (model fingerprint + salt)
+    // Tenant (a hash; 0: the anonymous one) and its fair-share weight; the
+    // label names it in metrics and points into the request, which outlives it.
+    uint64_t tenant = 0;
+    double tenant_weight = 1.0;
+    std::string_view tenant_label;
+    BlockHash root{};  // prefix-cache chain root (model fingerprint + salt)
 
     std::vector<int32_t> tokens;  // prompt, then generated tokens
     int64_t prompt_len = 0;

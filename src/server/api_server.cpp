@@ -15,6 +15,7 @@
 #include "server/api_error.h"
 #include "server/completion_job.h"
 #include "server/openai_request.h"
+#include "server/tenant_admission.h"
 
 namespace ig::server {
 
@@ -63,6 +64,7 @@ std::string header_value(const HttpRequest& req, std::string_view name) {
 
 ApiServer::ApiServer(ServerConfig cfg, ServedModel model)
     : cfg_(std::move(cfg)), model_(std::move(model)), router_(cfg_.retry_after_seconds) {
+    if (cfg_.keys && !cfg_.limiter) cfg_.limiter = std::make_shared<tenants::TenantLimiter>();
     add_routes();
     if (!model_.metrics)
         model_.metrics = ServerMetrics::create(model_.name, cfg_.max_tenant_labels);
@@ -280,13 +282,14 @@ Reply ApiServer::generate(HttpRequest&& req, bool chat) {
     ctx.id = next_id(chat ? "chatcmpl" : "cmpl");
     const std::string client_id = header_value(req, "X-Request-Id");
     ctx.request_id = valid_request_id(client_id) ? client_id : ctx.id;
-    ctx.tenant = model_.metrics->tenant_label(header_value(req, "X-Tenant-Id"));
+    ctx.tenant_id = header_value(req, "X-Tenant-Id");
+    ctx.tenant = model_.metrics->tenant_label(ctx.tenant_id);
     ctx.received_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
     if (cfg_.keys) {
         // handle() verified both: the key's tenant, unfolded, is who pays.
-        ctx.billing_tenant = header_value(req, "X-Tenant-Id");
+        ctx.billing_tenant = ctx.tenant_id;
         ctx.key_id = header_value(req, kKeyIdField);
     }
     Reply r = completions(std::move(req), chat, ctx);
@@ -352,6 +355,16 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) 
     if (auto e = tokenize_prompts(pr, chat, prompts)) return error(*e);
 
     const int64_t n_ctx = mc.n_ctx_train;
+    // With keys, the tenant's limits: first the max_tokens default they allow.
+    const tenants::Tenant* tenant =
+        cfg_.keys ? cfg_.keys->find(header_value(req, "X-Tenant-Id")) : nullptr;
+    const tenants::Limits limits = tenant ? cfg_.keys->limits_of(*tenant) : tenants::Limits{};
+    if (tenant && !pr.max_tokens && limits_default_max_tokens(limits)) {
+        const tenants::Demand d = demand_of(prompts, pr.n, 0);
+        const int64_t room = std::max<int64_t>(1, n_ctx - d.longest_prompt);
+        pr.max_tokens = default_max_tokens(limits, chat ? room : std::min<int64_t>(16, room), d);
+    }
+    int64_t max_want = 0;  // the most any one sequence may generate
     for (size_t i = 0; i < prompts.size(); ++i) {
         if (prompts[i].empty()) {
             ApiError e = invalid_field(chat ? "messages" : "prompt",
@@ -364,9 +377,22 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) 
             chat ? std::max<int64_t>(1, n_ctx - plen)
                  : std::min<int64_t>(16, std::max<int64_t>(1, n_ctx - plen)));
         if (auto e = check_context(n_ctx, plen, want, chat)) return error(*e);
+        max_want = std::max(max_want, want);
     }
 
-    return submit(pr, std::move(prompts), chat, ctx, v);
+    tenants::Lease lease;
+    if (tenant) {
+        tenants::Admission a =
+            cfg_.limiter->admit(tenant->id, limits, demand_of(prompts, pr.n, max_want));
+        if (!a.ok()) {
+            const tenants::Rejection& r = a.rejection();
+            if (r.retryable)
+                model_.metrics->count_rate_limited(ctx.tenant, tenants::limit_name(r.limit));
+            return Reply{limit_response(r, v), nullptr};
+        }
+        lease = std::move(a.lease());
+    }
+    return submit(pr, std::move(prompts), chat, ctx, v, std::move(lease));
 }
 
 // Prompts as token ids: the chat rendered by the model's template, or each
@@ -414,7 +440,7 @@ std::optional<ApiError> ApiServer::tokenize_prompts(
 
 // Every prompt to the engine (all or none), then one job streams or collects them.
 Reply ApiServer::submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> prompts, bool chat,
-                        const RequestContext& ctx, unsigned v) {
+                        const RequestContext& ctx, unsigned v, tenants::Lease lease) {
     const int64_t n_ctx = model_.engine->model_config().n_ctx_train;
     JobSpec spec;
     spec.chat = chat;
@@ -438,7 +464,11 @@ Reply ApiServer::submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> pro
     spec.n = pr.n;
     spec.user = pr.user;
     spec.http_version = v;
+    spec.headers = rate_header_fields(lease.headers());
+    spec.lease = std::move(lease);
 
+    // With keys on, handle() has set X-Tenant-Id to the authenticated tenant.
+    const tenants::Tenant* tenant = cfg_.keys ? cfg_.keys->find(ctx.tenant_id) : nullptr;
     std::vector<SubmittedPrompt> submitted;
     for (size_t i = 0; i < prompts.size(); ++i) {
         GenerationRequest g;
@@ -449,8 +479,20 @@ Reply ApiServer::submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> pro
         g.stop.max_tokens =
             pr.max_tokens.value_or(chat ? n_ctx - plen : std::min<int64_t>(16, n_ctx - plen));
         g.n = pr.n;
-        g.priority = pr.priority;
+        g.priority = pr.priority.value_or(0);
         g.group = spec.id;  // all prompts of one request share one fair share
+        if (tenant) {
+            // A request may ask for a less urgent class than its tenant's, not a more urgent one.
+            g.priority = std::max(pr.priority.value_or(tenant->priority), tenant->priority);
+            g.tenant = tenant->id;
+            g.tenant_weight = tenant->weight;
+            // Each tenant's prefix blocks hang off its own hash root, so no
+            // tenant can hit (or time) another's cached prompt; a cache group
+            // shares one root. Tenant ids and group names are distinct
+            // namespaces, hence the prefixes.
+            g.cache_salt = tenant->cache_group.empty() ? "tenant:" + tenant->id
+                                                       : "group:" + tenant->cache_group;
+        }
         g.prompt = std::move(prompts[i]);
         auto stream = model_.engine->submit(std::move(g));
         if (!stream.ok()) {

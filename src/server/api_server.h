@@ -71,7 +71,8 @@ class ApiServer {
     struct RequestContext {
         std::string id;          // OpenAI response id (chatcmpl-..., cmpl-...)
         std::string request_id;  // X-Request-Id: the client's if valid, else `id`
-        std::string tenant;      // folded X-Tenant-Id
+        std::string tenant_id;   // X-Tenant-Id: with keys on, the authenticated tenant
+        std::string tenant;      // folded X-Tenant-Id (metrics label)
         std::chrono::steady_clock::time_point received;
         bool stream = false;  // known once the body is parsed
         // The usage ledger's: the key's tenant id (unfolded) and key id,
@@ -92,7 +93,7 @@ class ApiServer {
     std::optional<ApiError> tokenize_prompts(ParsedRequest& pr, bool chat,
                                              std::vector<std::vector<int32_t>>& prompts) const;
     Reply submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> prompts, bool chat,
-                 const RequestContext& ctx, unsigned http_version);
+                 const RequestContext& ctx, unsigned http_version, tenants::Lease lease);
     HttpResponse json_response(const nlohmann::json& body, unsigned version,
                                http::status status = http::status::ok) const;
     std::string next_id(const char* prefix);

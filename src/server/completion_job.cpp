@@ -186,6 +186,7 @@ void CompletionJob::absorb(int32_t prompt_index, StreamEvent& ev, std::string* e
     Choice& c = choices_[idx];
     if (c.done) return;
     c.completion_tokens += static_cast<int64_t>(ev.tokens.size());
+    spec_.lease.charge_generated(static_cast<int64_t>(ev.tokens.size()));
     cached_tokens_[static_cast<size_t>(prompt_index)] =
         std::max(cached_tokens_[static_cast<size_t>(prompt_index)], ev.usage.cached_tokens);
     c.text += ev.text;
@@ -287,6 +288,7 @@ JobOutput CompletionJob::poll() {
         started_stream_ = true;
         out.start_stream = true;
         out.stream_headers.emplace_back("X-Request-Id", spec_.request_id);
+        for (const auto& h : spec_.headers) out.stream_headers.push_back(h);
         if (spec_.chat) {
             for (size_t i = 0; i < choices_.size(); ++i) {
                 json chunk = chunk_base();
@@ -313,6 +315,7 @@ JobOutput CompletionJob::poll() {
             if (c.failure && (!failure || c.failure->status > failure->status))
                 failure = &*c.failure;  // a generation error (500) over a cut-off (503)
         std::string ledger_error = failure ? *failure->code : std::string();
+        spec_.lease.release();  // the concurrency slot frees with the last token
         if (spec_.stream) {
             if (spec_.include_usage) {
                 json chunk = chunk_base();
@@ -334,6 +337,7 @@ JobOutput CompletionJob::poll() {
                 withheld_full_ = std::move(res);
             }
             withheld_full_->set("X-Request-Id", spec_.request_id);
+            for (const auto& [k, v] : spec_.headers) withheld_full_->set(k, v);
         }
         if (!append_usage(final_status_, ledger_error, /*wait=*/true)) {
             JobOutput end = release();

@@ -17,6 +17,7 @@
 #include "server/http_types.h"
 #include "server/server_counters.h"
 #include "server/server_metrics.h"
+#include "tenants/tenant_limiter.h"
 #include "tenants/usage_ledger.h"
 #include "tokenizer/tokenizer.h"
 
@@ -54,6 +55,12 @@ struct JobSpec {
     std::string billing_tenant;
     std::string key_id;
     int64_t received_unix_ms = 0;
+    // The tenant's hold on its limits: generated tokens are charged to it as
+    // they stream, and it is released when the job ends (client gone
+    // included). Holds nothing without keys or limits.
+    tenants::Lease lease;
+    // Extra fields of the response head (x-ratelimit-*), streamed or not.
+    std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // One engine request (one prompt) of the job.

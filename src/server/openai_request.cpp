@@ -363,8 +363,8 @@ void parse(const json& body, Endpoint ep, const RequestBounds& b, ParsedRequest&
         reject("min_tokens", fmt::format("'min_tokens' ({}) must not exceed the maximum number of "
                                          "tokens ({})",
                                          out.stop.min_tokens, *out.max_tokens));
-    out.priority =
-        static_cast<int32_t>(integer(body, "priority", -1'000'000, 1'000'000).value_or(0));
+    if (auto pr = integer(body, "priority", -1'000'000, 1'000'000))
+        out.priority = static_cast<int32_t>(*pr);
     out.user = string(body, "user").value_or("");
 }
 

@@ -29,9 +29,9 @@ struct ParsedRequest {
     bool stream = false;
     bool include_usage = false;
     SamplingParams sampling;
-    StopParams stop;  // max_tokens is filled later, against the prompt length
-    int32_t priority = 0;
-    std::string user;  // the end user, for the request log
+    StopParams stop;                  // max_tokens is filled later, against the prompt length
+    std::optional<int32_t> priority;  // absent: the tenant's class (0 without tenants)
+    std::string user;                 // the end user, for the request log
 };
 
 struct RequestBounds {

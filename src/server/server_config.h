@@ -9,6 +9,7 @@
 #include <string>
 
 #include "tenants/key_store.h"
+#include "tenants/tenant_limiter.h"
 #include "tenants/usage_ledger.h"
 
 namespace ig::server {
@@ -45,6 +46,10 @@ struct ServerConfig {
     // or a stream's usage chunk and [DONE]) is sent only once its record is
     // committed. Null: no ledger.
     std::shared_ptr<tenants::UsageLedger> ledger;
+    // Live counts of the tenants' limits (with keys only). Null: the server
+    // makes its own; given, it can outlive a server (a reload) or carry a
+    // quota restore hook or, in tests, a shorter window.
+    std::shared_ptr<tenants::TenantLimiter> limiter;
     // One JSON line per finished generation request (server_metrics.h). The
     // sink gets each line; empty: spdlog at info level on stdout.
     bool request_log = true;

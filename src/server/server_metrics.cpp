@@ -197,6 +197,9 @@ ServerMetrics::ServerMetrics(std::string model, size_t max_tenants)
                             {"model", "tenant", "type"});
     http_ = &reg_.counter("infergrid_http_requests_total", "HTTP responses by route and status.",
                           {"endpoint", "status"});
+    rate_limited_ = &reg_.counter("infergrid_tenant_rate_limited_total",
+                                  "Generation requests refused with 429 by a tenant limit.",
+                                  {"model", "tenant", "limit"});
     load_seconds_ = &reg_.gauge("infergrid_model_load_seconds",
                                 "Time to load the model and start the engine.", m)
                          .with({model_});
@@ -242,6 +245,10 @@ void ServerMetrics::count_http(std::string_view endpoint, int status) {
     http_->with({endpoint, code}).inc();
 }
 
+void ServerMetrics::count_rate_limited(const std::string& tenant, std::string_view limit) {
+    rate_limited_->with({model_, tenant, std::string(limit)}).inc();
+}
+
 std::function<void(const StepInfo&)> ServerMetrics::step_observer() {
     return [self = shared_from_this()](const StepInfo& s) {
         self->step_->observe(s.seconds);
@@ -269,6 +276,26 @@ double ServerMetrics::utilization(double busy) {
     util_samples_.erase(util_samples_.begin(), util_samples_.begin() + long(base));
     util_samples_.push_back({now, busy});
     return last_utilization_;
+}
+
+void ServerMetrics::render_tenant_lags(MetricWriter& w, const std::vector<TenantLag>& lags) {
+    // Folded labels may merge tenants ("other"): the largest lag stands for them.
+    std::vector<std::pair<std::string, double>> by_label;
+    for (const TenantLag& l : lags) {
+        if (l.tenant.empty()) continue;  // the anonymous tenant (no keys)
+        std::string label = tenants_.fold(l.tenant);
+        auto it = std::find_if(by_label.begin(), by_label.end(),
+                               [&](const auto& p) { return p.first == label; });
+        if (it == by_label.end())
+            by_label.emplace_back(std::move(label), l.tokens);
+        else
+            it->second = std::max(it->second, l.tokens);
+    }
+    for (const auto& [label, tokens] : by_label)
+        w.gauge("infergrid_tenant_virtual_token_lag",
+                "Weighted tokens a tenant with requests in the engine has received beyond the "
+                "least served such tenant (fair share: near 0 for backlogged tenants).",
+                tokens, {{"model", model_}, {"tenant", label}});
 }
 
 std::string ServerMetrics::render(const EngineStats& e, const ServerCounters& s,
@@ -304,6 +331,7 @@ std::string ServerMetrics::render(const EngineStats& e, const ServerCounters& s,
     w.gauge("infergrid_engine_step_seconds", "Duration of the last step that ran a batch.",
             e.last_step_seconds, m);
     render_tiers(w, e.tiers, model_);
+    render_tenant_lags(w, e.tenant_lags);
     w.gauge("infergrid_http_requests_in_flight", "Generation requests not yet answered.",
             double(s.in_flight.load()));
     w.counter("infergrid_http_requests_cancelled_total",

@@ -72,6 +72,9 @@ class ServerMetrics : public std::enable_shared_from_this<ServerMetrics> {
     void record(const RequestRecord& r);
     // Counts a response of any API route by status.
     void count_http(std::string_view endpoint, int status);
+    // A request refused with 429 by one of its tenant's limits (limit: its
+    // name in the tenants file, or "quota"); `tenant` is a folded label.
+    void count_rate_limited(const std::string& tenant, std::string_view limit);
 
     // For EngineConfig::step_observer; keeps this object alive.
     std::function<void(const StepInfo&)> step_observer();
@@ -85,13 +88,15 @@ class ServerMetrics : public std::enable_shared_from_this<ServerMetrics> {
   private:
     ServerMetrics(std::string model, size_t max_tenants);
     double utilization(double busy_seconds);
+    void render_tenant_lags(metrics::MetricWriter& w, const std::vector<TenantLag>& lags);
 
     const std::string model_;
     metrics::Registry reg_;
     metrics::BoundedLabel tenants_;
     metrics::Histogram *ttft_, *itl_, *e2e_, *queue_, *prefill_, *decode_, *tpot_, *prompt_len_,
         *gen_len_, *step_, *step_tokens_;
-    metrics::CounterFamily *success_, *prompt_tokens_, *gen_tokens_, *errors_, *http_;
+    metrics::CounterFamily *success_, *prompt_tokens_, *gen_tokens_, *errors_, *http_,
+        *rate_limited_;
     metrics::Gauge* load_seconds_;
 
     // Engine utilisation over a trailing window of render-time samples.

@@ -50,7 +50,10 @@ Expected<std::string> add_key(const std::string& path, const std::string& tenant
     for (Tenant& t : file.tenants)
         if (t.id == tenant_id) tenant = &t;
     if (!tenant) {
-        file.tenants.push_back(Tenant{tenant_id, "", {}, std::nullopt});
+        // A new tenant starts with the file's [default_limits] (nothing of its own).
+        Tenant t;
+        t.id = tenant_id;
+        file.tenants.push_back(std::move(t));
         tenant = &file.tenants.back();
     }
     if (name) tenant->name = *name;

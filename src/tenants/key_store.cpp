@@ -7,7 +7,8 @@
 
 namespace ig::tenants {
 
-KeyStore::KeyStore(TenantsFile file) : tenants_(std::move(file.tenants)) {
+KeyStore::KeyStore(TenantsFile file)
+    : tenants_(std::move(file.tenants)), default_limits_(file.default_limits) {
     for (size_t i = 0; i < tenants_.size(); ++i)
         for (const Sha256Digest& h : tenants_[i].key_hashes) entries_.push_back({h, i});
 }
@@ -55,6 +56,12 @@ const Tenant* KeyStore::find(std::string_view id) const {
     for (const Tenant& t : tenants_)
         if (t.id == id) return &t;
     return nullptr;
+}
+
+Limits KeyStore::limits_of(const Tenant& t) const {
+    TenantsFile defaults;
+    defaults.default_limits = default_limits_;
+    return defaults.limits_of(t);
 }
 
 Expected<std::optional<KeyStore>> key_store_from(const std::string& tenants_path,

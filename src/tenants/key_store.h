@@ -36,6 +36,8 @@ class KeyStore {
     std::optional<KeyMatch> match(std::string_view presented_key) const;
     // The tenant with this id; nullptr if none.
     const Tenant* find(std::string_view id) const;
+    // `t`'s limits in force: its own, else the file's [default_limits].
+    Limits limits_of(const Tenant& t) const;
     size_t size() const { return tenants_.size(); }
     size_t entries_count() const { return entries_.size(); }
 
@@ -45,6 +47,7 @@ class KeyStore {
         size_t tenant;
     };
     std::vector<Tenant> tenants_;
+    LimitsSpec default_limits_;
     std::vector<Entry> entries_;  // every key hash, flattened
 };
 

@@ -61,6 +61,70 @@ std::string quoted(const std::string& s) {
     return o.str();
 }
 
+// An integer or a float as a double (TOML keeps them apart; `weight = 1` is fine).
+std::optional<double> number(const toml::node& node) {
+    if (const auto* i = node.as_integer()) return static_cast<double>(i->get());
+    if (const auto* f = node.as_floating_point()) return f->get();
+    return std::nullopt;
+}
+
+// A limits table ([tenant.limits] or [default_limits]); `where` names it in errors.
+Expected<LimitsSpec> read_limits(const toml::node& node, const std::string& path,
+                                 const std::string& where) {
+    const auto* t = node.as_table();
+    if (!t)
+        return make_error("{}:{}: '{}': must be a table, not {}", path, node.source().begin.line,
+                          where, type_name(node.type()));
+    LimitsSpec out;
+    for (auto&& [k, v] : *t) {
+        const std::string key(k.str());
+        const int line = static_cast<int>(v.source().begin.line);
+        if (key == "quota_period") {
+            const auto* s = v.as_string();
+            if (!s || (s->get() != "day" && s->get() != "month"))
+                return make_error("{}:{}: '{}.{}': must be \"day\" or \"month\"", path, line, where,
+                                  key);
+            out.quota_period = s->get() == "day" ? QuotaPeriod::Day : QuotaPeriod::Month;
+            continue;
+        }
+        std::optional<int64_t>* field = key == "requests_per_minute" ? &out.requests_per_minute
+                                        : key == "tokens_per_minute" ? &out.tokens_per_minute
+                                        : key == "max_concurrent_requests"
+                                            ? &out.max_concurrent_requests
+                                        : key == "max_context_tokens" ? &out.max_context_tokens
+                                        : key == "max_tokens"         ? &out.max_tokens
+                                        : key == "quota_tokens"       ? &out.quota_tokens
+                                                                      : nullptr;
+        if (!field)
+            return make_error(
+                "{}:{}: '{}.{}': unknown key (limits are requests_per_minute, tokens_per_minute, "
+                "max_concurrent_requests, max_context_tokens, max_tokens, quota_tokens, "
+                "quota_period)",
+                path, line, where, key);
+        const auto* i = v.as_integer();
+        // 1e15: far above any real budget, far below int64 overflow when summed.
+        if (!i || i->get() < 0 || i->get() > 1'000'000'000'000'000)
+            return make_error("{}:{}: '{}.{}': must be an integer from 0 (unlimited) to 1e15", path,
+                              line, where, key);
+        *field = i->get();
+    }
+    return out;
+}
+
+void append_limits(std::string& out, const LimitsSpec& l) {
+    auto put = [&](const char* k, const std::optional<int64_t>& v) {
+        if (v) out += fmt::format("{} = {}\n", k, *v);
+    };
+    put("requests_per_minute", l.requests_per_minute);
+    put("tokens_per_minute", l.tokens_per_minute);
+    put("max_concurrent_requests", l.max_concurrent_requests);
+    put("max_context_tokens", l.max_context_tokens);
+    put("max_tokens", l.max_tokens);
+    put("quota_tokens", l.quota_tokens);
+    if (l.quota_period)
+        out += fmt::format("quota_period = \"{}\"\n", quota_period_name(*l.quota_period));
+}
+
 // Reads one [[tenant]] table; `where(node, key)` prefixes errors.
 class TenantReader {
   public:
@@ -100,8 +164,33 @@ class TenantReader {
                     models.push_back(s->get());
                 }
                 out.models = std::move(models);
+            } else if (key == "weight") {
+                const std::optional<double> w = number(node);
+                if (!w || !(*w > 0) || *w > 1e6)
+                    return error(node, key, "must be a number above 0 (at most 1e6)");
+                out.weight = *w;
+            } else if (key == "priority") {
+                const auto* v = node.as_integer();
+                if (!v || v->get() < -1000 || v->get() > 1000)
+                    return error(node, key, "must be an integer from -1000 to 1000");
+                out.priority = static_cast<int32_t>(v->get());
+            } else if (key == "admin") {
+                const auto* v = node.as_boolean();
+                if (!v) return error(node, key, "must be true or false");
+                out.admin = v->get();
+            } else if (key == "cache_group") {
+                const auto* v = node.as_string();
+                if (!v || !valid_tenant_id(v->get()))
+                    return error(node, key, "must be a string of 1 to 64 of A-Z a-z 0-9 _ . -");
+                out.cache_group = v->get();
+            } else if (key == "limits") {
+                IG_ASSIGN_OR_RETURN(out.limits, read_limits(node, path_, "tenant." + key));
+            } else if (key == "prices") {
+                IG_ASSIGN_OR_RETURN(out.prices, read_prices(node));
             } else {
-                return error(node, key, "unknown key (a tenant has id, name, keys, models)");
+                return error(node, key,
+                             "unknown key (a tenant has id, name, keys, models, weight, priority, "
+                             "admin, cache_group, limits, prices)");
             }
         }
         if (out.id.empty()) return error(t, "id", "missing: every tenant needs an id");
@@ -109,6 +198,29 @@ class TenantReader {
     }
 
   private:
+    Expected<TokenPrices> read_prices(const toml::node& node) const {
+        const auto* t = node.as_table();
+        if (!t)
+            return error(node, "prices",
+                         "must be a table of prompt, cached, completion (USD per million tokens)");
+        TokenPrices p;
+        for (auto&& [k, v] : *t) {
+            const std::string key(k.str());
+            double* field = key == "prompt"       ? &p.prompt
+                            : key == "cached"     ? &p.cached
+                            : key == "completion" ? &p.completion
+                                                  : nullptr;
+            if (!field)
+                return error(v, "prices." + key,
+                             "unknown key (prices has prompt, cached, completion)");
+            const std::optional<double> x = number(v);
+            if (!x || !(*x >= 0) || *x > 1e9)
+                return error(v, "prices." + key, "must be a number from 0 to 1e9");
+            *field = *x;
+        }
+        return p;
+    }
+
     Expected<std::vector<Sha256Digest>> read_keys(const toml::node& node,
                                                   const std::string& key) const {
         const auto* arr = node.as_array();
@@ -140,6 +252,30 @@ class TenantReader {
 
 }  // namespace
 
+bool LimitsSpec::empty() const {
+    return !requests_per_minute && !tokens_per_minute && !max_concurrent_requests &&
+           !max_context_tokens && !max_tokens && !quota_tokens && !quota_period;
+}
+
+Limits TenantsFile::limits_of(const Tenant& t) const {
+    const LimitsSpec& a = t.limits;
+    const LimitsSpec& d = default_limits;
+    Limits l;
+    l.requests_per_minute = a.requests_per_minute.value_or(d.requests_per_minute.value_or(0));
+    l.tokens_per_minute = a.tokens_per_minute.value_or(d.tokens_per_minute.value_or(0));
+    l.max_concurrent_requests =
+        a.max_concurrent_requests.value_or(d.max_concurrent_requests.value_or(0));
+    l.max_context_tokens = a.max_context_tokens.value_or(d.max_context_tokens.value_or(0));
+    l.max_tokens = a.max_tokens.value_or(d.max_tokens.value_or(0));
+    l.quota_tokens = a.quota_tokens.value_or(d.quota_tokens.value_or(0));
+    l.quota_period = a.quota_period.value_or(d.quota_period.value_or(QuotaPeriod::Month));
+    return l;
+}
+
+std::string_view quota_period_name(QuotaPeriod p) {
+    return p == QuotaPeriod::Day ? "day" : "month";
+}
+
 bool Tenant::allows(std::string_view model) const {
     return !models || std::find(models->begin(), models->end(), model) != models->end();
 }
@@ -166,9 +302,14 @@ Expected<TenantsFile> parse_tenants(std::string_view text, const std::string& pa
     TenantsFile file;
     for (auto&& [k, node] : root) {
         const std::string key(k.str());
+        if (key == "default_limits") {
+            IG_ASSIGN_OR_RETURN(file.default_limits, read_limits(node, path, key));
+            continue;
+        }
         if (key != "tenant")
-            return make_error("{}:{}: '{}': unknown key (the file holds [[tenant]] tables)", path,
-                              node.source().begin.line, key);
+            return make_error(
+                "{}:{}: '{}': unknown key (the file holds [default_limits] and [[tenant]] tables)",
+                path, node.source().begin.line, key);
         const auto* arr = node.as_array();
         if (!arr || !arr->is_array_of_tables())
             return make_error("{}:{}: 'tenant': must be [[tenant]] tables, not {}", path,
@@ -206,6 +347,10 @@ Expected<TenantsFile> load_tenants_file(const std::string& path) {
 std::string to_toml(const TenantsFile& file) {
     std::string out =
         "# infergrid tenants: key hashes only (`infergrid tenants add-key` adds keys).\n";
+    if (!file.default_limits.empty()) {
+        out += "\n[default_limits]\n";
+        append_limits(out, file.default_limits);
+    }
     for (const Tenant& t : file.tenants) {
         out += "\n[[tenant]]\nid = " + quoted(t.id) + "\n";
         if (!t.name.empty()) out += "name = " + quoted(t.name) + "\n";
@@ -219,6 +364,17 @@ std::string to_toml(const TenantsFile& file) {
                 out += (i ? ", " : "") + quoted((*t.models)[i]);
             out += "]\n";
         }
+        if (t.weight != 1.0) out += fmt::format("weight = {}\n", t.weight);
+        if (t.priority != 0) out += fmt::format("priority = {}\n", t.priority);
+        if (t.admin) out += "admin = true\n";
+        if (!t.cache_group.empty()) out += "cache_group = " + quoted(t.cache_group) + "\n";
+        if (!t.limits.empty()) {
+            out += "[tenant.limits]\n";
+            append_limits(out, t.limits);
+        }
+        if (t.prices)
+            out += fmt::format("[tenant.prices]\nprompt = {}\ncached = {}\ncompletion = {}\n",
+                               t.prices->prompt, t.prices->cached, t.prices->completion);
     }
     return out;
 }

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tenants/token_prices.h"
+#include "tenants/tenants_file.h"  // TokenPrices
 #include "tenants/usage_ledger.h"
 #include "util/expected.h"
 

@@ -65,6 +65,7 @@ const std::map<std::string, std::pair<std::string, std::string>> kValues = {
     {"long-prefill-tokens", {"64", "64"}},
     {"max-waiting", {"10", "10"}},
     {"priority-aging-seconds", {"2.5", "2.5"}},
+    {"no-tenant-fair-share", {"", "true"}},
     {"no-prefix-cache", {"", "true"}},
     {"kv-host-bytes", {"4GB", "\"4GB\""}},
     {"kv-host-q8", {"", "true"}},

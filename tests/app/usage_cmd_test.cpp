@@ -4,11 +4,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
+
 #include <string>
 #include <vector>
 
 #include "app/commands.h"
 #include "support/test_support.h"
+#include "tenants/tenants_file.h"
 #include "tenants/usage_ledger.h"
 
 namespace ig::app {
@@ -77,6 +80,26 @@ TEST(UsageCommand, ReportsJson) {
     std::tie(rc, out) = run({"--usage-db", db});
     ASSERT_EQ(rc, 0);
     EXPECT_NE(out.find("TOTAL"), std::string::npos);
+}
+
+TEST(UsageCommand, TenantsFilePricesGiveCost) {
+    test::TempDir dir;
+    const std::string db = sample_ledger(dir);
+    const std::string tf = dir.file("tenants.toml");
+    {
+        std::ofstream f(tf);
+        f << "[[tenant]]\nid = \"acme\"\nkeys = [\"" << tenants::key_hash_string("k")
+          << "\"]\n[tenant.prices]\nprompt = 1\ncached = 0.5\ncompletion = 2\n";
+    }
+    auto [rc, out] = run({"--usage-db", db, "--json", "--tenants", tf});
+    ASSERT_EQ(rc, 0);
+    const auto j = nlohmann::json::parse(out);
+    ASSERT_EQ(j["rows"].size(), 2u);
+    // acme: 2 requests of 10 prompt (2 cached) and 3 completion tokens.
+    EXPECT_NEAR(j["rows"][0]["cost_usd"].get<double>(), (16 * 1 + 4 * 0.5 + 6 * 2) / 1e6, 1e-12);
+    EXPECT_TRUE(j["rows"][1]["cost_usd"].is_null()) << "beta has no prices";
+    EXPECT_NEAR(j["totals"]["cost_usd"].get<double>(), 30e-6, 1e-12);
+    EXPECT_EQ(run({"--usage-db", db, "--tenants", dir.file("missing.toml")}).first, 1);
 }
 
 TEST(UsageCommand, BadValuesExitTwo) {

@@ -1,7 +1,8 @@
 // End-to-end: the official `openai` npm SDK against a live infergrid server.
 // Run by run_openai_sdk.sh, which starts the server and sets IG_BASE_URL,
-// IG_MODEL, IG_MODEL_PATH, IG_BINARY, IG_API_KEY (from `tenants add-key`)
-// and NODE_PATH (the SDK's install dir).
+// IG_MODEL, IG_MODEL_PATH, IG_BINARY, IG_API_KEY (from `tenants add-key`),
+// IG_LIMITED_KEY (a tenant with requests_per_minute = 1), IG_METERED_KEY (a
+// tenant with a 20-token quota) and NODE_PATH (the SDK's install dir).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -146,6 +147,36 @@ test('a wrong API key is an AuthenticationError', async () => {
     (e) => e instanceof OpenAI.AuthenticationError && e.status === 401 &&
       e.code === 'invalid_api_key' && !e.message.includes('ig-wrong'));
   await assert.rejects(intruder.models.list(), (e) => e instanceof OpenAI.AuthenticationError);
+});
+
+test('a tenant over its rate limit gets a RateLimitError with Retry-After', async () => {
+  const limited = new OpenAI({ baseURL: process.env.IG_BASE_URL, apiKey: process.env.IG_LIMITED_KEY,
+    maxRetries: 0 });
+  const ok = await limited.completions.create({ model, prompt, max_tokens: 2 });
+  assert.equal(ok.object, 'text_completion');
+  await assert.rejects(limited.completions.create({ model, prompt, max_tokens: 2 }),
+    (e) => e instanceof OpenAI.RateLimitError && e.status === 429 &&
+      e.code === 'rate_limit_exceeded' && e.message.includes('requests_per_minute') &&
+      Number(e.headers['retry-after']) >= 1 && e.headers['x-ratelimit-limit-requests'] === '1' &&
+      e.headers['x-ratelimit-remaining-requests'] === '0');
+});
+
+test('a tenant over its quota gets a RateLimitError insufficient_quota', async () => {
+  const metered = new OpenAI({ baseURL: process.env.IG_BASE_URL, apiKey: process.env.IG_METERED_KEY,
+    maxRetries: 0 });
+  let error = null;
+  for (let i = 0; i < 5 && !error; ++i) {
+    try {
+      await metered.completions.create({ model, prompt, max_tokens: 4 });
+    } catch (e) {
+      error = e;
+    }
+  }
+  assert.ok(error instanceof OpenAI.RateLimitError, String(error));
+  assert.equal(error.status, 429);
+  assert.equal(error.code, 'insufficient_quota');
+  assert.equal(error.type, 'insufficient_quota');
+  assert.match(error.message, /quota/);
 });
 
 test('fields not implemented yet are refused, never ignored', async () => {

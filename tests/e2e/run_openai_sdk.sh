@@ -30,6 +30,12 @@ log="$(mktemp)"
 tenants="$(mktemp -d)"
 # API keys on, so every SDK call below also checks the Bearer path.
 key="$("$bin" tenants add-key --tenants "$tenants/tenants.toml" --tenant e2e 2>/dev/null)"
+# Two limited tenants: add-key writes each last in the file, so the limits
+# table appended right after it is that tenant's.
+limited_key="$("$bin" tenants add-key --tenants "$tenants/tenants.toml" --tenant limited 2>/dev/null)"
+printf '[tenant.limits]\nrequests_per_minute = 1\n' >> "$tenants/tenants.toml"
+metered_key="$("$bin" tenants add-key --tenants "$tenants/tenants.toml" --tenant metered 2>/dev/null)"
+printf '[tenant.limits]\nquota_tokens = 20\nquota_period = "month"\n' >> "$tenants/tenants.toml"
 "$bin" serve --model "$model" --served-model-name e2e-model --port 0 --threads 2 \
   --kv-budget-mb 32 --chat-template "$here/plain_chat.jinja" --log-level warn \
   --tenants "$tenants/tenants.toml" >"$log" 2>&1 &
@@ -45,6 +51,7 @@ done
 [ -n "$url" ] || { cat "$log"; echo "server did not print its URL"; exit 1; }
 
 NODE_PATH="$deps/node_modules" IG_BASE_URL="$url/v1" IG_MODEL=e2e-model IG_MODEL_PATH="$model" \
-  IG_BINARY="$bin" IG_API_KEY="$key" node "$here/openai_sdk_test.mjs"
+  IG_BINARY="$bin" IG_API_KEY="$key" IG_LIMITED_KEY="$limited_key" IG_METERED_KEY="$metered_key" \
+  node "$here/openai_sdk_test.mjs"
 kill -TERM $pid
 wait $pid

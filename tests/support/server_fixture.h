@@ -53,9 +53,10 @@ struct TestServer {
     uint16_t port = 0;
 
     static std::unique_ptr<TestServer> start(server::ServerConfig cfg = {}, EngineConfig ecfg = {},
-                                             bool with_chat = true) {
+                                             bool with_chat = true,
+                                             const std::string& model_path = server_model_path()) {
         server::ServeOptions mo;
-        mo.model_path = server_model_path();
+        mo.model_path = model_path;
         mo.served_model_name = "test-model";
         if (ecfg.kv_bytes == 0) ecfg.kv_bytes = 16 << 20;
         if (ecfg.threads == 0) ecfg.threads = 2;

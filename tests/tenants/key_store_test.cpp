@@ -92,5 +92,25 @@ TEST(KeyStore, FromFlags) {
     EXPECT_FALSE(key_store_from(dir.file("missing.toml"), "").ok());
 }
 
+TEST(KeyStore, LimitsOfFillsInTheFilesDefaultLimits) {
+    auto f = parse_tenants(
+        "[default_limits]\nrequests_per_minute = 60\nmax_tokens = 512\n"
+        "[[tenant]]\nid = \"a\"\nkeys = [\"" +
+            key_hash_string("a-1") +
+            "\"]\n[tenant.limits]\nmax_tokens = 64\nquota_tokens = 1000\n"
+            "quota_period = \"day\"\n",
+        "t.toml");
+    ASSERT_TRUE(f.ok()) << f.error().message;
+    const KeyStore ks(std::move(f).value());
+    const Tenant* t = ks.authenticate("a-1");
+    ASSERT_NE(t, nullptr);
+    const Limits l = ks.limits_of(*t);
+    EXPECT_EQ(l.requests_per_minute, 60);  // the default's
+    EXPECT_EQ(l.max_tokens, 64);           // its own
+    EXPECT_EQ(l.quota_tokens, 1000);
+    EXPECT_EQ(l.quota_period, QuotaPeriod::Day);
+    EXPECT_EQ(l.tokens_per_minute, 0);  // unlimited
+}
+
 }  // namespace
 }  // namespace ig::tenants

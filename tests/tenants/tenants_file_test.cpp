@@ -99,6 +99,36 @@ TEST(TenantsFile, BadFilesNameFileLineAndKey) {
          "[[tenant]]\nid = \"a\"\nkeys = [\"" + kHashA + "\",\n\"" + kHashA + "\"]\n",
          {":4:", "duplicate key hash"}},
         {"syntax", "[[tenant]]\nid = \"a\"\nkeys = [\n", {"t.toml:"}},
+        {"weight_zero", "[[tenant]]\nid = \"a\"\nweight = 0\n", {":3:", "'weight'", "above 0"}},
+        {"weight_string", "[[tenant]]\nid = \"a\"\nweight = \"2\"\n", {":3:", "'weight'"}},
+        {"weight_nan", "[[tenant]]\nid = \"a\"\nweight = nan\n", {":3:", "'weight'"}},
+        {"priority_float", "[[tenant]]\nid = \"a\"\npriority = 1.5\n", {":3:", "'priority'"}},
+        {"admin_string", "[[tenant]]\nid = \"a\"\nadmin = \"yes\"\n", {":3:", "'admin'"}},
+        {"cache_group_bad",
+         "[[tenant]]\nid = \"a\"\ncache_group = \"a b\"\n",
+         {":3:", "'cache_group'"}},
+        {"limits_not_table", "[[tenant]]\nid = \"a\"\nlimits = 5\n", {":3:", "limits", "table"}},
+        {"limit_negative",
+         "[[tenant]]\nid = \"a\"\n[tenant.limits]\ntokens_per_minute = -1\n",
+         {":4:", "tenant.limits.tokens_per_minute", "from 0"}},
+        {"limit_float",
+         "[[tenant]]\nid = \"a\"\n[tenant.limits]\nmax_tokens = 1.5\n",
+         {":4:", "max_tokens"}},
+        {"limit_huge",
+         "[[tenant]]\nid = \"a\"\n[tenant.limits]\nquota_tokens = 9000000000000000000\n",
+         {":4:", "quota_tokens", "1e15"}},
+        {"limit_unknown",
+         "[[tenant]]\nid = \"a\"\n[tenant.limits]\nrpm = 5\n",
+         {":4:", "'tenant.limits.rpm'", "unknown", "requests_per_minute"}},
+        {"quota_period_bad",
+         "[default_limits]\nquota_period = \"week\"\n",
+         {":2:", "default_limits.quota_period", "\"day\" or \"month\""}},
+        {"prices_unknown",
+         "[[tenant]]\nid = \"a\"\n[tenant.prices]\ninput = 1\n",
+         {":4:", "'prices.input'", "unknown"}},
+        {"prices_negative",
+         "[[tenant]]\nid = \"a\"\n[tenant.prices]\nprompt = -1\n",
+         {":4:", "'prices.prompt'"}},
     };
     for (const BadCase& c : cases) {
         auto f = parse_tenants(c.text, "t.toml");
@@ -127,6 +157,52 @@ TEST(TenantsFile, SerialisedFileParsesBackTheSame) {
     EXPECT_EQ(back->tenants[0].models, a.models);
     EXPECT_EQ(back->tenants[1].id, "empty");
     EXPECT_FALSE(back->tenants[1].models.has_value());
+}
+
+TEST(TenantsFile, LimitsFallBackToTheDefaults) {
+    const std::string text =
+        "[default_limits]\nrequests_per_minute = 60\ntokens_per_minute = 1000\n"
+        "quota_period = \"day\"\n\n"
+        "[[tenant]]\nid = \"a\"\nweight = 3\npriority = -1\nadmin = true\n"
+        "cache_group = \"docs\"\n[tenant.limits]\ntokens_per_minute = 0\nmax_tokens = 64\n"
+        "quota_tokens = 500\n[tenant.prices]\nprompt = 0.5\ncached = 0.25\ncompletion = 2\n"
+        "\n[[tenant]]\nid = \"b\"\nweight = 0.5\n";
+    auto f = parse_tenants(text, "t.toml");
+    ASSERT_TRUE(f.ok()) << f.error().message;
+    const Tenant& a = f->tenants[0];
+    EXPECT_EQ(a.weight, 3.0);
+    EXPECT_EQ(a.priority, -1);
+    EXPECT_TRUE(a.admin);
+    EXPECT_EQ(a.cache_group, "docs");
+    ASSERT_TRUE(a.prices.has_value());
+    EXPECT_EQ(a.prices->cached, 0.25);
+    EXPECT_EQ(a.prices->completion, 2.0);
+    const Limits la = f->limits_of(a);
+    EXPECT_EQ(la.requests_per_minute, 60);  // the default
+    EXPECT_EQ(la.tokens_per_minute, 0);     // its own 0: unlimited
+    EXPECT_EQ(la.max_tokens, 64);
+    EXPECT_EQ(la.quota_tokens, 500);
+    EXPECT_EQ(la.quota_period, QuotaPeriod::Day);
+    const Tenant& b = f->tenants[1];
+    EXPECT_EQ(b.weight, 0.5);
+    EXPECT_FALSE(b.admin);
+    const Limits lb = f->limits_of(b);
+    EXPECT_EQ(lb.tokens_per_minute, 1000);
+    EXPECT_EQ(lb.max_concurrent_requests, 0);
+
+    // Written back and read again: the same settings, defaults still apart.
+    auto back = parse_tenants(to_toml(*f), "t.toml");
+    ASSERT_TRUE(back.ok()) << back.error().message << "\n" << to_toml(*f);
+    EXPECT_EQ(back->default_limits.requests_per_minute, 60);
+    EXPECT_FALSE(back->tenants[0].limits.requests_per_minute.has_value());
+    EXPECT_EQ(back->tenants[0].limits.tokens_per_minute, 0);
+    EXPECT_EQ(back->tenants[0].weight, 3.0);
+    EXPECT_EQ(back->tenants[0].priority, -1);
+    EXPECT_TRUE(back->tenants[0].admin);
+    EXPECT_EQ(back->tenants[0].cache_group, "docs");
+    EXPECT_EQ(back->tenants[0].prices->prompt, 0.5);
+    EXPECT_EQ(back->tenants[1].weight, 0.5);
+    EXPECT_FALSE(back->tenants[1].prices.has_value());
 }
 
 TEST(TenantsFile, MissingFileIsAnError) {
