@@ -58,7 +58,9 @@ struct LedgerOptions {
     // The largest the database file may grow, in bytes (0: no limit); past
     // it commits fail as on a full disk (the callbacks get the error).
     int64_t max_bytes = 0;
-    // Open an existing ledger (the report): no schema creation, no writer.
+    // Open an existing ledger for queries only (the report): no schema
+    // creation, no writer thread. The file must still be writable: WAL
+    // readers share the -shm index and may recover a killed writer's WAL.
     bool read_only = false;
 };
 
