@@ -12,6 +12,8 @@
 #include "app/serve_args.h"
 #include "server/serve_root.h"
 #include "tenants/key_store.h"
+#include "tenants/tenant_limiter.h"
+#include "tenants/usage_ledger.h"
 
 namespace ig::app {
 
@@ -77,6 +79,24 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
     if (!keys.ok()) return fail(keys.error());
     if (*keys) cfg.keys = std::make_shared<const tenants::KeyStore>(std::move(**keys));
     cfg.tenants_path = a.tenants;
+    if (!a.usage_db.empty()) {
+        auto ledger = tenants::UsageLedger::open(a.usage_db);
+        if (!ledger.ok()) return fail(ledger.error());
+        cfg.ledger = std::move(ledger).value();
+        if (cfg.keys) {
+            // Quotas resume where the ledger says this period stands, so a
+            // restart does not hand every tenant a fresh quota.
+            tenants::TenantLimiter::Options lo;
+            lo.restore = [ledger = cfg.ledger](const std::string& tenant, int64_t since_ms) {
+                auto used = ledger->tokens_since(tenant, since_ms);
+                if (used.ok()) return *used;
+                spdlog::error("quota of tenant {}: {} (counting from 0)", tenant,
+                              used.error().message);
+                return int64_t{0};
+            };
+            cfg.limiter = std::make_shared<tenants::TenantLimiter>(std::move(lo));
+        }
+    }
 
     auto st = server::serve(std::move(mo));
     if (!st.ok()) return fail(st.error());

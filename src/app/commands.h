@@ -28,5 +28,6 @@ Command add_bench(CLI::App& app);
 Command add_serve(CLI::App& app);
 Command add_plan(CLI::App& app);
 Command add_tenants(CLI::App& app);
+Command add_usage(CLI::App& app);
 
 }  // namespace ig::app

@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
     const std::vector<Command> commands = {
         add_generate(app),   add_synth(app),    add_inspect(app),       add_tokenize(app),
         add_detokenize(app), add_quantize(app), add_chat_template(app), add_bench(app),
-        add_serve(app),      add_plan(app),     add_tenants(app),
+        add_serve(app),      add_plan(app),     add_tenants(app),       add_usage(app),
     };
 
     // A first word that is no command is a typo or a command from another

@@ -111,6 +111,10 @@ CLI::App* add_serve_options(CLI::App& app, ServeArgs& a) {
     s->add_option("--api-key", a.api_key,
                   "One API key every client must send (tenant 'default'); instead of --tenants")
         ->excludes(tenants);
+    s->add_option("--usage-db", a.usage_db,
+                  "SQLite usage ledger (created when missing): one durable record per finished "
+                  "request; a response ends only once its record is committed "
+                  "(`infergrid usage` reports it)");
     s->add_flag("--no-request-log", a.no_request_log,
                 "No JSON log line per finished request (written at info level)");
     s->add_option("--log-level", a.log_level, "trace, debug, info, warn, error")

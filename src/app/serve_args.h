@@ -43,6 +43,7 @@ struct ServeArgs {
     int max_tenant_labels = 100;
     std::string tenants;
     std::string api_key;
+    std::string usage_db;
     bool no_request_log = false;
     std::string log_level = "info";
 

@@ -193,7 +193,10 @@ void Scheduler::schedule(Sequence* s, int64_t n, SchedulerOutput& out) {
     out.chunks.push_back({s, s->num_computed, n, to_end});
     out.n_tokens += n;
     budget_ -= n;
-    tokens_.charge(s->tenant, n);
+    // Generated tokens count double (VTC's default w_q = 2 w_p): a decode
+    // costs a pass over the weights, a prompt token a share of one.
+    const int64_t prompt = std::clamp<int64_t>(s->prompt_len - s->num_computed, 0, n);
+    tokens_.charge(s->tenant, prompt + 2 * (n - prompt));
     if (is_long_prefill(*s, n)) ++prefills_;
     s->scheduled_step = step_;
     if (!s->times.first_scheduled) s->times.first_scheduled = std::chrono::steady_clock::now();

@@ -2,7 +2,8 @@
 // Fairness between tenants on tokens: the Virtual Token Counter (Sheng et
 // al., "Fairness in Serving Large Language Models", OSDI 2024). Each tenant's
 // counter advances by the tokens the engine computes for it (prompt chunks
-// and decodes; cached prompt tokens cost nothing) divided by its weight; the
+// once, generated tokens twice as the paper weighs them; cached prompt
+// tokens cost nothing; the scheduler charges) divided by its weight; the
 // waiting sequence of the tenant with the lowest counter goes first. A tenant
 // that becomes active (its first sequence arrives while it has none) is
 // lifted to the lowest counter of the active tenants, so idle time banks no

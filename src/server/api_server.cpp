@@ -26,6 +26,9 @@ namespace {
 
 constexpr const char* kVersion = "0.1.0";
 constexpr int kMaxJsonDepth = 64;
+// Carries the authenticated key's id from handle() to the generation
+// handlers (the usage ledger); erased from every incoming request first.
+constexpr const char* kKeyIdField = "X-Infergrid-Key-Id";
 
 // Total tokens the request asks for, against the context window; the
 // message follows OpenAI's wording so that clients that parse it still work.
@@ -85,7 +88,9 @@ ApiServer::ApiServer(ServerConfig cfg, ServedModel model)
         }
     }
     std::random_device rd;
-    id_salt_ = fmt::format("{:08x}", rd());
+    // 64 random bits: the usage ledger refuses a response id twice, and ids
+    // of every restart on the same ledger must not meet.
+    id_salt_ = fmt::format("{:08x}{:08x}", rd(), rd());
     http_ = std::make_unique<HttpServer>(cfg_,
                                          [this](HttpRequest&& r) { return handle(std::move(r)); });
 }
@@ -152,6 +157,12 @@ void ApiServer::stop() {
     // Engine first: once its thread is gone no stream notifier can post to
     // the IO context that http_->stop() winds down.
     if (model_.engine) model_.engine->shutdown(/*drain=*/false);
+    {
+        // A usage record committed from now on must not post to the IO
+        // context that http_->stop() winds down; its job is abandoned anyway.
+        std::lock_guard lk(wake_gate_->mu);
+        wake_gate_->open = false;
+    }
     if (http_) http_->stop();
 }
 
@@ -170,10 +181,13 @@ HttpResponse ApiServer::json_response(const json& body, unsigned version,
 Reply ApiServer::handle(HttpRequest&& req) {
     const std::string endpoint =
         router_.endpoint_label(path_of({req.target().data(), req.target().size()}));
+    // Only handle() sets the key id: a client's copy is never believed.
+    req.erase(kKeyIdField);
     // One snapshot per request: a reload meanwhile does not move its tenant.
     const auto keys = this->keys();
     if (keys && !open_without_key(req)) {
-        const tenants::Tenant* tenant = keys->authenticate(presented_key(req));
+        const std::optional<tenants::KeyMatch> match = keys->match(presented_key(req));
+        const tenants::Tenant* tenant = match ? match->tenant : nullptr;
         if (!tenant) {
             const bool given = req.count(http::field::authorization) || req.count("x-api-key");
             HttpResponse res = unauthorized(req.version(), given);
@@ -189,6 +203,7 @@ Reply ApiServer::handle(HttpRequest&& req) {
         // whatever the client sent there; the key itself goes no further.
         strip_key_headers(req);
         req.set("X-Tenant-Id", tenant->id);
+        req.set(kKeyIdField, match->key_id);
     }
     Reply r = router_.dispatch(std::move(req));
     // Jobs count their own status when they end.
@@ -297,6 +312,14 @@ Reply ApiServer::generate(HttpRequest&& req, bool chat) {
     if (const auto keys = this->keys(); keys && !keys->find(ctx.tenant_id))
         return Reply{unauthorized(req.version(), true), nullptr};  // removed by a reload just now
     ctx.tenant = model_.metrics->tenant_label(ctx.tenant_id);
+    ctx.received_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    if (cfg_.keys) {
+        // handle() verified both: the key's tenant, unfolded, is who pays.
+        ctx.billing_tenant = ctx.tenant_id;
+        ctx.key_id = header_value(req, kKeyIdField);
+    }
     Reply r = completions(std::move(req), chat, ctx);
     if (r.response) {
         counters_->rejected_total.fetch_add(1);
@@ -457,6 +480,11 @@ Reply ApiServer::submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> pro
     spec.tenant = ctx.tenant;
     spec.received = ctx.received;
     spec.request_log = request_log_;
+    spec.ledger = cfg_.ledger;
+    spec.wake_gate = wake_gate_;
+    spec.billing_tenant = ctx.billing_tenant;
+    spec.key_id = ctx.key_id;
+    spec.received_unix_ms = ctx.received_unix_ms;
     spec.model = model_.name;
     spec.created = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())

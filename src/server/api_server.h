@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/engine.h"
+#include "server/completion_job.h"
 #include "server/http_server.h"
 #include "server/openai_request.h"
 #include "server/router.h"
@@ -78,6 +79,11 @@ class ApiServer {
         std::string tenant;      // folded X-Tenant-Id (metrics label)
         std::chrono::steady_clock::time_point received;
         bool stream = false;  // known once the body is parsed
+        // The usage ledger's: the key's tenant id (unfolded) and key id,
+        // empty without keys; arrival as unix ms.
+        std::string billing_tenant;
+        std::string key_id;
+        int64_t received_unix_ms = 0;
     };
     void add_routes();
     void add_admin_routes();
@@ -111,6 +117,7 @@ class ApiServer {
     Router router_;
     std::unique_ptr<HttpServer> http_;
     std::function<void(const std::string&)> request_log_;
+    std::shared_ptr<WakeGate> wake_gate_ = std::make_shared<WakeGate>();
 };
 
 }  // namespace ig::server

@@ -1,5 +1,7 @@
 #include "server/completion_job.h"
 
+#include <spdlog/spdlog.h>
+
 #include "server/api_error.h"
 #include "server/sse.h"
 
@@ -77,6 +79,20 @@ std::optional<ApiError> server_failure(FinishReason r, const std::string& why) {
     return std::nullopt;
 }
 
+// The request's finish reason: the most severe of its choices'.
+std::string overall_finish(const std::vector<std::string>& reasons) {
+    for (const char* r : {"error", "abort", "length", "stop"})
+        for (const std::string& x : reasons)
+            if (x == r) return r;
+    return reasons.empty() ? std::string("abort") : reasons.front();
+}
+
+int64_t unix_ms_now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 }  // namespace
 
 CompletionJob::CompletionJob(JobSpec spec, std::shared_ptr<Engine> engine,
@@ -103,14 +119,23 @@ CompletionJob::CompletionJob(JobSpec spec, std::shared_ptr<Engine> engine,
 
 CompletionJob::~CompletionJob() {
     for (SubmittedPrompt& p : prompts_) p.stream->set_notify({});
+    if (commit_) {
+        // The ledger may still call back: it must find no wake to call.
+        std::lock_guard lk(commit_->mu);
+        commit_->wake = nullptr;
+    }
     if (!finished_) cancel();
-    // Abandoned (client gone, server stopping): 499 as nginx logs it.
-    if (!recorded_) record(started_stream_ ? 200 : 499, "");
+    // Abandoned (client gone, server stopping): 499 as nginx logs it. Its
+    // usage is still recorded (nobody waits for that commit).
+    const int status = started_stream_ ? 200 : 499;
+    if (!appended_) append_usage(status, "", /*wait=*/false);
+    if (!recorded_) record(status, "");
     counters_->overhead_ns_total.fetch_add(static_cast<uint64_t>(overhead_.count()));
     counters_->in_flight.fetch_sub(1);
 }
 
 void CompletionJob::start(std::function<void()> wake) {
+    wake_ = wake;  // the ledger's commit wakes the job too
     for (SubmittedPrompt& p : prompts_) p.stream->set_notify(wake);
     // Events pushed before the notifier was set are picked up by this wake.
     wake();
@@ -249,6 +274,14 @@ JobOutput CompletionJob::poll() {
     const auto t0 = Clock::now();
     JobOutput out;
     if (finished_) return out;
+    if (commit_) {
+        bool done = false;
+        {
+            std::lock_guard lk(commit_->mu);
+            done = commit_->done;
+        }
+        return done ? release() : out;
+    }
     std::string events;
     std::string* sink = spec_.stream ? &events : nullptr;
     if (spec_.stream && !started_stream_) {
@@ -273,35 +306,46 @@ JobOutput CompletionJob::poll() {
             absorb(static_cast<int32_t>(p), ev, sink);
 
     if (all_done()) {
-        finished_ = true;
+        // The end of the response (a stream's usage chunk and [DONE], or the
+        // whole JSON) is withheld until the usage record is committed: a
+        // client that saw its request finish will find it in the ledger,
+        // whenever the process dies.
+        const ApiError* failure = nullptr;
+        for (const Choice& c : choices_)
+            if (c.failure && (!failure || c.failure->status > failure->status))
+                failure = &*c.failure;  // a generation error (500) over a cut-off (503)
+        std::string ledger_error = failure ? *failure->code : std::string();
         spec_.lease.release();  // the concurrency slot frees with the last token
         if (spec_.stream) {
             if (spec_.include_usage) {
                 json chunk = chunk_base();
                 chunk["choices"] = json::array();
                 chunk["usage"] = usage_json();
-                sse::append_json_event(events, chunk);
+                sse::append_json_event(withheld_chunk_, chunk);
             }
-            events += sse::kDoneEvent;
-            out.end_stream = true;
-            record(200, "");
+            withheld_chunk_ += sse::kDoneEvent;
+            final_status_ = 200;  // sent with the head; the error went in an event
         } else {
-            const ApiError* failure = nullptr;
-            for (const Choice& c : choices_)
-                if (c.failure && (!failure || c.failure->status > failure->status))
-                    failure = &*c.failure;  // a generation error (500) over a cut-off (503)
             if (failure) {
-                out.full = error_response(*failure, spec_.http_version, 1);
-                record(failure->status, *failure->code);
+                withheld_full_ = error_response(*failure, spec_.http_version, 1);
+                final_status_ = failure->status;
+                final_error_ = *failure->code;
             } else {
                 HttpResponse res{http::status::ok, spec_.http_version};
                 res.set(http::field::content_type, "application/json");
                 res.body() = dump(full_response());
-                out.full = std::move(res);
-                record(200, "");
+                withheld_full_ = std::move(res);
             }
-            out.full->set("X-Request-Id", spec_.request_id);
-            for (const auto& [k, v] : spec_.headers) out.full->set(k, v);
+            withheld_full_->set("X-Request-Id", spec_.request_id);
+            for (const auto& [k, v] : spec_.headers) withheld_full_->set(k, v);
+        }
+        if (!append_usage(final_status_, ledger_error, /*wait=*/true)) {
+            JobOutput end = release();
+            end.start_stream = out.start_stream;
+            end.stream_headers = std::move(out.stream_headers);
+            end.chunk = events + end.chunk;
+            overhead_ += Clock::now() - t0;
+            return end;
         }
     }
     out.chunk = std::move(events);
@@ -309,21 +353,83 @@ JobOutput CompletionJob::poll() {
     return out;
 }
 
+JobOutput CompletionJob::release() {
+    finished_ = true;
+    JobOutput out;
+    if (spec_.stream) {
+        out.chunk = std::move(withheld_chunk_);
+        out.end_stream = true;
+    } else {
+        out.full = std::move(withheld_full_);
+    }
+    record(final_status_, final_error_);
+    return out;
+}
+
+std::string CompletionJob::finish_reason() const {
+    std::vector<std::string> reasons;
+    for (const Choice& c : choices_) reasons.push_back(c.done ? c.finish_reason : "abort");
+    return overall_finish(reasons);
+}
+
+tenants::UsageRecord CompletionJob::usage_record(int status, const std::string& error_code) const {
+    tenants::UsageRecord r;
+    r.request_id = spec_.id;
+    r.client_request_id = spec_.request_id;
+    r.tenant = spec_.billing_tenant.empty() ? spec_.tenant : spec_.billing_tenant;
+    r.key_id = spec_.key_id;
+    r.model = spec_.model;
+    r.endpoint = spec_.chat ? "chat" : "completions";
+    r.stream = spec_.stream;
+    // The same sums as the `usage` the client is sent.
+    for (size_t i = 0; i < prompts_.size(); ++i) {
+        r.prompt_tokens += prompts_[i].prompt_tokens;
+        r.cached_tokens += cached_tokens_[i];
+    }
+    for (const Choice& c : choices_) r.completion_tokens += c.completion_tokens;
+    r.status = status;
+    r.finish_reason = finish_reason();
+    r.error_code = error_code;
+    if (r.finish_reason == "error" && r.error_code.empty()) r.error_code = "generation_error";
+    r.received_at = spec_.received_unix_ms;
+    r.finished_at = unix_ms_now();
+    return r;
+}
+
+bool CompletionJob::append_usage(int status, const std::string& error_code, bool wait) {
+    if (appended_ || !spec_.ledger) return false;
+    appended_ = true;
+    auto commit = std::make_shared<Commit>();
+    commit->wake = wait ? wake_ : nullptr;
+    // A failed commit (disk full, IO error) still ends the response: the
+    // client has its tokens, and refusing them now would not un-spend them.
+    // It is counted (infergrid_usage_ledger_errors_total) and logged.
+    auto on_error = [counters = counters_, id = spec_.id](const Error& e) {
+        counters->ledger_errors_total.fetch_add(1);
+        spdlog::error("usage ledger: request {} not recorded: {}", id, e.message);
+    };
+    Status st = spec_.ledger->append(usage_record(status, error_code),
+                                     [commit, gate = spec_.wake_gate, on_error](Status s) {
+                                         if (!s.ok()) on_error(s.error());
+                                         std::lock_guard lk(commit->mu);
+                                         commit->done = true;
+                                         commit->status = std::move(s);
+                                         if (!commit->wake) return;
+                                         if (!gate) return commit->wake();
+                                         std::lock_guard glk(gate->mu);
+                                         if (gate->open) commit->wake();
+                                     });
+    if (!st.ok()) {
+        on_error(st.error());
+        return false;
+    }
+    if (wait) commit_ = std::move(commit);
+    return wait;
+}
+
 }  // namespace ig::server
 
 namespace ig::server {
-
-namespace {
-
-// The request's finish reason: the most severe of its choices'.
-std::string overall_finish(const std::vector<std::string>& reasons) {
-    for (const char* r : {"error", "abort", "length", "stop"})
-        for (const std::string& x : reasons)
-            if (x == r) return r;
-    return reasons.empty() ? std::string("abort") : reasons.front();
-}
-
-}  // namespace
 
 void CompletionJob::record(int status, std::string error_type) {
     if (recorded_) return;
@@ -337,9 +443,7 @@ void CompletionJob::record(int status, std::string error_type) {
     r.stream = spec_.stream;
     r.status = status;
     r.error_type = std::move(error_type);
-    std::vector<std::string> reasons;
-    for (const Choice& c : choices_) reasons.push_back(c.done ? c.finish_reason : "abort");
-    r.finish_reason = overall_finish(reasons);
+    r.finish_reason = finish_reason();
     if (r.finish_reason == "error" && r.error_type.empty()) r.error_type = "generation_error";
     for (size_t i = 0; i < prompts_.size(); ++i) {
         r.prompt_tokens += prompts_[i].prompt_tokens;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,9 +18,17 @@
 #include "server/server_counters.h"
 #include "server/server_metrics.h"
 #include "tenants/tenant_limiter.h"
+#include "tenants/usage_ledger.h"
 #include "tokenizer/tokenizer.h"
 
 namespace ig::server {
+
+// Closed by ApiServer::stop() before the IO context goes away, so that a
+// ledger commit that lands later wakes no connection.
+struct WakeGate {
+    std::mutex mu;
+    bool open = true;
+};
 
 struct JobSpec {
     bool chat = false;
@@ -38,6 +47,14 @@ struct JobSpec {
     std::string user;  // the request's `user` (the client's end user), for the request log
     std::chrono::steady_clock::time_point received{};
     std::function<void(const std::string&)> request_log;
+    // The usage ledger (null: none). `billing_tenant` is what it records:
+    // the key's tenant id (never folded into "other"), else the label above;
+    // `key_id` the key's id (empty without keys).
+    std::shared_ptr<tenants::UsageLedger> ledger;
+    std::shared_ptr<WakeGate> wake_gate;
+    std::string billing_tenant;
+    std::string key_id;
+    int64_t received_unix_ms = 0;
     // The tenant's hold on its limits: generated tokens are charged to it as
     // they stream, and it is released when the job ends (client gone
     // included). Holds nothing without keys or limits.
@@ -89,6 +106,21 @@ class CompletionJob : public AsyncJob {
     bool all_done() const;
     // Metrics and the log line, once, when the response is complete (or abandoned).
     void record(int status, std::string error_type);
+    std::string finish_reason() const;
+    tenants::UsageRecord usage_record(int status, const std::string& error_code) const;
+    // Appends the usage record (once). With `wait`, the commit wakes the job;
+    // false when it is not pending (no ledger, or append refused).
+    bool append_usage(int status, const std::string& error_code, bool wait);
+    // The commit of the usage record, shared with the ledger's callback,
+    // which may outlive the job.
+    struct Commit {
+        std::mutex mu;
+        bool done = false;
+        Status status;
+        std::function<void()> wake;  // cleared when the job goes
+    };
+    // The withheld end of the response, once its usage record is committed.
+    JobOutput release();
 
     JobSpec spec_;
     std::shared_ptr<Engine> engine_;
@@ -104,6 +136,15 @@ class CompletionJob : public AsyncJob {
     std::shared_ptr<ServerMetrics> metrics_;
     std::optional<double> ttft_;  // the request's first token, seconds (for the log)
     bool recorded_ = false;
+    std::function<void()> wake_;
+    bool appended_ = false;           // the usage record went to the ledger (or was refused)
+    std::shared_ptr<Commit> commit_;  // set while the response waits for the commit
+    // What poll() sends once the commit is in: a stream's usage chunk and
+    // [DONE], or the whole response; with the status the request ended with.
+    std::string withheld_chunk_;
+    std::optional<HttpResponse> withheld_full_;
+    int final_status_ = 200;
+    std::string final_error_;
 };
 
 }  // namespace ig::server

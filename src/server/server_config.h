@@ -10,6 +10,7 @@
 
 #include "tenants/key_store.h"
 #include "tenants/tenant_limiter.h"
+#include "tenants/usage_ledger.h"
 
 namespace ig::server {
 
@@ -43,6 +44,11 @@ struct ServerConfig {
     // The file `keys` came from: SIGHUP and POST /admin/tenants/reload read
     // it again, admin changes write it. Empty: changes stay in memory.
     std::string tenants_path;
+    // The usage ledger (`--usage-db`). Set: every admitted generation request
+    // appends one record when it ends, and a response's end (the whole JSON,
+    // or a stream's usage chunk and [DONE]) is sent only once its record is
+    // committed. Null: no ledger.
+    std::shared_ptr<tenants::UsageLedger> ledger;
     // Live counts of the tenants' limits (with keys only). Null: the server
     // makes its own; given, it can outlive a server (a reload) or carry a
     // quota restore hook or, in tests, a shorter window.

@@ -11,6 +11,9 @@ struct ServerCounters {
     std::atomic<uint64_t> requests_total{0};   // generation requests accepted
     std::atomic<uint64_t> rejected_total{0};   // 4xx/5xx answers to generation requests
     std::atomic<uint64_t> cancelled_total{0};  // client went away before the end
+    // Finished requests whose usage record could not be committed (disk
+    // full, IO error, queue full): their responses went out unrecorded.
+    std::atomic<uint64_t> ledger_errors_total{0};
     // Time the server spent on generation requests outside the engine:
     // parsing, templating, tokenizing, building and serialising responses.
     std::atomic<uint64_t> overhead_ns_total{0};

@@ -337,6 +337,9 @@ std::string ServerMetrics::render(const EngineStats& e, const ServerCounters& s,
     w.counter("infergrid_http_requests_cancelled_total",
               "Generation requests cancelled because the client went away.",
               double(s.cancelled_total.load()));
+    w.counter("infergrid_usage_ledger_errors_total",
+              "Finished requests whose usage record could not be committed to --usage-db.",
+              double(s.ledger_errors_total.load()));
     w.counter("infergrid_http_server_overhead_seconds_total",
               "Time spent on generation requests outside the engine.",
               double(s.overhead_ns_total.load()) * 1e-9);

@@ -2,6 +2,8 @@
 
 #include <openssl/crypto.h>
 
+#include <fmt/format.h>
+
 namespace ig::tenants {
 
 KeyStore::KeyStore(TenantsFile file)
@@ -26,7 +28,12 @@ Expected<KeyStore> KeyStore::single_key(std::string_view key) {
 }
 
 const Tenant* KeyStore::authenticate(std::string_view presented_key) const {
-    if (presented_key.empty()) return nullptr;
+    const auto m = match(presented_key);
+    return m ? m->tenant : nullptr;
+}
+
+std::optional<KeyMatch> KeyStore::match(std::string_view presented_key) const {
+    if (presented_key.empty()) return std::nullopt;
     const Sha256Digest h =
         sha256({reinterpret_cast<const uint8_t*>(presented_key.data()), presented_key.size()});
     // Every entry is compared in full (CRYPTO_memcmp takes the same time
@@ -37,7 +44,8 @@ const Tenant* KeyStore::authenticate(std::string_view presented_key) const {
         const int diff = CRYPTO_memcmp(h.data(), entries_[i].hash.data(), h.size());
         found = diff == 0 ? i : found;
     }
-    return found < entries_.size() ? &tenants_[entries_[found].tenant] : nullptr;
+    if (found == entries_.size()) return std::nullopt;
+    return KeyMatch{&tenants_[entries_[found].tenant], key_id_of(entries_[found].hash)};
 }
 
 const Tenant* KeyStore::find(std::string_view id) const {

@@ -12,6 +12,14 @@
 
 namespace ig::tenants {
 
+// Who a key belongs to, and which of the tenant's keys it is: `key_id` is
+// the first 12 hex digits of its SHA-256 (as in the tenants file), enough to
+// tell a tenant's keys apart in the usage ledger and useless to an attacker.
+struct KeyMatch {
+    const Tenant* tenant = nullptr;  // lives as long as the store
+    std::string key_id;
+};
+
 class KeyStore {
   public:
     explicit KeyStore(TenantsFile file);
@@ -21,6 +29,8 @@ class KeyStore {
     // The tenant whose key this is; nullptr for an empty or unknown key.
     // The pointer lives as long as the store.
     const Tenant* authenticate(std::string_view presented_key) const;
+    // As authenticate(), with the matched key's id; nullopt for no match.
+    std::optional<KeyMatch> match(std::string_view presented_key) const;
     // The tenant with this id; nullptr if none.
     const Tenant* find(std::string_view id) const;
     // `t`'s limits in force: its own, else the file's [default_limits].

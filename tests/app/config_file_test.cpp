@@ -81,6 +81,7 @@ const std::map<std::string, std::pair<std::string, std::string>> kValues = {
     {"max-tenant-labels", {"5", "5"}},
     {"tenants", {"t.toml", "\"t.toml\""}},
     {"api-key", {"k3y", "\"k3y\""}},
+    {"usage-db", {"u.db", "\"u.db\""}},
     {"no-request-log", {"", "true"}},
     {"log-level", {"warn", "\"warn\""}},
 };

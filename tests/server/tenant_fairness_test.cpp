@@ -42,19 +42,21 @@ std::string post(const std::string& key, const std::string& body) {
            key + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
-std::string body(int max_tokens, bool stream, int salt) {
+std::string body(int max_tokens, bool stream, int salt, int sentences = 1) {
     // Distinct prompts (the number first): each request prefills its own tokens.
-    const std::string prompt = std::to_string(salt) + ": Once upon a time there was a little girl";
+    std::string prompt = std::to_string(salt) + ": Once upon a time there was a little girl";
+    for (int i = 1; i < sentences; ++i) prompt += " who liked to play with her dog";
     return json{{"model", "test-model"}, {"prompt", prompt},   {"max_tokens", max_tokens},
                 {"temperature", 0},      {"ignore_eos", true}, {"stream", stream}}
         .dump();
 }
 
-// Seconds to the first streamed token; -1 on failure.
+// Seconds to the first streamed token of a ~60-token prompt (its prefill
+// is most of the time alone); -1 on failure.
 double ttft(uint16_t port, const std::string& key, int salt) {
     Conn c(port);
     const auto t0 = Clock::now();
-    if (!c.ok() || !c.send(post(key, body(4, true, salt)))) return -1;
+    if (!c.ok() || !c.send(post(key, body(4, true, salt, 6)))) return -1;
     if (!c.read_until(
             [](const std::string& b) { return b.find("\"text\":\"") != std::string::npos; },
             std::chrono::seconds(60)))
