@@ -182,6 +182,14 @@ TEST(DiskTierHangTest, ShutdownLeavesAScanStuckInTheFileSystemBehind) {
     EXPECT_TRUE(fs::exists(block_file(dir, 50)));
     hung->release();  // the abandoned scan thread ends on its own
     EXPECT_TRUE(hung->wait_unblocked(2s));
+    // Before the process exits: the scan still logs, and logging during
+    // static destruction crashes. Its core holds the last other reference
+    // to `hung` (through read_at) until the thread is done with it.
+    c.read_at = nullptr;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (hung.use_count() > 1 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(hung.use_count(), 1) << "the abandoned scan never ended";
 }
 
 }  // namespace
