@@ -85,14 +85,7 @@ std::optional<ApiError> apply_patch(const json& body, tenants::Tenant& t) {
                     }
                     continue;
                 }
-                std::optional<int64_t>* f = lk == "requests_per_minute" ? &l.requests_per_minute
-                                            : lk == "tokens_per_minute" ? &l.tokens_per_minute
-                                            : lk == "max_concurrent_requests"
-                                                ? &l.max_concurrent_requests
-                                            : lk == "max_context_tokens" ? &l.max_context_tokens
-                                            : lk == "max_tokens"         ? &l.max_tokens
-                                            : lk == "quota_tokens"       ? &l.quota_tokens
-                                                                         : nullptr;
+                std::optional<int64_t>* f = tenants::limit_field(l, lk);
                 if (!f) return bad(param, "unknown limit");
                 if (lv.is_null()) {
                     f->reset();

@@ -87,14 +87,7 @@ Expected<LimitsSpec> read_limits(const toml::node& node, const std::string& path
             out.quota_period = s->get() == "day" ? QuotaPeriod::Day : QuotaPeriod::Month;
             continue;
         }
-        std::optional<int64_t>* field = key == "requests_per_minute" ? &out.requests_per_minute
-                                        : key == "tokens_per_minute" ? &out.tokens_per_minute
-                                        : key == "max_concurrent_requests"
-                                            ? &out.max_concurrent_requests
-                                        : key == "max_context_tokens" ? &out.max_context_tokens
-                                        : key == "max_tokens"         ? &out.max_tokens
-                                        : key == "quota_tokens"       ? &out.quota_tokens
-                                                                      : nullptr;
+        std::optional<int64_t>* field = limit_field(out, key);
         if (!field)
             return make_error(
                 "{}:{}: '{}.{}': unknown key (limits are requests_per_minute, tokens_per_minute, "
@@ -251,6 +244,16 @@ class TenantReader {
 };
 
 }  // namespace
+
+std::optional<int64_t>* limit_field(LimitsSpec& l, std::string_view key) {
+    return key == "requests_per_minute"       ? &l.requests_per_minute
+           : key == "tokens_per_minute"       ? &l.tokens_per_minute
+           : key == "max_concurrent_requests" ? &l.max_concurrent_requests
+           : key == "max_context_tokens"      ? &l.max_context_tokens
+           : key == "max_tokens"              ? &l.max_tokens
+           : key == "quota_tokens"            ? &l.quota_tokens
+                                              : nullptr;
+}
 
 bool LimitsSpec::empty() const {
     return !requests_per_minute && !tokens_per_minute && !max_concurrent_requests &&

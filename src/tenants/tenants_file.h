@@ -52,6 +52,10 @@ struct LimitsSpec {
     bool empty() const;
 };
 
+// The count field of `l` that a limits key names ("tokens_per_minute", ...);
+// nullptr for quota_period and unknown keys.
+std::optional<int64_t>* limit_field(LimitsSpec& l, std::string_view key);
+
 // Limits in force: 0 is unlimited.
 struct Limits {
     int64_t requests_per_minute = 0;
