@@ -51,7 +51,9 @@ std::vector<Range> complement(const std::vector<Range>& sorted) {
     return normalize(std::move(out));
 }
 
-int utf8_length(char32_t c) { return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4; }
+int utf8_length(char32_t c) {
+    return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+}
 
 void encode(char32_t c, int n, uint8_t* out) {
     if (n == 1) {
@@ -68,7 +70,8 @@ void encode(char32_t c, int n, uint8_t* out) {
 
 // Splits [lo, hi] (one encoded length) into pieces whose UTF-8 encodings are
 // a product of byte ranges (the method RE2 and Go's regexp/syntax use).
-void split_utf8(char32_t lo, char32_t hi, std::vector<std::vector<std::pair<uint8_t, uint8_t>>>& out) {
+void split_utf8(char32_t lo, char32_t hi,
+                std::vector<std::vector<std::pair<uint8_t, uint8_t>>>& out) {
     int n = utf8_length(lo);
     if (utf8_length(hi) != n) {
         char32_t edge = n == 1 ? 0x7F : n == 2 ? 0x7FF : 0xFFFF;
@@ -228,7 +231,8 @@ uint32_t GrammarBuilder::repeat(const Sequence& item_in, uint32_t min, std::opti
     Sequence item = item_in;
     if (item.size() > 1) item = Sequence{ref(add_rule(name + "-item", {item_in}))};
     Sequence head;
-    for (uint32_t i = 0; i < min && !over_limit_; ++i) head.insert(head.end(), item.begin(), item.end());
+    for (uint32_t i = 0; i < min && !over_limit_; ++i)
+        head.insert(head.end(), item.begin(), item.end());
     if (!max) {
         uint32_t star = declare(name + "-star");
         Sequence more = item;
@@ -254,7 +258,8 @@ Expected<Grammar> GrammarBuilder::finish(uint32_t root, bool match_control_token
         return make_error("grammar too large: over {} rules or {} elements", limits_.max_rules,
                           limits_.max_elements);
     for (size_t i = 0; i < defined_.size(); ++i)
-        if (!defined_[i]) return make_error("grammar rule '{}' is used but never defined", g_.rules[i].name);
+        if (!defined_[i])
+            return make_error("grammar rule '{}' is used but never defined", g_.rules[i].name);
     g_.root = root;
     g_.match_control_tokens = match_control_tokens;
     if (Status s = validate_grammar(g_, limits_); !s) return s.error();
@@ -270,7 +275,8 @@ Status validate_grammar(const Grammar& g, const GrammarLimits& limits) {
         for (const Sequence& a : r.alternatives)
             for (const Element& e : a) {
                 size_t bound = e.kind == Element::Kind::Bytes ? g.byte_sets.size() : g.rules.size();
-                if (e.index >= bound) return make_error("grammar rule '{}' refers past the grammar", r.name);
+                if (e.index >= bound)
+                    return make_error("grammar rule '{}' refers past the grammar", r.name);
             }
     // Nullable rules (fixpoint), then the "reaches before consuming a byte"
     // graph; a cycle there is left recursion, which a top-down matcher
@@ -314,9 +320,10 @@ Status validate_grammar(const Grammar& g, const GrammarLimits& limits) {
             }
             uint32_t next = first[r][k++];
             if (mark[next] == 1)
-                return make_error("grammar rule '{}' is left-recursive (it can reach itself "
-                                  "before matching any text)",
-                                  g.rules[next].name);
+                return make_error(
+                    "grammar rule '{}' is left-recursive (it can reach itself "
+                    "before matching any text)",
+                    g.rules[next].name);
             if (mark[next] == 0) {
                 mark[next] = 1;
                 stack.push_back({next, 0});
