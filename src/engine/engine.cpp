@@ -65,6 +65,7 @@ Expected<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<LlamaModel> mod
     e->cfg_ = cfg;
     e->model_ = std::move(model);
     e->tokenizer_ = std::move(tokenizer);
+    if (e->tokenizer_) e->grammars_ = std::make_unique<GrammarAutomata>(e->tokenizer_);
     e->fingerprint_ = cfg.model_fingerprint;
     e->n_vocab_ = mc.n_vocab;
     e->n_ctx_ = mc.n_ctx_train;
@@ -135,6 +136,8 @@ Expected<std::shared_ptr<RequestStream>> Engine::submit(GenerationRequest req) {
         if (s.empty()) return make_error("stop: stop strings must not be empty");
     if (!sp.stop.empty() && !tokenizer_)
         return make_error("stop: stop strings need a tokenizer, the engine has none");
+    if (req.grammar && !tokenizer_)
+        return make_error("constrained decoding needs a tokenizer, the engine has none");
     IG_TRY(req.sampling.validate(static_cast<int32_t>(n_vocab_)));
     if (!(req.tenant_weight > 0) || req.tenant_weight > 1e6)
         return make_error("tenant_weight: {} not in (0, 1e6]", req.tenant_weight);
@@ -293,6 +296,7 @@ void Engine::intake(std::unique_ptr<RequestState> r) {
     s->sampler.emplace(q.sampling, static_cast<int32_t>(n_vocab_), r->seed);
     s->sampler->add_prompt(q.prompt);
     s->stop.emplace(q.stop.stop, q.stop.include_stop_str_in_output);
+    if (q.grammar) s->grammar.emplace(grammars_->get(q.grammar));
     if (tokenizer_) s->decoder = std::make_unique<IncrementalDecoder>(*tokenizer_, false);
     s->times.arrival = Clock::now();
     sched_->add_waiting(s.get());
@@ -365,7 +369,9 @@ void Engine::run_step() {
         if (!c.logits) continue;
         float* lg = logits_.data() + row++ * n_vocab_;
         if (s.pending_forks > 0) fork_choices(s, lg);
-        SampledToken tok = s.sampler->sample(std::span<float>(lg, static_cast<size_t>(n_vocab_)));
+        const std::span<float> row_logits(lg, static_cast<size_t>(n_vocab_));
+        if (!constrain(s, row_logits)) continue;
+        SampledToken tok = s.sampler->sample(row_logits);
         on_token(s, std::move(tok));
     }
     ++steps_;
@@ -393,6 +399,7 @@ void Engine::fork_choices(Sequence& parent, const float* logits) {
         s.cached_at_admission = parent.cached_at_admission;
         s.sampler.emplace(parent.sampler->fork(r.seed + static_cast<uint64_t>(c)));
         s.stop.emplace(r.req.stop.stop, r.req.stop.include_stop_str_in_output);
+        s.grammar = parent.grammar;
         if (tokenizer_) s.decoder = std::make_unique<IncrementalDecoder>(*tokenizer_, false);
         s.times = parent.times;
         auto f = kv_->fork(parent.blocks, s.blocks, parent.num_computed);
@@ -409,6 +416,7 @@ void Engine::fork_choices(Sequence& parent, const float* logits) {
         }
         r.seqs.push_back(std::move(child));
         fork_logits_.assign(logits, logits + n_vocab_);
+        if (!constrain(s, fork_logits_)) continue;
         SampledToken tok = s.sampler->sample(fork_logits_);
         on_token(s, std::move(tok));
     }
@@ -427,6 +435,23 @@ void Engine::on_token(Sequence& s, SampledToken st) {
     }
     r.stream->push(std::move(ev));
     if (finished) erase_if_done(r);
+}
+
+bool Engine::constrain(Sequence& s, std::span<float> logits) {
+    if (!s.grammar || s.grammar->apply(logits)) return true;
+    finish_choice(s, FinishReason::Error,
+                  s.grammar->overflowed()
+                      ? "grammar: too complex to follow (the matcher outgrew its limits)"
+                      : "grammar: no token of the vocabulary can continue the output");
+    return false;
+}
+
+void Engine::finish_choice(Sequence& s, FinishReason reason, const std::string& error) {
+    RequestState& r = *s.request;
+    sched_->remove(&s);
+    r.done[static_cast<size_t>(s.choice)] = true;
+    r.stream->push(final_event(r, s.choice, reason, error));
+    erase_if_done(r);
 }
 
 void Engine::finish_request(RequestState& r, FinishReason reason, const std::string& error) {

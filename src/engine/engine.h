@@ -12,12 +12,14 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "engine/grammar_automata.h"
 #include "engine/request.h"
 #include "engine/request_state.h"
 #include "engine/request_stream.h"
@@ -132,6 +134,10 @@ class Engine {
     void fork_choices(Sequence& parent, const float* logits);
     void on_token(Sequence& s, SampledToken st);
     void finish_request(RequestState& r, FinishReason reason, const std::string& error);
+    void finish_choice(Sequence& s, FinishReason reason, const std::string& error);
+    // Masks the logits with the choice's grammar; false (and the choice
+    // finished with an error) when no token may follow.
+    bool constrain(Sequence& s, std::span<float> logits);
     void erase_if_done(RequestState& r);
     void publish_stats(double busy, int64_t batch_tokens);
 
@@ -148,6 +154,7 @@ class Engine {
     std::unique_ptr<KvCacheManager> kv_;
     KvCacheView view_;
     std::unique_ptr<Scheduler> sched_;
+    std::unique_ptr<GrammarAutomata> grammars_;  // null without a tokenizer
 
     // Engine thread only.
     std::unordered_map<std::string, std::unique_ptr<RequestState>> requests_;

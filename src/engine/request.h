@@ -3,6 +3,7 @@
 // one StreamEvent per new token of a choice and one final event per choice.
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -10,6 +11,7 @@
 
 #include "engine/sampler.h"
 #include "engine/sampling_params.h"
+#include "grammar/grammar.h"
 
 namespace ig {
 
@@ -35,6 +37,10 @@ struct GenerationRequest {
     std::string tenant;
     double tenant_weight = 1.0;
     std::optional<std::chrono::steady_clock::time_point> deadline;
+    // Constrained decoding: every choice's output is a string of this
+    // grammar; where the grammar is complete the choice stops ("stop").
+    // Shared: the same compiled grammar shares one automaton in the engine.
+    std::shared_ptr<const grammar::Grammar> grammar;
 
     // Greedy and blind to EOS: exactly max_tokens tokens (benchmarks, tests).
     static GenerationRequest greedy(std::vector<int32_t> prompt, int64_t max_tokens) {

@@ -12,6 +12,7 @@
 
 #include "engine/sampler.h"
 #include "engine/stop_checker.h"
+#include "grammar/grammar_matcher.h"
 #include "kvcache/block_hash.h"
 #include "kvcache/kv_cache_manager.h"
 #include "tokenizer/incremental_decoder.h"
@@ -56,7 +57,8 @@ struct Sequence {
 
     std::optional<Sampler> sampler;
     std::optional<StopChecker> stop;
-    std::unique_ptr<IncrementalDecoder> decoder;  // null without a tokenizer
+    std::optional<grammar::GrammarMatcher> grammar;  // constrained decoding (copied by forks)
+    std::unique_ptr<IncrementalDecoder> decoder;     // null without a tokenizer
 
     SeqStatus status = SeqStatus::Waiting;
     SeqTimes times;

@@ -13,6 +13,8 @@ StreamEvent append_token(Sequence& s, RequestState& r, SampledToken st, const To
     const int32_t t = st.token;
     s.tokens.push_back(t);
     s.sampler->accept(t);
+    // The mask let only allowed tokens through; a refusal here is a bug.
+    const bool grammar_broken = s.grammar && !s.grammar->accept(t);
     ++r.completion_tokens;
     if (!s.times.first_token) s.times.first_token = now;
 
@@ -45,6 +47,14 @@ StreamEvent append_token(Sequence& s, RequestState& r, SampledToken st, const To
         StopChecker::Result res = s.stop->push(s.decoder ? s.decoder->push(t) : std::string());
         ev.text = std::move(res.text);
         if (res.stopped) {
+            ev.finish = FinishReason::Stop;
+        } else if (grammar_broken) {
+            flush(ev.text);
+            ev.finish = FinishReason::Error;
+            ev.error = "internal error: the sampled token breaks the grammar";
+        } else if (s.grammar && s.grammar->complete()) {
+            // The grammar is complete: nothing but the end may follow.
+            flush(ev.text);
             ev.finish = FinishReason::Stop;
         } else if (n_gen >= sp.max_tokens || static_cast<int64_t>(s.tokens.size()) >= n_ctx) {
             flush(ev.text);
