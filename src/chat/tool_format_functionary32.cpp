@@ -101,6 +101,13 @@ class Functionary32Parser final : public ToolStream {
     // NAME\n: "all" opens content, "python" code, any other name a call.
     bool recipient(bool at_end) {
         std::string_view r = rest();
+        if (name_.empty() && !r.empty() && r[0] == '>' && capture_.size() >= kRecipient.size()) {
+            // ">>>>": the marker is the run's last three; the first '>' was text.
+            emit(Target::Content, std::string_view(capture_).substr(0, capture_.size() - 2));
+            capture_.erase(0, capture_.size() - 2);
+            skip(1);
+            return true;
+        }
         while (!r.empty() && is_name_char(r[0]) && name_.size() < kMaxName) {
             name_ += r[0];
             skip(1);
