@@ -287,7 +287,7 @@ class GbnfParser {
                 case 'U':
                     return parse_hex(8);
                 default:
-                    --pos_;
+                    pos_ -= 2;
                     return fail("unknown escape '\\{}'", e >= 0x20 && e < 0x7F ? e : '?');
             }
         }
