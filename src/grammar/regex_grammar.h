@@ -12,6 +12,8 @@
 // quantifiers * + ? {m} {m,} {m,n} (a lazy `?` suffix matches the same set).
 // Refused with an error naming them: backreferences, lookaround, \b \B,
 // \p{..}, inline flags, anchors elsewhere, bounds over kMaxRepeatBound.
+// Where ECMAScript and Python's re differ (\s \S \D \W over Unicode, `.`
+// and \r) the grammar keeps to what both accept.
 #include <cstdint>
 #include <string_view>
 
