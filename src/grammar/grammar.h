@@ -99,6 +99,9 @@ class GrammarBuilder {
     Expected<Grammar> finish(uint32_t root, bool match_control_tokens = false);
 
     size_t rule_count() const { return g_.rules.size(); }
+    // Past max_rules or max_elements already: front-ends stop building and
+    // let finish report it, so hostile input costs no more than the limits.
+    bool over_limit() const { return over_limit_; }
 
   private:
     Grammar g_;
