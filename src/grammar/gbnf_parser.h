@@ -21,7 +21,9 @@
 
 namespace ig::grammar {
 
-inline constexpr size_t kMaxGbnfBytes = 256 * 1024;
+// Bounds the cost of GrammarBuilder::finish, whose nullable-rule fixpoint can take
+// a pass per rule on a hostile chain of rules.
+inline constexpr size_t kMaxGbnfBytes = 128 * 1024;
 
 // The rules as parsed (rule 0 is not necessarily root; see its name).
 Expected<ExprGrammar> parse_gbnf_rules(std::string_view text);

@@ -374,6 +374,24 @@ Expected<SchemaCompiler::Bounds> SchemaCompiler::bounds(const ojson& s, const st
         auto& slot = src.lower ? out.lo : out.hi;
         if (tighter(slot)) slot = nb;
     }
+    // Number formats (ajv-formats, OpenAPI): int32/int64 are integer ranges;
+    // float and double ask for nothing more.
+    if (auto f = s.find("format"); f != s.end()) {
+        const auto& name = f->get_ref<const std::string&>();
+        std::optional<std::pair<BigInt, BigInt>> range;
+        if (name == "int32") range = {{-BigInt{2147483648LL}, BigInt{2147483647LL}}};
+        if (name == "int64") range = {{-BigInt{INT64_MAX} - 1, BigInt{INT64_MAX}}};
+        if (!range && name != "float" && name != "double")
+            return make_error(ErrorCode::Unsupported,
+                              "{}: format '{}' is not supported for numbers (supported: int32, "
+                              "int64, float, double)",
+                              child_path(path, "format"), name);
+        if (range) {
+            if (!out.lo || out.lo->value < range->first) out.lo = NumberBound{range->first, false};
+            if (!out.hi || out.hi->value > range->second)
+                out.hi = NumberBound{range->second, false};
+        }
+    }
     if (out.lo && out.hi &&
         (out.lo->value > out.hi->value ||
          (out.lo->value == out.hi->value && (out.lo->exclusive || out.hi->exclusive))))
@@ -393,6 +411,8 @@ Expected<uint32_t> SchemaCompiler::compile_integer(const ojson& s, const std::st
 }
 
 Expected<uint32_t> SchemaCompiler::compile_number(const ojson& s, const std::string& path) {
+    if (s.value("format", "") == "int32" || s.value("format", "") == "int64")
+        return compile_integer(s, path);
     auto b = bounds(s, path, false);
     if (!b) return b.error();
     if (!b->lo && !b->hi) return v_.number();

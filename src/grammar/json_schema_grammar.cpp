@@ -24,7 +24,7 @@ Expected<Grammar> finish(GrammarBuilder& b, uint32_t root, std::string_view path
 Expected<uint32_t> add_json_schema(GrammarBuilder& b, const nlohmann::ordered_json& schema,
                                    const JsonSchemaOptions& opt, std::string_view path) {
     if (json_depth(schema, kMaxJsonDepth) > kMaxJsonDepth)
-        return make_error("{}: schema nested deeper than {}", path, opt.max_depth);
+        return make_error("{}: JSON nested deeper than {}", path, kMaxJsonDepth);
     std::string root(path);
     SchemaCompiler c(b, schema, opt, root);
     auto rule = c.compile(schema, root, 0);
@@ -36,7 +36,7 @@ Expected<uint32_t> add_json_schema(GrammarBuilder& b, const nlohmann::ordered_js
 Expected<uint32_t> add_json_schema(GrammarBuilder& b, const nlohmann::json& schema,
                                    const JsonSchemaOptions& opt, std::string_view path) {
     if (json_depth(schema, kMaxJsonDepth) > kMaxJsonDepth)
-        return make_error("{}: schema nested deeper than {}", path, opt.max_depth);
+        return make_error("{}: JSON nested deeper than {}", path, kMaxJsonDepth);
     return add_json_schema(b, nlohmann::ordered_json(schema), opt, path);
 }
 

@@ -9,7 +9,8 @@
 // additionalProperties (false, true, a schema), items, prefixItems (and the
 // draft-4 items array with additionalItems), minItems, maxItems,
 // minLength, maxLength (code points), pattern (see regex_grammar.h), format
-// (see json_format_rules.h), minimum, maximum, exclusiveMinimum,
+// (strings: see json_format_rules.h; numbers: int32, int64, float, double),
+// minimum, maximum, exclusiveMinimum,
 // exclusiveMaximum (exact for integers; for numbers, integer bounds only),
 // anyOf, oneOf (compiled as anyOf), allOf (merged keyword by keyword when
 // that is exact), $ref (local: "#", "#/$defs/..", "#/definitions/..", any

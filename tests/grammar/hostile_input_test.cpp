@@ -32,7 +32,8 @@ TEST(HostileInput, JsonSchemas) {
         std::string needle;  // in the message
     };
     const Case cases[] = {
-        {nested(R"({"type":"array","items":)", "{}", "}", 10'000), "nested deeper than 64"},
+        {nested(R"({"type":"array","items":)", "{}", "}", 10'000), "JSON nested deeper than 1024"},
+        {nested(R"({"type":"array","items":)", "{}", "}", 100), "schema nested deeper than 64"},
         {nested(R"({"type":"object","properties":{"a":)", "{}", "}}", 10'000), "nested deeper"},
         {R"({"$ref":"#"})", "left-recursive"},
         {R"({"anyOf":[{"$ref":"#"},{"type":"null"}]})", "left-recursive"},

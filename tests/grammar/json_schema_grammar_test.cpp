@@ -226,6 +226,22 @@ TEST(JsonSchemaGrammar, NumberBoundsWhereExact) {
     EXPECT_NE(schema_error(R"({"type":"number","minimum":0.5})"), "");
 }
 
+TEST(JsonSchemaGrammar, NumberFormats) {
+    run_cases({
+        {R"({"type":"integer","format":"int32"})",
+         {"2147483647", "-2147483648", "0"},
+         {"2147483648", "-2147483649"}},
+        {R"({"type":"number","format":"int32","minimum":5})",
+         {"5", "2147483647"},
+         {"4", "5.5", "2147483648"}},
+        {R"({"type":"integer","format":"int64"})", {"9999999999999999"}, {"1.5"}},
+        {R"({"type":"number","format":"double"})", {"1.5", "-2e10"}, {"x"}},
+    });
+    EXPECT_NE(schema_error(R"({"type":"integer","format":"uint8"})")
+                  .find("format 'uint8' is not supported for numbers"),
+              std::string::npos);
+}
+
 TEST(JsonSchemaGrammar, CompactAndStrictOptions) {
     JsonSchemaOptions compact;
     compact.any_whitespace = false;
