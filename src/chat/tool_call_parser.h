@@ -24,6 +24,17 @@
 //  - Whitespace directly before and after a call is dropped; content before,
 //    between and after calls is kept.
 //
+// The markers must reach the parser. Several are control tokens that a
+// detokenizer drops unless told to render them (IncrementalDecoder::push
+// with render_special): Mistral's [TOOL_CALLS], [ARGS], [CALL_ID]; Llama
+// 3.1's <|python_tag|>; harmony's <|channel|>, <|message|>, <|start|>,
+// <|end|>, <|constrain|>; Command R7B's <|START_ACTION|>, <|END_ACTION|>,
+// <|START_THINKING|>, ... (Qwen's <tool_call> and <think> are ordinary added
+// tokens). The stop token that ends the generation (<|eot_id|>, <|eom_id|>,
+// <|im_end|>, <|call|>, <|return|>, ...) is not part of the answer: do not
+// feed it. Markers are ASCII and held-back text starts at one, so when every
+// feed is whole UTF-8, every delta is too.
+//
 // gpt-oss (harmony) is parsed as a whole by its tool-call parser: analysis
 // channel -> reasoning_content, final channel and commentary preambles ->
 // content, messages with a recipient (`to=functions.NAME`) -> tool calls. Do

@@ -16,6 +16,11 @@ namespace {
 // there cannot be kept by a validator that parses numbers as doubles.
 constexpr double kExactDoubleLimit = 9007199254740992.0;
 
+// Subschemas compiled for one schema: merged anyOf alternatives are
+// compiled afresh each time they are reached, so nesting could otherwise
+// multiply the work.
+constexpr size_t kMaxSubschemas = 10'000;
+
 bool has(const ojson& s, const char* key) {
     return s.find(key) != s.end();
 }
@@ -98,6 +103,10 @@ Expected<uint32_t> SchemaCompiler::compile(const ojson& s, const std::string& pa
         return make_error("{}: schema nested deeper than {}", path, opt_.max_depth);
     if (b_.over_limit())
         return make_error("{}: the schema needs a grammar over the size limits", path);
+    if (++compiled_ > kMaxSubschemas)
+        return make_error(ErrorCode::Unsupported,
+                          "{}: the schema expands to more than {} subschemas", path,
+                          kMaxSubschemas);
     if (s.is_boolean()) return s.get<bool>() ? v_.value() : v_.nothing();
     if (!s.is_object())
         return make_error("{}: a schema must be an object or a boolean, not {}", path,

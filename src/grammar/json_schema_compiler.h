@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "grammar/code_points.h"
 #include "grammar/json_number_rules.h"
 #include "grammar/json_schema_grammar.h"
 #include "grammar/json_schema_keywords.h"
@@ -50,7 +51,11 @@ class SchemaCompiler {
     const ojson& root_;
     JsonSchemaOptions opt_;
     std::string root_path_;
-    std::map<std::string, uint32_t> refs_;  // resolved "#/pointer" -> its rule
+    std::map<std::string, uint32_t> refs_;                      // resolved "#/pointer" -> its rule
+    size_t compiled_ = 0;                                       // subschemas compiled so far
+    std::map<std::vector<std::string>, uint32_t> keys_not_in_;  // key_not_in by names
+    std::map<CodeSet, uint32_t> key_classes_;                   // its character classes
+    std::optional<uint32_t> key_rest_;                          // any key characters, then '"'
 };
 
 }  // namespace ig::grammar

@@ -24,6 +24,7 @@ uint32_t SchemaCompiler::key_not_in(const std::vector<std::string>& names,
     // (unless a name ends there), go on along a name, or leave every name
     // behind with any other character and then anything. Names with
     // characters that need escapes are left out: such keys are never made.
+    if (auto it = keys_not_in_.find(names); it != keys_not_in_.end()) return it->second;
     static const CodeSet plain = {{0x20, 0x21}, {0x23, 0x5B}, {0x5D, kMaxCodePoint}};
     struct Node {
         std::map<char32_t, size_t> kids;
@@ -52,10 +53,11 @@ uint32_t SchemaCompiler::key_not_in(const std::vector<std::string>& names,
         }
         trie[at].terminal = true;
     }
-    uint32_t rest =
-        b_.repeat({GrammarBuilder::ref(v_.plain_char())}, 0, std::nullopt, path + "-key-rest");
-    uint32_t rest_close =
-        b_.add_rule(path + "-key-rest", {{GrammarBuilder::ref(rest), b_.byte('"')}});
+    if (!key_rest_) {
+        uint32_t rest =
+            b_.repeat({GrammarBuilder::ref(v_.plain_char())}, 0, std::nullopt, "key-rest");
+        key_rest_ = b_.add_rule("key-rest", {{GrammarBuilder::ref(rest), b_.byte('"')}});
+    }
     std::vector<uint32_t> rules;
     for (size_t i = 0; i < trie.size(); ++i) rules.push_back(b_.declare(path + "-key"));
     for (size_t i = 0; i < trie.size() && !b_.over_limit(); ++i) {
@@ -67,12 +69,16 @@ uint32_t SchemaCompiler::key_not_in(const std::vector<std::string>& names,
             taken.push_back({c, c});
         }
         CodeSet other = intersect(plain, complement(make_code_set(taken)));
-        if (!other.empty())
-            alts.push_back({GrammarBuilder::ref(b_.char_class(other, false, path + "-key-char")),
-                            GrammarBuilder::ref(rest_close)});
+        if (!other.empty()) {
+            auto [cls, fresh] = key_classes_.emplace(other, 0);
+            if (fresh) cls->second = b_.char_class(other, false, path + "-key-char");
+            alts.push_back({GrammarBuilder::ref(cls->second), GrammarBuilder::ref(*key_rest_)});
+        }
         b_.define(rules[i], std::move(alts));
     }
-    return b_.add_rule(path + "-key", {{b_.byte('"'), GrammarBuilder::ref(rules[0])}});
+    uint32_t key = b_.add_rule(path + "-key", {{b_.byte('"'), GrammarBuilder::ref(rules[0])}});
+    keys_not_in_.emplace(names, key);
+    return key;
 }
 
 Expected<uint32_t> SchemaCompiler::compile_object(const ojson& s, const std::string& path,

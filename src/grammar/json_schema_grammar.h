@@ -4,23 +4,29 @@
 // schema. A keyword is honoured exactly or refused with an error naming it
 // and its JSON-pointer path; none is ignored unless it is an annotation.
 //
-// Supported: type (one or a list), enum, const, properties (output in the
-// order written; optional ones may be left out), required,
-// additionalProperties (false, true, a schema), items, prefixItems (and the
-// draft-4 items array with additionalItems), minItems, maxItems,
-// minLength, maxLength (code points), pattern (see regex_grammar.h), format
-// (strings: see json_format_rules.h; numbers: int32, int64, float, double),
-// minimum, maximum, exclusiveMinimum,
-// exclusiveMaximum (exact for integers; for numbers, integer bounds only),
-// anyOf, oneOf (compiled as anyOf), allOf (merged keyword by keyword when
-// that is exact), $ref (local: "#", "#/$defs/..", "#/definitions/..", any
-// "#/pointer"; recursion allowed), nullable (OpenAPI), true/false schemas.
+// Supported: type (one or a list; absent, the types its keywords imply),
+// enum, const (values written compactly, byte for byte), properties
+// (output in the order written; optional ones may be left out), required,
+// additionalProperties (false, true, a schema; extra keys come after the
+// declared ones, are written without escapes and are none of the declared
+// names), items, prefixItems (and draft 4's items list with
+// additionalItems), minItems, maxItems, minLength, maxLength (code points),
+// pattern (regex_grammar.h; the whole string matches it), format (strings:
+// json_format_rules.h; numbers: int32, int64, float, double), minimum,
+// maximum, exclusiveMinimum, exclusiveMaximum (integers: exact, any bound;
+// numbers: integer-valued bounds only, the bounded side written without
+// exponent), anyOf, oneOf (as anyOf), allOf (merged where that is exact,
+// json_schema_merge.h), $ref (local: "#", "#/$defs/..", "#/definitions/..",
+// any "#/pointer"; recursion allowed), nullable (OpenAPI), true/false.
 // Ignored annotations: title, description, default, examples, $schema,
 // $id, $comment, deprecated, readOnly, writeOnly, $defs, definitions,
 // $anchor, and keywords that are not JSON Schema's. Refused: not,
 // if/then/else, patternProperties, propertyNames, dependentRequired,
 // dependentSchemas, dependencies, uniqueItems: true, multipleOf,
-// minProperties, maxProperties, contains, unevaluated*, $dynamicRef.
+// minProperties (but 0), maxProperties, contains, min/maxContains,
+// unevaluated*, $dynamicRef, $recursiveRef; $ref, enum or const beside
+// other constraining keywords; pattern beside min/maxLength or format;
+// bounds over kMaxRepeatBound; formats not listed.
 //
 // Property order: pass nlohmann::ordered_json to keep the schema's order;
 // the nlohmann::json overloads see keys sorted (nlohmann::json sorts them).

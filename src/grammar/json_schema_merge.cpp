@@ -8,6 +8,9 @@ namespace ig::grammar {
 namespace {
 
 constexpr size_t kMaxMergeDepth = 32;
+// Parts folded into one merge, $ref targets included: a $ref reached twice
+// is folded twice, so without a cap nested allOf of $refs grow exponentially.
+constexpr size_t kMaxMergeParts = 1000;
 
 struct Closed {
     std::set<std::string> names;  // the part's own properties
@@ -29,7 +32,9 @@ class Merger {
         if (!part.is_object())
             return make_error("{}: a schema must be an object or a boolean", path);
         IG_TRY(check_keywords(part, path));
-        ++parts_;
+        if (++parts_ > kMaxMergeParts)
+            return make_error(ErrorCode::Unsupported, "{}: allOf expands to more than {} schemas",
+                              path, kMaxMergeParts);
         if (auto it = part.find("$ref"); it != part.end()) {
             const auto& ref = it->get_ref<const std::string&>();
             auto target = resolve_(ref, child_path(path, "$ref"));

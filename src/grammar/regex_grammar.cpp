@@ -14,9 +14,9 @@ const CodeSet kWord = {{'0', '9'}, {'A', 'Z'}, {'_', '_'}, {'a', 'z'}};
 // \s is ECMAScript's WhiteSpace and LineTerminator less U+FEFF, and \S
 // leaves out what Python's re counts as space too (U+001C..U+001F, U+0085,
 // U+FEFF): what either validator accepts, whichever checks the output.
-const CodeSet kSpace = {{'\t', '\r'},     {' ', ' '},       {0xA0, 0xA0},     {0x1680, 0x1680},
-                        {0x2000, 0x200A}, {0x2028, 0x2029}, {0x202F, 0x202F}, {0x205F, 0x205F},
-                        {0x3000, 0x3000}};
+const CodeSet kSpace = {{'\t', '\r'},     {' ', ' '},       {0xA0, 0xA0},
+                        {0x1680, 0x1680}, {0x2000, 0x200A}, {0x2028, 0x2029},
+                        {0x202F, 0x202F}, {0x205F, 0x205F}, {0x3000, 0x3000}};
 const CodeSet kNotSpace = complement(unite(kSpace, {{0x1C, 0x1F}, {0x85, 0x85}, {0xFEFF, 0xFEFF}}));
 // \D and \W keep to ASCII: Python's re counts letters and digits of every
 // script as \w and \d, so only ASCII is non-digit/non-word to both.

@@ -134,6 +134,24 @@ TEST(HostileInput, GrammarTooLarge) {
         << schema_error(schema);
 }
 
+TEST(HostileInput, ExponentialExpansionIsCapped) {
+    // Each level names the next twice: merged anyOf alternatives and allOf
+    // parts are expanded per use, so the work would double with each level.
+    for (const char* combinator : {"anyOf", "allOf"}) {
+        std::string defs;
+        const int n = 30;
+        for (int i = 0; i < n; ++i)
+            defs += fmt::format(
+                R"({}"d{}":{{"type":"object","{}":[{{"$ref":"#/$defs/d{}"}},{{"$ref":"#/$defs/d{}"}}]}})",
+                i ? "," : "", i, combinator, i + 1, i + 1);
+        defs += fmt::format(R"(,"d{}":{{"type":"object"}})", n);
+        std::string msg = schema_error(R"({"$defs":{)" + defs + R"(},"$ref":"#/$defs/d0"})");
+        EXPECT_TRUE(msg.find("expands to more than") != std::string::npos ||
+                    msg.find("nested deeper") != std::string::npos)
+            << msg;
+    }
+}
+
 TEST(HostileInput, DeepJsonAndBadUtf8) {
     // Nesting beyond any schema's, refused before it is walked.
     auto deep = nlohmann::ordered_json::parse(R"({"const":)" + nested("[", "1", "]", 20'000) + "}");
