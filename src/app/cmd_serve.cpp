@@ -34,6 +34,8 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
     mo.model_path = a.model;
     mo.served_model_name = a.served_model_name;
     mo.chat_template_path = a.chat_template;
+    mo.tool_call_parser = a.tool_call_parser;
+    mo.reasoning_parser = a.reasoning_parser;
     mo.engine.kv_bytes = static_cast<int64_t>(a.kv_budget_mb * 1024 * 1024);
     mo.engine.block_tokens = a.block_tokens;
     if (a.kv_type == "f16")

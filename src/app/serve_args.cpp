@@ -13,6 +13,15 @@ CLI::App* add_serve_options(CLI::App& app, ServeArgs& a) {
                   "Model name clients send (default: the GGUF file's stem)");
     s->add_option("--chat-template", a.chat_template,
                   "Jinja chat template file (default: the GGUF's tokenizer.chat_template)");
+    s->add_option("--tool-call-parser", a.tool_call_parser,
+                  "How tool calls are read from the model's answer: auto (from the chat "
+                  "template), none, hermes, llama3_json, mistral, functionary_v3_1, "
+                  "functionary_v3_2, command_r, gpt_oss, firefunction")
+        ->capture_default_str();
+    s->add_option("--reasoning-parser", a.reasoning_parser,
+                  "Split the model's thinking into reasoning_content: none, deepseek_r1, qwen3 "
+                  "(<think>...</think>), gpt_oss (the analysis channel)")
+        ->capture_default_str();
     s->add_option("--host", a.host, "Address to listen on")->capture_default_str();
     s->add_option("--port", a.port, "TCP port (0: any free port)")
         ->check(CLI::Range(0, 65535))

@@ -14,6 +14,8 @@ struct ServeArgs {
     std::string model;
     std::string served_model_name;
     std::string chat_template;
+    std::string tool_call_parser = "auto";
+    std::string reasoning_parser = "none";
     std::string host = "127.0.0.1";
     int port = 8080;
     int threads = 0;

@@ -41,6 +41,10 @@ struct GenerationRequest {
     // grammar; where the grammar is complete the choice stops ("stop").
     // Shared: the same compiled grammar shares one automaton in the engine.
     std::shared_ptr<const grammar::Grammar> grammar;
+    // Control tokens appear in the streamed text by their own text (tool-call
+    // formats whose markers are control tokens: <|python_tag|>, [TOOL_CALLS]).
+    // End-of-generation tokens never do.
+    bool render_special = false;
 
     // Greedy and blind to EOS: exactly max_tokens tokens (benchmarks, tests).
     static GenerationRequest greedy(std::vector<int32_t> prompt, int64_t max_tokens) {

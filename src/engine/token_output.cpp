@@ -44,7 +44,8 @@ StreamEvent append_token(Sequence& s, RequestState& r, SampledToken st, const To
         flush(ev.text);  // the stop token itself adds no text
         ev.finish = FinishReason::Stop;
     } else {
-        StopChecker::Result res = s.stop->push(s.decoder ? s.decoder->push(t) : std::string());
+        StopChecker::Result res =
+            s.stop->push(s.decoder ? s.decoder->push(t, r.req.render_special) : std::string());
         ev.text = std::move(res.text);
         if (res.stopped) {
             ev.finish = FinishReason::Stop;

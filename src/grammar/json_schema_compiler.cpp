@@ -1,5 +1,7 @@
 #include "grammar/json_schema_compiler.h"
 
+#include "grammar/json_schema_one_of.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -194,27 +196,45 @@ Expected<uint32_t> SchemaCompiler::compile_any_of(const ojson& s, const std::str
     if (has(s, "anyOf") && has(s, "oneOf"))
         return make_error(ErrorCode::Unsupported,
                           "{}: 'anyOf' together with 'oneOf' is not supported", path);
-    // oneOf is compiled as anyOf: exact when the alternatives are disjoint
-    // (tagged unions, different types), which is how it is used; a value
-    // matching two alternatives would break oneOf.
+    // oneOf is compiled as anyOf, which is exact only when no value matches
+    // two alternatives (tagged unions, different types, distinct constants):
+    // alternatives that may overlap are refused rather than decoded into
+    // values a validator rejects.
     const char* key = has(s, "anyOf") ? "anyOf" : "oneOf";
+    const bool one_of = key == std::string_view("oneOf");
+    const RefResolver resolver = [this](const std::string& r, const std::string& p) {
+        return resolve(r, p);
+    };
     ojson siblings = ojson::object();
     for (const auto& [k, v] : s.items())
         if (k != key && k != "nullable" && constrains(k)) siblings[k] = v;
-    std::vector<Sequence> alts;
     const ojson& list = s[key];
+    std::vector<ojson> effective;  // each alternative with the siblings merged in
     for (size_t i = 0; i < list.size(); ++i) {
-        std::string sub_path = child_path(child_path(path, key), std::to_string(i));
-        Expected<uint32_t> rule = 0u;
         if (siblings.empty()) {
-            rule = compile(list[i], sub_path, depth + 1);
-        } else {
-            auto merged = merge_schemas(
-                siblings, list[i], sub_path,
-                [this](const std::string& r, const std::string& p) { return resolve(r, p); });
-            if (!merged) return merged.error();
-            rule = compile(*merged, sub_path, depth + 1);
+            effective.push_back(list[i]);
+            continue;
         }
+        std::string sub_path = child_path(child_path(path, key), std::to_string(i));
+        auto merged = merge_schemas(siblings, list[i], sub_path, resolver);
+        if (!merged) return merged.error();
+        effective.push_back(std::move(merged).value());
+    }
+    if (one_of)
+        for (size_t i = 0; i < effective.size(); ++i)
+            for (size_t j = i + 1; j < effective.size(); ++j)
+                if (!schemas_disjoint(effective[i], effective[j], resolver))
+                    return make_error(ErrorCode::Unsupported,
+                                      "{}: alternatives {} and {} may both match one value; "
+                                      "oneOf is supported where no value matches two "
+                                      "alternatives (different types, distinct const/enum "
+                                      "values, or objects with a required property of distinct "
+                                      "const values); use anyOf otherwise",
+                                      child_path(path, key), i, j);
+    std::vector<Sequence> alts;
+    for (size_t i = 0; i < effective.size(); ++i) {
+        std::string sub_path = child_path(child_path(path, key), std::to_string(i));
+        auto rule = compile(effective[i], sub_path, depth + 1);
         if (!rule) return rule.error();
         alts.push_back({GrammarBuilder::ref(*rule)});
     }

@@ -379,8 +379,15 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) 
                                            *pr.model, model_.name),
                                "model_not_found"));
 
+    // The output plan reads the body again keeping key order: a schema's
+    // properties come out in the order it lists them.
+    OutputPlan plan;
+    {
+        nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(req.body(), nullptr, false);
+        if (auto e = plan_output(ordered, chat, model_, grammars_, plan)) return error(*e);
+    }
     std::vector<std::vector<int32_t>> prompts;
-    if (auto e = tokenize_prompts(pr, chat, prompts)) return error(*e);
+    if (auto e = tokenize_prompts(pr, chat, plan, prompts)) return error(*e);
 
     const int64_t n_ctx = mc.n_ctx_train;
     // With keys, the tenant's limits: first the max_tokens default they allow.
@@ -420,13 +427,14 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) 
         }
         lease = std::move(a.lease());
     }
-    return submit(pr, std::move(prompts), chat, ctx, v, std::move(lease));
+    return submit(pr, std::move(prompts), chat, ctx, v, std::move(lease), plan);
 }
 
 // Prompts as token ids: the chat rendered by the model's template, or each
 // completion prompt (text or ids).
 std::optional<ApiError> ApiServer::tokenize_prompts(
-    ParsedRequest& pr, bool chat, std::vector<std::vector<int32_t>>& prompts) const {
+    ParsedRequest& pr, bool chat, OutputPlan& plan,
+    std::vector<std::vector<int32_t>>& prompts) const {
     const Tokenizer& tok = *model_.tokenizer;
     if (chat) {
         if (!model_.chat) {
@@ -438,8 +446,11 @@ std::optional<ApiError> ApiServer::tokenize_prompts(
             e.code = "no_chat_template";
             return e;
         }
-        auto rendered = model_.chat(pr.messages, json());  // tools: refused until parsed
+        const nlohmann::ordered_json no_tools;
+        auto rendered = model_.chat(pr.messages, plan.tools.active() ? plan.tools.tools : no_tools,
+                                    plan.template_kwargs);
         if (!rendered.ok()) return from_error(rendered.error(), "messages");
+        plan.prompt_opens_reasoning = ig::prompt_opens_reasoning(rendered->text);
         bool add_special = true;
         if (tok.bos_id() >= 0) {
             const std::string bos = tok.vocab().tokens[static_cast<size_t>(tok.bos_id())];
@@ -468,7 +479,8 @@ std::optional<ApiError> ApiServer::tokenize_prompts(
 
 // Every prompt to the engine (all or none), then one job streams or collects them.
 Reply ApiServer::submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> prompts, bool chat,
-                        const RequestContext& ctx, unsigned v, tenants::Lease lease) {
+                        const RequestContext& ctx, unsigned v, tenants::Lease lease,
+                        const OutputPlan& plan) {
     const int64_t n_ctx = model_.engine->model_config().n_ctx_train;
     JobSpec spec;
     spec.chat = chat;
@@ -494,6 +506,18 @@ Reply ApiServer::submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> pro
     spec.http_version = v;
     spec.headers = rate_header_fields(lease.headers());
     spec.lease = std::move(lease);
+    if (chat && plan.parses_output()) {
+        ReasoningOptions ro;
+        ro.start_in_reasoning = plan.prompt_opens_reasoning;
+        spec.output_parser = [ro, tools = plan.tool_format, reasoning = plan.reasoning] {
+            // Mistral's template refuses call ids that are not 9 alphanumerics
+            // when the calls come back in the next turn's history.
+            IdGenerator ids = tools == ToolCallFormat::Mistral
+                                  ? make_call_id_generator(std::random_device{}(), "", 9)
+                                  : IdGenerator{};
+            return std::make_unique<ChatOutputParser>(reasoning, ro, tools, std::move(ids));
+        };
+    }
 
     // With keys on, handle() has set X-Tenant-Id to the authenticated tenant.
     const auto keys = this->keys();
@@ -522,6 +546,8 @@ Reply ApiServer::submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> pro
             g.cache_salt = tenant->cache_group.empty() ? "tenant:" + tenant->id
                                                        : "group:" + tenant->cache_group;
         }
+        g.grammar = plan.grammar;
+        g.render_special = plan.render_special;
         g.prompt = std::move(prompts[i]);
         auto stream = model_.engine->submit(std::move(g));
         if (!stream.ok()) {

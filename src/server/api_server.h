@@ -11,10 +11,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chat/chat_output_parser.h"
 #include "engine/engine.h"
 #include "server/completion_job.h"
 #include "server/http_server.h"
 #include "server/openai_request.h"
+#include "server/output_plan.h"
 #include "server/router.h"
 #include "server/server_config.h"
 #include "server/server_counters.h"
@@ -32,13 +34,20 @@ struct ChatPrompt {
 };
 // Renders normalised messages (every content a string) with the model's chat
 // template, adding the generation prompt.
+// `tools`: null or the request's tool list; `kwargs`: null or an object of
+// extra template variables (chat_template_kwargs, e.g. enable_thinking).
 using ChatRenderer = std::function<Expected<ChatPrompt>(const nlohmann::json& messages,
-                                                        const nlohmann::json& tools)>;
+                                                        const nlohmann::ordered_json& tools,
+                                                        const nlohmann::json& kwargs)>;
 
 struct ServedModel {
     std::shared_ptr<Engine> engine;
     std::shared_ptr<const Tokenizer> tokenizer;
-    ChatRenderer chat;    // empty: the model has no chat template
+    ChatRenderer chat;  // empty: the model has no chat template
+    // How answers are read back: tool calls in the template's format, and
+    // thinking split off (reasoning_content).
+    ToolCallFormat tool_format = ToolCallFormat::None;
+    ReasoningFormat reasoning_format = ReasoningFormat::None;
     std::string name;     // the `model` clients must send
     int64_t created = 0;  // unix seconds, for /v1/models
     // Metrics of this model; server::load_served_model makes it before the engine so
@@ -99,16 +108,18 @@ class ApiServer {
     Reply handle(HttpRequest&& req);
     // Parses and validates a generation request, then tokenize_prompts and submit.
     Reply completions(HttpRequest&& req, bool chat, RequestContext& ctx);
-    std::optional<ApiError> tokenize_prompts(ParsedRequest& pr, bool chat,
+    std::optional<ApiError> tokenize_prompts(ParsedRequest& pr, bool chat, OutputPlan& plan,
                                              std::vector<std::vector<int32_t>>& prompts) const;
     Reply submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> prompts, bool chat,
-                 const RequestContext& ctx, unsigned http_version, tenants::Lease lease);
+                 const RequestContext& ctx, unsigned http_version, tenants::Lease lease,
+                 const OutputPlan& plan);
     HttpResponse json_response(const nlohmann::json& body, unsigned version,
                                http::status status = http::status::ok) const;
     std::string next_id(const char* prefix);
 
     ServerConfig cfg_;
     ServedModel model_;
+    GrammarCache grammars_;  // compiled output constraints, shared by requests
     std::shared_ptr<tenants::TenantDirectory> tenants_;  // null without keys
     std::shared_ptr<ServerCounters> counters_ = std::make_shared<ServerCounters>();
     std::atomic<bool> draining_{false};

@@ -1,5 +1,7 @@
 #include "server/completion_job.h"
 
+#include "server/chat_message_json.h"
+
 #include <spdlog/spdlog.h>
 
 #include "server/api_error.h"
@@ -115,6 +117,8 @@ CompletionJob::CompletionJob(JobSpec spec, std::shared_ptr<Engine> engine,
     if (spec_.logprobs)
         for (Choice& c : choices_)
             c.logprobs = spec_.chat ? json::array() : empty_completion_logprobs();
+    if (spec_.output_parser)
+        for (Choice& c : choices_) c.parser = spec_.output_parser();
 }
 
 CompletionJob::~CompletionJob() {
@@ -219,15 +223,28 @@ void CompletionJob::absorb(int32_t prompt_index, StreamEvent& ev, std::string* e
             }
         }
     }
+    // The answer as the client sees it: read by the output parser (tool
+    // calls, reasoning), or all of it content.
+    ChatDelta delta;
+    if (c.parser) {
+        delta = c.parser->feed(ev.text);
+        if (ev.finish) append_delta(delta, c.parser->finish());
+        merge_delta(c.message, delta);
+    } else {
+        delta.content = ev.text;
+    }
     if (ev.finish) {
         c.finish_time = ev.time;
         c.timings = ev.timings;
         c.done = true;
         c.finish_reason = std::string(finish_reason_name(*ev.finish));
+        // A choice that ends by itself after a tool call asks for the tools to run.
+        if (c.parser && c.parser->saw_tool_call() && *ev.finish == FinishReason::Stop)
+            c.finish_reason = "tool_calls";
         c.failure = server_failure(*ev.finish, ev.error);
     }
     if (!events) return;
-    if (ev.text.empty() && lp_delta.is_null() && !ev.finish) return;
+    if (delta.empty() && lp_delta.is_null() && !ev.finish) return;
     // A failed choice's last chunk carries its text but no finish_reason; the
     // error event after it tells the client why it ended.
     const bool finish_ok = ev.finish && !c.failure;
@@ -236,15 +253,12 @@ void CompletionJob::absorb(int32_t prompt_index, StreamEvent& ev, std::string* e
                    {"logprobs", lp_delta},
                    {"finish_reason", finish_ok ? json(c.finish_reason) : json()}};
     if (spec_.chat) {
-        json delta = json::object();
-        if (!ev.text.empty()) delta["content"] = ev.text;
-        choice["delta"] = std::move(delta);
+        choice["delta"] = chat_delta_json(delta);
     } else {
         choice["text"] = ev.text;
     }
     chunk["choices"] = json::array({std::move(choice)});
-    if (!ev.text.empty() || !lp_delta.is_null() || finish_ok)
-        sse::append_json_event(*events, chunk);
+    if (!delta.empty() || !lp_delta.is_null() || finish_ok) sse::append_json_event(*events, chunk);
     if (ev.finish && c.failure) sse::append_event(*events, error_body(*c.failure));
 }
 
@@ -256,7 +270,8 @@ json CompletionJob::full_response() const {
             spec_.logprobs ? (spec_.chat ? json{{"content", c.logprobs}} : c.logprobs) : json();
         json ch = {{"index", i}, {"logprobs", std::move(lp)}, {"finish_reason", c.finish_reason}};
         if (spec_.chat)
-            ch["message"] = {{"role", "assistant"}, {"content", c.text}};
+            ch["message"] = c.parser ? chat_message_json(c.message)
+                                     : json{{"role", "assistant"}, {"content", c.text}};
         else
             ch["text"] = c.text;
         choices.push_back(std::move(ch));

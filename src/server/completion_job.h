@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chat/chat_output_parser.h"
 #include "engine/engine.h"
 #include "server/api_error.h"
 #include "server/http_types.h"
@@ -61,6 +62,9 @@ struct JobSpec {
     tenants::Lease lease;
     // Extra fields of the response head (x-ratelimit-*), streamed or not.
     std::vector<std::pair<std::string, std::string>> headers;
+    // Chat: reads each choice's answer into content, reasoning_content and
+    // tool_calls (null: all of it is content).
+    std::function<std::unique_ptr<ChatOutputParser>()> output_parser;
 };
 
 // One engine request (one prompt) of the job.
@@ -97,6 +101,8 @@ class CompletionJob : public AsyncJob {
         std::optional<std::chrono::steady_clock::time_point> last_token;  // ITL
         std::chrono::steady_clock::time_point finish_time{};
         std::optional<RequestTimings> timings;
+        std::unique_ptr<ChatOutputParser> parser;  // with JobSpec::output_parser
+        ParsedMessage message;                     // what the parser read so far
     };
 
     void absorb(int32_t prompt_index, StreamEvent& ev, std::string* events);

@@ -41,9 +41,11 @@ ChatRenderer make_chat_renderer(std::shared_ptr<const ChatTemplate> ct, const To
     base.bos_token = token_text(tok.bos_id());
     base.eos_token = token_text(tok.eos_id());
     return [ct = std::move(ct), base](const nlohmann::json& messages,
-                                      const nlohmann::json& tools) -> Expected<ChatPrompt> {
+                                      const nlohmann::ordered_json& tools,
+                                      const nlohmann::json& kwargs) -> Expected<ChatPrompt> {
         ChatRenderOptions o = base;
-        if (!tools.is_null()) o.tools = nlohmann::ordered_json::parse(tools.dump());
+        o.tools = tools;
+        if (!kwargs.is_null()) o.extra_context = nlohmann::ordered_json::parse(kwargs.dump());
         auto r = ct->render(messages, o);
         if (!r.ok()) return r.error();
         return ChatPrompt{std::move(r->text), std::move(r->special_allowed)};
@@ -97,6 +99,15 @@ Expected<ServedModel> load_served_model(const ServeOptions& opt) {
         sm.chat = make_chat_renderer(
             std::make_shared<const ChatTemplate>(std::move(parsed).value()), *tok);
     }
+    // How answers are read back.
+    if (opt.tool_call_parser == "auto") {
+        sm.tool_format = detect_tool_call_format(tmpl);
+    } else {
+        IG_ASSIGN_OR_RETURN(sm.tool_format, parse_tool_call_format(opt.tool_call_parser));
+    }
+    IG_ASSIGN_OR_RETURN(sm.reasoning_format, parse_reasoning_format(opt.reasoning_parser));
+    if (sm.tool_format != ToolCallFormat::None)
+        spdlog::info("tool calls read as {}", tool_call_format_name(sm.tool_format));
     // 4. The engine, feeding this model's metrics.
     sm.metrics = ServerMetrics::create(sm.name);
     EngineConfig ecfg = opt.engine;

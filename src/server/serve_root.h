@@ -14,8 +14,10 @@ namespace ig::server {
 
 struct ServeOptions {
     std::string model_path;
-    std::string served_model_name;   // empty: the file's stem
-    std::string chat_template_path;  // empty: the GGUF's tokenizer.chat_template, if any
+    std::string served_model_name;          // empty: the file's stem
+    std::string chat_template_path;         // empty: the GGUF's tokenizer.chat_template, if any
+    std::string tool_call_parser = "auto";  // a ToolCallFormat name, or auto: from the template
+    std::string reasoning_parser = "none";  // none, deepseek_r1, qwen3, gpt_oss
     EngineConfig engine;
     ServerConfig server;
 };

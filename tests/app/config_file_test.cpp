@@ -52,6 +52,8 @@ const std::map<std::string, std::pair<std::string, std::string>> kValues = {
     {"model", {"m.gguf", "\"m.gguf\""}},
     {"served-model-name", {"x", "\"x\""}},
     {"chat-template", {"t.jinja", "\"t.jinja\""}},
+    {"tool-call-parser", {"hermes", "\"hermes\""}},
+    {"reasoning-parser", {"qwen3", "\"qwen3\""}},
     {"host", {"0.0.0.0", "\"0.0.0.0\""}},
     {"port", {"8081", "8081"}},
     {"threads", {"3", "3"}},

@@ -37,7 +37,7 @@ printf '[tenant.limits]\nrequests_per_minute = 1\n' >> "$tenants/tenants.toml"
 metered_key="$("$bin" tenants add-key --tenants "$tenants/tenants.toml" --tenant metered 2>/dev/null)"
 printf '[tenant.limits]\nquota_tokens = 20\nquota_period = "month"\n' >> "$tenants/tenants.toml"
 "$bin" serve --model "$model" --served-model-name e2e-model --port 0 --threads 2 \
-  --kv-budget-mb 32 --chat-template "$here/plain_chat.jinja" --log-level warn \
+  --kv-budget-mb 32 --chat-template "$here/plain_chat.jinja" --tool-call-parser hermes --log-level warn \
   --tenants "$tenants/tenants.toml" >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$log" "$tenants"' EXIT

@@ -34,15 +34,15 @@ inline const std::string& server_model_path() {
 // A chat format for models without a template: the server only needs some
 // renderer; templates themselves are tested in tests/chat/.
 inline server::ChatRenderer plain_chat_renderer() {
-    return
-        [](const nlohmann::json& messages, const nlohmann::json&) -> Expected<server::ChatPrompt> {
-            server::ChatPrompt p;
-            for (const auto& m : messages)
-                p.text += m["role"].get<std::string>() + ": " +
-                          (m["content"].is_string() ? m["content"].get<std::string>() : "") + "\n";
-            p.text += "assistant:";
-            return p;
-        };
+    return [](const nlohmann::json& messages, const nlohmann::ordered_json&,
+              const nlohmann::json&) -> Expected<server::ChatPrompt> {
+        server::ChatPrompt p;
+        for (const auto& m : messages)
+            p.text += m["role"].get<std::string>() + ": " +
+                      (m["content"].is_string() ? m["content"].get<std::string>() : "") + "\n";
+        p.text += "assistant:";
+        return p;
+    };
 }
 
 struct TestServer {
@@ -57,10 +57,18 @@ struct TestServer {
                                              const std::string& model_path = server_model_path()) {
         server::ServeOptions mo;
         mo.model_path = model_path;
-        mo.served_model_name = "test-model";
-        if (ecfg.kv_bytes == 0) ecfg.kv_bytes = 16 << 20;
-        if (ecfg.threads == 0) ecfg.threads = 2;
         mo.engine = ecfg;
+        return start_with(std::move(mo), std::move(cfg), with_chat);
+    }
+
+    // With the serve options given (chat template, tool-call parser, ...);
+    // with_chat replaces the template by a plain renderer.
+    static std::unique_ptr<TestServer> start_with(server::ServeOptions mo,
+                                                  server::ServerConfig cfg = {},
+                                                  bool with_chat = false) {
+        mo.served_model_name = "test-model";
+        if (mo.engine.kv_bytes == 0) mo.engine.kv_bytes = 16 << 20;
+        if (mo.engine.threads == 0) mo.engine.threads = 2;
         auto sm = server::load_served_model(mo);
         EXPECT_TRUE(sm.ok()) << (sm.ok() ? "" : sm.error().message);
         if (!sm.ok()) return nullptr;
