@@ -4,6 +4,7 @@
 // grammars and tool definitions get 400s naming the problem.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <regex>
 #include <thread>
 
@@ -360,6 +361,72 @@ TEST_F(ToolCalls, ToolHistoryRendersAndAutoReadsPlainAnswers) {
     // stories260K writes stories, not tool calls: all content, no markup.
     EXPECT_EQ(c["message"]["content"].get<std::string>().find("<tool_call>"), std::string::npos);
     EXPECT_NE(c["finish_reason"], "tool_calls");
+}
+
+}  // namespace
+}  // namespace ig::test
+
+namespace ig::test {
+namespace {
+
+// --reasoning-parser qwen3: <think>...</think> becomes reasoning_content,
+// streamed as its own deltas; chat_template_kwargs reach the template.
+TEST(Reasoning, ThinkingIsSplitOffStreamedAndNot) {
+    if (server_model_path().empty()) GTEST_SKIP() << "no model";
+    server::ServeOptions mo;
+    mo.model_path = server_model_path();
+    mo.reasoning_parser = "qwen3";
+    auto srv = TestServer::start_with(mo, {}, /*with_chat=*/true);
+    ASSERT_NE(srv, nullptr);
+    // The grammar makes a model that never thinks write a thought, then an answer.
+    json body = {{"messages", {{{"role", "user"}, {"content", "hi"}}}},
+                 {"guided_regex", "<think>[a-z]{1,12}( [a-z]{1,12}){0,3}</think>[a-z]{1,12}"},
+                 {"temperature", 1.0},
+                 {"seed", 9},
+                 {"max_tokens", 120}};
+    HttpReply full = fetch(srv->port, "POST", "/v1/chat/completions", body.dump());
+    ASSERT_EQ(full.status, 200) << full.body;
+    const json msg = full.json()["choices"][0]["message"];
+    ASSERT_TRUE(msg.contains("reasoning_content")) << full.body;
+    const std::string thought = msg["reasoning_content"], answer = msg["content"];
+    EXPECT_TRUE(std::regex_match(thought, std::regex("[a-z]{1,12}( [a-z]{1,12}){0,3}"))) << thought;
+    EXPECT_TRUE(std::regex_match(answer, std::regex("[a-z]{1,12}"))) << answer;
+    body["stream"] = true;
+    HttpReply s = fetch(srv->port, "POST", "/v1/chat/completions", body.dump());
+    ASSERT_EQ(s.status, 200);
+    std::string r, c;
+    for (const std::string& d : s.sse_data()) {
+        if (d == "[DONE]") continue;
+        const json delta = json::parse(d)["choices"][0]["delta"];
+        if (delta.contains("reasoning_content")) r += delta["reasoning_content"].get<std::string>();
+        if (delta.contains("content")) c += delta["content"].get<std::string>();
+    }
+    EXPECT_EQ(r, thought);
+    EXPECT_EQ(c, answer);
+}
+
+TEST(Reasoning, ChatTemplateKwargsReachTheTemplate) {
+    const std::string cfg = shared_file("tokenizers/hf/qwen3/tokenizer_config.json");
+    if (!exists(cfg) || server_model_path().empty()) GTEST_SKIP() << "no shared data";
+    std::ifstream in(cfg);
+    const json tc = json::parse(in);
+    TempDir dir;
+    const std::string tmpl = dir.file("qwen3.jinja");
+    std::ofstream(tmpl) << tc["chat_template"].get<std::string>();
+    server::ServeOptions mo;
+    mo.model_path = server_model_path();
+    mo.chat_template_path = tmpl;
+    auto srv = TestServer::start_with(mo);
+    ASSERT_NE(srv, nullptr);
+    json body = {{"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"max_tokens", 1}};
+    HttpReply plain = fetch(srv->port, "POST", "/v1/chat/completions", body.dump());
+    body["chat_template_kwargs"] = {{"enable_thinking", false}};
+    HttpReply off = fetch(srv->port, "POST", "/v1/chat/completions", body.dump());
+    ASSERT_EQ(plain.status, 200) << plain.body;
+    ASSERT_EQ(off.status, 200) << off.body;
+    // Qwen3 writes an empty <think></think> block when thinking is off.
+    EXPECT_GT(off.json()["usage"]["prompt_tokens"].get<int>(),
+              plain.json()["usage"]["prompt_tokens"].get<int>());
 }
 
 }  // namespace
