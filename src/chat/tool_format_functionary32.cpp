@@ -133,25 +133,16 @@ class Functionary32Parser final : public ToolStream {
     }
 
     bool args(bool at_end) {
-        while (!rest().empty()) {
-            const char c = rest()[0];
-            switch (scan_.push(c)) {
-                case JsonScanner::Result::More:
-                    call_args(std::string_view(&c, 1));
-                    skip(1);
-                    continue;
-                case JsonScanner::Result::Done:
-                    call_args(std::string_view(&c, 1));
-                    skip(1);
-                    call_end();
-                    s_ = S::AfterCall;
-                    return true;
-                default:
-                    s_ = S::Raw;
-                    return true;
-            }
+        switch (stream_json_args(scan_, at_end)) {
+            case ArgsStep::Done:
+                s_ = S::AfterCall;
+                return true;
+            case ArgsStep::Broken:
+                s_ = S::Raw;
+                return true;
+            case ArgsStep::NeedMore:
+                break;
         }
-        if (at_end) call_end();
         return false;
     }
 

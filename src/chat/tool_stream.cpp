@@ -160,6 +160,23 @@ CallListReader::Step ToolStream::feed_list(CallListReader& list) {
     return CallListReader::Step::More;
 }
 
+ToolStream::ArgsStep ToolStream::stream_json_args(JsonScanner& scan, bool at_end) {
+    while (!rest().empty()) {
+        const char c = rest()[0];
+        const JsonScanner::Result r = scan.push(c);
+        if (r != JsonScanner::Result::More && r != JsonScanner::Result::Done)
+            return ArgsStep::Broken;
+        call_args(std::string_view(&c, 1));
+        skip(1);
+        if (r == JsonScanner::Result::Done) {
+            call_end();
+            return ArgsStep::Done;
+        }
+    }
+    if (at_end) call_end();
+    return ArgsStep::NeedMore;
+}
+
 CallListReader::Step ToolStream::settle_list(CallListReader& list, CallListReader::Step st,
                                              bool at_end) {
     using Step = CallListReader::Step;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "chat/call_object_reader.h"
+#include "chat/json_scanner.h"
 #include "chat/tool_call_parser.h"
 
 namespace ig {
@@ -65,6 +66,13 @@ class ToolStream : public ToolCallParser, protected CallSink {
     // What to do after feed_list: handles Fail (content again) and the end
     // of text; returns the step for the caller to move on (More: wait).
     CallListReader::Step settle_list(CallListReader& list, CallListReader::Step st, bool at_end);
+
+    // Streams the open call's JSON arguments byte by byte: Done when the
+    // value is complete (the call is ended), Broken when the bytes stop being
+    // JSON (the caller appends the rest raw), NeedMore when the text ran out
+    // (at_end: the call ends cut short).
+    enum class ArgsStep { Done, Broken, NeedMore };
+    ArgsStep stream_json_args(JsonScanner& scan, bool at_end);
 
     // CallSink: announces a call (id from the generator), streams its arguments.
     void call_begin(std::string_view name) override;

@@ -268,7 +268,11 @@ std::string Registry::render() const {
     out.reserve(16 << 10);
     MetricWriter w(out);
     std::lock_guard lk(mu_);
-    for (const auto& [name, e] : families_) {
+    // Not a structured binding: lambdas below use the names, which clang
+    // before 16 (the fuzz build) does not let them capture.
+    for (const auto& family : families_) {
+        const std::string& name = family.first;
+        const Entry& e = family.second;
         if (e.counter) {
             w.header(name, e.counter->help(), MetricType::Counter);
             e.counter->for_each([&](const std::vector<std::string>& key, const Counter& c) {
