@@ -27,14 +27,20 @@ std::shared_ptr<grammar::TokenAutomaton> GrammarAutomata::get(
             return e.automaton;
         }
     if (!trie_) trie_ = std::make_shared<const grammar::VocabTrie>(token_vocab(*tok_));
-    // Forget the least recently used automaton that no sequence holds.
-    if (entries_.size() >= keep_) {
+    // Forget the least recently used automata that no sequence holds.
+    auto total = [&] {
+        size_t bytes = 0;
+        for (const Entry& e : entries_) bytes += e.automaton->memory_bytes();
+        return bytes;
+    };
+    while (!entries_.empty() && (entries_.size() >= keep_ || total() > max_bytes_)) {
         auto victim = entries_.end();
         for (auto it = entries_.begin(); it != entries_.end(); ++it)
             if (it->automaton.use_count() == 1 &&
                 (victim == entries_.end() || it->last_use < victim->last_use))
                 victim = it;
-        if (victim != entries_.end()) entries_.erase(victim);
+        if (victim == entries_.end()) break;  // all in use
+        entries_.erase(victim);
     }
     auto a = std::make_shared<grammar::TokenAutomaton>(g, trie_);
     entries_.push_back(Entry{g, a, clock_});

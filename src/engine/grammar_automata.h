@@ -18,8 +18,11 @@ grammar::TokenVocab token_vocab(const Tokenizer& tok);
 
 class GrammarAutomata {
   public:
-    explicit GrammarAutomata(std::shared_ptr<const Tokenizer> tok, size_t keep = 64)
-        : tok_(std::move(tok)), keep_(keep) {}
+    // Automata no sequence uses are forgotten, least recently used first,
+    // past `keep` of them or `max_bytes` in all.
+    explicit GrammarAutomata(std::shared_ptr<const Tokenizer> tok, size_t keep = 64,
+                             size_t max_bytes = size_t{256} << 20)
+        : tok_(std::move(tok)), keep_(keep), max_bytes_(max_bytes) {}
 
     std::shared_ptr<grammar::TokenAutomaton> get(const std::shared_ptr<const grammar::Grammar>& g);
 
@@ -33,6 +36,7 @@ class GrammarAutomata {
     std::shared_ptr<const grammar::VocabTrie> trie_;  // built on first use
     std::vector<Entry> entries_;
     size_t keep_;
+    size_t max_bytes_;
     uint64_t clock_ = 0;
 };
 

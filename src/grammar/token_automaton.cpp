@@ -164,6 +164,12 @@ void TokenAutomaton::compute_mask(int32_t state, std::vector<uint64_t>& bits) {
                 bits[static_cast<size_t>(t) >> 6] |= uint64_t{1} << (t & 63);
 }
 
+size_t TokenAutomaton::memory_bytes() const {
+    return trans_.capacity() * sizeof(int32_t) + nodes_.capacity() * sizeof(StackNode) +
+           closures_.capacity() * sizeof(Closure) + closure_pool_.capacity() * sizeof(uint32_t) +
+           node_index_.size() * 32 + state_index_.size() * 64 + mask_bytes_;
+}
+
 std::span<const uint64_t> TokenAutomaton::mask(int32_t state) {
     auto it = masks_.find(state);
     if (it != masks_.end()) return it->second;

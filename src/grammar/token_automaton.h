@@ -32,7 +32,7 @@ namespace ig::grammar {
 struct AutomatonLimits {
     size_t max_nodes = 4'000'000;        // interned stack nodes
     size_t max_states = 50'000;          // interned states (1 KiB of transitions each)
-    size_t mask_cache_bytes = 64 << 20;  // cached masks; cleared whole past this
+    size_t mask_cache_bytes = 32 << 20;  // cached masks; cleared whole past this
 };
 
 class TokenAutomaton {
@@ -65,6 +65,8 @@ class TokenAutomaton {
     const VocabTrie& vocab() const { return *vocab_; }
     size_t state_count() const { return states_.size(); }
     size_t masks_computed() const { return masks_computed_; }
+    // Bytes held by transitions, stacks, closures and cached masks.
+    size_t memory_bytes() const;
 
   private:
     struct StackNode {

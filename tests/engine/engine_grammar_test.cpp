@@ -3,6 +3,7 @@
 // the same alone and batched, and a complete grammar ends the choice.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <regex>
 
@@ -149,6 +150,42 @@ TEST_F(EngineGrammar, ACompleteGrammarEndsTheChoiceEvenWithIgnoreEos) {
     EXPECT_EQ(r[0].finish, FinishReason::Stop);
     EXPECT_TRUE(r[0].text == "yes" || r[0].text == "no") << r[0].text;
     EXPECT_LE(r[0].tokens.size(), 3u);
+}
+
+}  // namespace
+}  // namespace ig::test
+
+namespace ig::test {
+namespace {
+
+TEST(GrammarAutomataCache, SharesPerGrammarAndForgetsOnlyIdleOnes) {
+    TempDir dir;
+    LoadedModel m = synth_and_load(dir, "tiny-llama", DType::F32);
+    ASSERT_TRUE(m.tokenizer);
+    auto grammar_of = [](const char* text) {
+        GrammarBuilder b;
+        auto g = b.finish(b.add_rule("root", {b.literal(text)}));
+        EXPECT_TRUE(g.ok());
+        return std::make_shared<const grammar::Grammar>(std::move(g.value()));
+    };
+    auto g1 = grammar_of("one"), g2 = grammar_of("two"), g3 = grammar_of("three");
+    GrammarAutomata cache(m.tokenizer, /*keep=*/2);
+    auto held = cache.get(g1);  // a sequence holds it
+    EXPECT_EQ(cache.get(g1), held);
+    { auto idle = cache.get(g2); }
+    auto third = cache.get(g3);  // over the limit: g2 (idle, least recent) goes, g1 stays
+    EXPECT_EQ(cache.get(g1), held);
+    EXPECT_NE(cache.get(g3), nullptr);
+    EXPECT_EQ(cache.get(g3), third);
+    // Masks follow the vocabulary: only the grammar's text is allowed.
+    grammar::GrammarMatcher mt(held);
+    std::vector<float> logits(static_cast<size_t>(m.tokenizer->n_vocab()), 0.0f);
+    ASSERT_TRUE(mt.apply(logits));
+    for (int32_t t = 0; t < m.tokenizer->n_vocab(); ++t) {
+        const std::string p = m.tokenizer->token_to_piece(t);
+        const bool prefix = !p.empty() && std::string("one").compare(0, p.size(), p) == 0;
+        EXPECT_EQ(std::isinf(logits[static_cast<size_t>(t)]), !prefix) << t << " '" << p << "'";
+    }
 }
 
 }  // namespace
