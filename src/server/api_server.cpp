@@ -506,6 +506,7 @@ Reply ApiServer::submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> pro
     spec.http_version = v;
     spec.headers = rate_header_fields(lease.headers());
     spec.lease = std::move(lease);
+    spec.single_tool_call = plan.tools.active() && !plan.tools.parallel;
     if (chat && plan.parses_output()) {
         ReasoningOptions ro;
         ro.start_in_reasoning = plan.prompt_opens_reasoning;

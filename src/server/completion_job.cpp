@@ -229,6 +229,8 @@ void CompletionJob::absorb(int32_t prompt_index, StreamEvent& ev, std::string* e
     if (c.parser) {
         delta = c.parser->feed(ev.text);
         if (ev.finish) append_delta(delta, c.parser->finish());
+        if (spec_.single_tool_call)
+            std::erase_if(delta.tool_calls, [](const ToolCallDelta& t) { return t.index > 0; });
         merge_delta(c.message, delta);
     } else {
         delta.content = ev.text;

@@ -65,6 +65,9 @@ struct JobSpec {
     // Chat: reads each choice's answer into content, reasoning_content and
     // tool_calls (null: all of it is content).
     std::function<std::unique_ptr<ChatOutputParser>()> output_parser;
+    // parallel_tool_calls: false: a choice answers with one call at most
+    // (under tool_choice auto the model may write more; they are dropped).
+    bool single_tool_call = false;
 };
 
 // One engine request (one prompt) of the job.

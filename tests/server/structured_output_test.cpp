@@ -346,6 +346,38 @@ TEST_F(ToolCalls, RequiredStreamedAndNotGiveTheSameCalls) {
     }
 }
 
+TEST_F(ToolCalls, AutoWithoutParallelCallsKeepsTheFirstCall) {
+    // Two calls written by the model (forced by a regex here), one kept.
+    const std::string two =
+        "<tool_call>\n\\{\"name\": \"ping\", \"arguments\": \\{\\}\\}\n</tool_call>\n"
+        "<tool_call>\n\\{\"name\": \"ping\", \"arguments\": \\{\\}\\}\n</tool_call>";
+    for (bool parallel : {true, false}) {
+        json body = {{"messages", {{{"role", "user"}, {"content", "ping twice"}}}},
+                     {"tools", tools()},
+                     {"parallel_tool_calls", parallel},
+                     {"guided_regex", two},
+                     {"max_tokens", 200}};
+        for (bool stream : {false, true}) {
+            body["stream"] = stream;
+            HttpReply r = fetch(server_->port, "POST", "/v1/chat/completions", body.dump());
+            ASSERT_EQ(r.status, 200) << r.body;
+            size_t calls = 0;
+            if (!stream) {
+                calls = r.json()["choices"][0]["message"]["tool_calls"].size();
+            } else {
+                for (const std::string& d : r.sse_data()) {
+                    if (d == "[DONE]") continue;
+                    const json delta = json::parse(d)["choices"][0]["delta"];
+                    if (delta.contains("tool_calls"))
+                        for (const json& t : delta["tool_calls"])
+                            calls = std::max(calls, t["index"].get<size_t>() + 1);
+                }
+            }
+            EXPECT_EQ(calls, parallel ? 2u : 1u) << "stream " << stream << ": " << r.body;
+        }
+    }
+}
+
 TEST_F(ToolCalls, ToolHistoryRendersAndAutoReadsPlainAnswers) {
     // A whole tool round trip in the history; auto with a model that answers in prose.
     json body = json::parse(R"({"messages":[
