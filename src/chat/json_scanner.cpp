@@ -1,5 +1,7 @@
 #include "chat/json_scanner.h"
 
+#include "util/utf8.h"
+
 #include <string_view>
 
 namespace ig {
@@ -16,24 +18,6 @@ int hex_value(char c) {
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
 }
 
 constexpr uint32_t kReplacement = 0xFFFD;
@@ -283,7 +267,7 @@ JsonStringDecoder::Result JsonStringDecoder::push(char c, std::string& out) {
                 return Result::More;
             }
             // The high surrogate has no low half: replace it, then read c.
-            append_utf8(out, kReplacement);
+            utf8::append(out, kReplacement);
             high_ = 0;
             s_ = S::Plain;
             return push(c, out);
@@ -295,7 +279,7 @@ JsonStringDecoder::Result JsonStringDecoder::push(char c, std::string& out) {
                 return Result::More;
             }
             // "\<high>\x": the high half is lone, and "\x" an escape of its own.
-            append_utf8(out, kReplacement);
+            utf8::append(out, kReplacement);
             high_ = 0;
             s_ = S::Esc;
             return push(c, out);
@@ -320,18 +304,18 @@ JsonStringDecoder::Result JsonStringDecoder::hex_digit(char c, std::string& out)
         const uint32_t high = high_;
         high_ = 0;
         if (code_ >= 0xDC00 && code_ <= 0xDFFF) {
-            append_utf8(out, 0x10000 + ((high - 0xD800) << 10) + (code_ - 0xDC00));
+            utf8::append(out, 0x10000 + ((high - 0xD800) << 10) + (code_ - 0xDC00));
             return Result::More;
         }
-        append_utf8(out, kReplacement);  // the high half was lone
+        utf8::append(out, kReplacement);  // the high half was lone
     }
     if (code_ >= 0xD800 && code_ <= 0xDBFF) {
         high_ = code_;
         s_ = S::LowEsc;
     } else if (code_ >= 0xDC00 && code_ <= 0xDFFF) {
-        append_utf8(out, kReplacement);
+        utf8::append(out, kReplacement);
     } else {
-        append_utf8(out, code_);
+        utf8::append(out, code_);
     }
     return Result::More;
 }

@@ -1,5 +1,7 @@
 #include "grammar/grammar.h"
 
+#include "grammar/code_points.h"
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -7,49 +9,6 @@
 namespace ig::grammar {
 
 namespace {
-
-using Range = std::pair<char32_t, char32_t>;
-
-// Sorted, merged, surrogate-free ranges within [0, 0x10FFFF].
-std::vector<Range> normalize(std::vector<Range> in) {
-    std::vector<Range> cut;
-    for (auto [lo, hi] : in) {
-        hi = std::min<char32_t>(hi, 0x10FFFF);
-        if (lo > hi) continue;
-        if (lo < 0xD800 && hi > 0xDFFF) {
-            cut.push_back({lo, 0xD7FF});
-            cut.push_back({0xE000, hi});
-        } else if (lo >= 0xD800 && hi <= 0xDFFF) {
-            continue;
-        } else if (lo >= 0xD800 && lo <= 0xDFFF) {
-            cut.push_back({0xE000, hi});
-        } else if (hi >= 0xD800 && hi <= 0xDFFF) {
-            cut.push_back({lo, 0xD7FF});
-        } else {
-            cut.push_back({lo, hi});
-        }
-    }
-    std::sort(cut.begin(), cut.end());
-    std::vector<Range> out;
-    for (auto r : cut) {
-        if (!out.empty() && r.first <= out.back().second + 1)
-            out.back().second = std::max(out.back().second, r.second);
-        else
-            out.push_back(r);
-    }
-    return out;
-}
-
-std::vector<Range> complement(const std::vector<Range>& sorted) {
-    std::vector<Range> out;
-    char32_t next = 0;
-    for (auto [lo, hi] : sorted) {
-        if (lo > next) out.push_back({next, lo - 1});
-        next = hi + 1;
-    }
-    if (next <= 0x10FFFF) out.push_back({next, 0x10FFFF});
-    return normalize(std::move(out));
-}
 
 int utf8_length(char32_t c) {
     return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
@@ -199,8 +158,10 @@ Sequence GrammarBuilder::literal(std::string_view text) {
 
 uint32_t GrammarBuilder::char_class(std::vector<std::pair<char32_t, char32_t>> ranges, bool negated,
                                     std::string name) {
-    std::vector<Range> set = normalize(std::move(ranges));
+    // UTF-8 has no encoding for surrogates: they are never matched.
+    CodeSet set = make_code_set(std::move(ranges));
     if (negated) set = complement(set);
+    set = intersect(set, {{0, 0xD7FF}, {0xE000, kMaxCodePoint}});
     std::vector<std::vector<std::pair<uint8_t, uint8_t>>> pieces;
     for (auto [lo, hi] : set) split_utf8(lo, hi, pieces);
     // Pieces of one byte merge into a single byte set (ASCII classes stay one element).

@@ -10,6 +10,7 @@
 #include "grammar/grammar.h"
 #include "grammar/grammar_matcher.h"
 #include "grammar/token_automaton.h"
+#include "util/utf8.h"
 
 namespace ig::grammar {
 namespace {
@@ -159,24 +160,6 @@ TEST(TokenAutomaton, MasksEqualABruteForceOracleOnRandomFiniteGrammars) {
     }
 }
 
-void put_utf8(std::string& s, char32_t c) {
-    if (c < 0x80) {
-        s += static_cast<char>(c);
-    } else if (c < 0x800) {
-        s += static_cast<char>(0xC0 | (c >> 6));
-        s += static_cast<char>(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-        s += static_cast<char>(0xE0 | (c >> 12));
-        s += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-        s += static_cast<char>(0x80 | (c & 0x3F));
-    } else {
-        s += static_cast<char>(0xF0 | (c >> 18));
-        s += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-        s += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-        s += static_cast<char>(0x80 | (c & 0x3F));
-    }
-}
-
 TEST(TokenAutomaton, CharClassesMatchExactlyTheirCodePointsInUtf8) {
     const std::vector<std::pair<char32_t, char32_t>> ranges = {
         {'0', '9'},       {0xE9, 0xFC},      {0x7FF, 0x801},
@@ -201,7 +184,7 @@ TEST(TokenAutomaton, CharClassesMatchExactlyTheirCodePointsInUtf8) {
             bool in = false;
             for (auto [lo, hi] : ranges) in = in || (c >= lo && c <= hi);
             std::string bytes;
-            put_utf8(bytes, c);
+            utf8::append(bytes, c);
             int32_t s = a.start();
             for (char ch : bytes)
                 if (s != TokenAutomaton::kDead) s = a.step(s, static_cast<uint8_t>(ch));
