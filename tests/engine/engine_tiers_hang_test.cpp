@@ -6,7 +6,9 @@
 // still stuck.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <random>
+#include <thread>
 
 #include "engine_harness.h"
 #include "support/hung_reads.h"
@@ -19,7 +21,16 @@ using Clock = std::chrono::steady_clock;
 
 class EngineTiersHang : public ::testing::Test {
   protected:
+    // Threads of this process (Linux: /proc/self/task).
+    static size_t thread_count() {
+        size_t n = 0;
+        for ([[maybe_unused]] const auto& e :
+             std::filesystem::directory_iterator("/proc/self/task"))
+            ++n;
+        return n;
+    }
     void SetUp() override {
+        threads_before_ = thread_count();
         m_ = synth_and_load(dir_, "tiny-llama", DType::F32);
         ASSERT_TRUE(m_.model);
         const auto V = static_cast<int32_t>(m_.model->config().n_vocab);
@@ -47,6 +58,12 @@ class EngineTiersHang : public ::testing::Test {
     void TearDown() override {
         hung_->release();  // a thread left stuck ends on its own
         EXPECT_TRUE(hung_->wait_unblocked(2s));
+        // ... and is gone before the process exits: one still finishing its
+        // abandoned load while static destructors run crashed the test
+        // (rarely, under ctest -j2).
+        const auto until = Clock::now() + 2s;
+        while (thread_count() > threads_before_ && Clock::now() < until)
+            std::this_thread::sleep_for(1ms);
     }
     // Serves the prompt again: same tokens, none from the disk.
     void serve_by_recompute(Engine& e) {
@@ -71,6 +88,7 @@ class EngineTiersHang : public ::testing::Test {
     std::shared_ptr<HungReads> hung_ = HungReads::create();
     EngineConfig cfg_;
     std::vector<int32_t> prompt_, expected_;
+    size_t threads_before_ = 0;
 };
 
 TEST_F(EngineTiersHang, StuckDiskReadsAreRecomputedAndShutdownEnds) {
