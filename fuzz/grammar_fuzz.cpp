@@ -40,8 +40,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             check(ig::grammar::json_schema_grammar(schema, opt));
             break;
         }
-        case 2: check(ig::grammar::regex_grammar(text)); break;
-        case 3: check(ig::grammar::parse_gbnf(text)); break;
+        case 2:
+            check(ig::grammar::regex_grammar(text));
+            break;
+        case 3:
+            check(ig::grammar::parse_gbnf(text));
+            break;
         default: {
             std::vector<std::string> choices;
             size_t start = 0;
