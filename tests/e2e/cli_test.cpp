@@ -40,6 +40,19 @@ TEST(Cli, ClearErrorsForBadInput) {
     EXPECT_NE(test::run(bin() + " frobnicate 2>&1", &out), 0);
 }
 
+TEST(Cli, ServeRefusesUnknownOutputParsers) {
+    test::TempDir dir;
+    std::string out;
+    const std::string m = dir.file("m.gguf");
+    ASSERT_EQ(test::run(bin() + " synth --preset tiny-llama --out " + m + " 2>&1", &out), 0);
+    EXPECT_NE(test::run(bin() + " serve " + m + " --port 0 --tool-call-parser banana 2>&1", &out),
+              0);
+    EXPECT_NE(out.find("hermes"), std::string::npos) << out;  // the valid names are listed
+    EXPECT_NE(test::run(bin() + " serve " + m + " --port 0 --reasoning-parser banana 2>&1", &out),
+              0);
+    EXPECT_NE(out.find("qwen3"), std::string::npos) << out;
+}
+
 // Habits from other tools: an unknown command is named and ours are listed;
 // --help shows defaults; requantizing warns.
 TEST(Cli, UnknownCommandIsNamedAndHelpShowsDefaults) {
