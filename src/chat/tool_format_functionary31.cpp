@@ -11,13 +11,6 @@ namespace {
 constexpr std::string_view kFunction = "<function=";
 constexpr std::string_view kTag = "<|python_tag|>";
 constexpr std::string_view kClose = "</function>";
-constexpr size_t kMaxName = 128;
-
-bool is_name_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-' || c == '.';
-}
-
 class Functionary31Parser final : public ToolStream {
   public:
     explicit Functionary31Parser(IdGenerator ids) : ToolStream(std::move(ids)) {}
@@ -43,13 +36,13 @@ class Functionary31Parser final : public ToolStream {
                 }
             case S::Name: {
                 std::string_view r = rest();
-                while (!r.empty() && is_name_char(r[0]) && name_.size() < kMaxName) {
+                while (!r.empty() && is_tool_name_char(r[0]) && name_.size() < kMaxToolName) {
                     name_ += r[0];
                     skip(1);
                     r = rest();
                 }
                 if (r.empty() && !at_end) return false;
-                if (r.empty() || r[0] != '>' || name_.empty() || name_.size() >= kMaxName) {
+                if (r.empty() || r[0] != '>' || name_.empty() || name_.size() >= kMaxToolName) {
                     fail();
                     return true;
                 }

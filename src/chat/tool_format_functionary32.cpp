@@ -12,13 +12,6 @@ namespace ig {
 namespace {
 
 constexpr std::string_view kRecipient = ">>>";
-constexpr size_t kMaxName = 128;
-
-bool is_name_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-' || c == '.';
-}
-
 class Functionary32Parser final : public ToolStream {
   public:
     explicit Functionary32Parser(IdGenerator ids) : ToolStream(std::move(ids)) {}
@@ -108,13 +101,13 @@ class Functionary32Parser final : public ToolStream {
             skip(1);
             return true;
         }
-        while (!r.empty() && is_name_char(r[0]) && name_.size() < kMaxName) {
+        while (!r.empty() && is_tool_name_char(r[0]) && name_.size() < kMaxToolName) {
             name_ += r[0];
             skip(1);
             r = rest();
         }
         if (r.empty() && !at_end) return false;
-        if (r.empty() || r[0] != '\n' || name_.empty() || name_.size() >= kMaxName) {
+        if (r.empty() || r[0] != '\n' || name_.empty() || name_.size() >= kMaxToolName) {
             fail();
             return true;
         }

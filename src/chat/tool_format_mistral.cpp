@@ -13,13 +13,6 @@ namespace {
 constexpr std::string_view kToolCalls = "[TOOL_CALLS]";
 constexpr std::string_view kArgs = "[ARGS]";
 constexpr std::string_view kCallId = "[CALL_ID]";
-constexpr size_t kMaxName = 128;
-
-bool is_name_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-' || c == '.';
-}
-
 class MistralParser final : public ToolStream {
   public:
     explicit MistralParser(IdGenerator ids) : ToolStream(std::move(ids)) {}
@@ -107,13 +100,13 @@ class MistralParser final : public ToolStream {
     bool name_or_id(bool at_end) {
         std::string_view r = rest();
         std::string& into = s_ == S::Name ? name_ : id_;
-        while (!r.empty() && is_name_char(r[0]) && into.size() < kMaxName) {
+        while (!r.empty() && is_tool_name_char(r[0]) && into.size() < kMaxToolName) {
             into += r[0];
             skip(1);
             r = rest();
         }
         if (r.empty() && !at_end) return false;
-        if (into.empty() || into.size() >= kMaxName) {
+        if (into.empty() || into.size() >= kMaxToolName) {
             fail();
             return true;
         }

@@ -19,6 +19,14 @@
 
 namespace ig {
 
+// Function names as formats that write them bare (functionary, mistral's
+// name[ARGS]) spell them; longer than this is not a name.
+inline constexpr size_t kMaxToolName = 128;
+inline bool is_tool_name_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+}
+
 class ToolStream : public ToolCallParser, protected CallSink {
   public:
     ChatDelta feed(std::string_view text) final;
