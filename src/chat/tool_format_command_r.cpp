@@ -68,19 +68,7 @@ class CommandRParser final : public ToolStream {
                 start_list();
                 return true;
             case S::List:
-                switch (settle_list(list_, feed_list(list_), at_end)) {
-                    case CallListReader::Step::More:
-                        return false;
-                    case CallListReader::Step::Done:
-                        s_ = S::Close;
-                        return true;
-                    case CallListReader::Step::Raw:
-                        s_ = S::Raw;
-                        return true;
-                    default:
-                        s_ = S::Content;
-                        return true;
-                }
+                return follow_list(list_, at_end, s_, S::Close, S::Raw, S::Content);
             case S::Close:
                 if (!skip_ws()) {
                     if (at_end) capture_.clear();

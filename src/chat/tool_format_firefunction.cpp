@@ -24,19 +24,7 @@ class FirefunctionParser final : public ToolStream {
                 s_ = S::List;
                 return true;
             case S::List:
-                switch (settle_list(list_, feed_list(list_), at_end)) {
-                    case CallListReader::Step::More:
-                        return false;
-                    case CallListReader::Step::Raw:
-                        s_ = S::Raw;
-                        return true;
-                    case CallListReader::Step::Done:
-                        s_ = S::After;
-                        return true;
-                    default:  // not a list, or it ended: content again at this byte
-                        s_ = S::Content;
-                        return true;
-                }
+                return follow_list(list_, at_end, s_, S::After, S::Raw, S::Content);
             case S::Raw:
                 text_until({}, at_end, Target::Args, false);
                 if (at_end) call_end();

@@ -77,16 +77,7 @@ class Llama3Parser final : public ToolStream {
                 }
                 return true;
             case S::Calls:
-                switch (settle_list(list_, feed_list(list_), at_end)) {
-                    case CallListReader::Step::More:
-                        return false;
-                    case CallListReader::Step::Raw:
-                        s_ = S::Raw;
-                        return true;
-                    default:
-                        s_ = S::Content;
-                        return true;
-                }
+                return follow_list(list_, at_end, s_, S::Content, S::Raw, S::Content);
             case S::BuiltinName:
                 return builtin_name(at_end);
             case S::Builtin:

@@ -44,19 +44,7 @@ class MistralParser final : public ToolStream {
                 }
                 return true;
             case S::List:
-                switch (settle_list(list_, feed_list(list_), at_end)) {
-                    case CallListReader::Step::More:
-                        return false;
-                    case CallListReader::Step::Raw:
-                        s_ = S::Raw;
-                        return true;
-                    case CallListReader::Step::Done:
-                        s_ = S::After;
-                        return true;
-                    default:  // not a list, or it ended: content again at this byte
-                        s_ = S::Content;
-                        return true;
-                }
+                return follow_list(list_, at_end, s_, S::After, S::Raw, S::Content);
             case S::Name:
             case S::CallId:
                 return name_or_id(at_end);

@@ -74,6 +74,25 @@ class ToolStream : public ToolCallParser, protected CallSink {
     // What to do after feed_list: handles Fail (content again) and the end
     // of text; returns the step for the caller to move on (More: wait).
     CallListReader::Step settle_list(CallListReader& list, CallListReader::Step st, bool at_end);
+    // feed_list + settle_list, then the format's next state by the outcome:
+    // `done` after the list, `raw` when its arguments broke, `content` when
+    // it was no list after all. False while the list waits for more text.
+    template <class S>
+    bool follow_list(CallListReader& list, bool at_end, S& state, S done, S raw, S content) {
+        switch (settle_list(list, feed_list(list), at_end)) {
+            case CallListReader::Step::More:
+                return false;
+            case CallListReader::Step::Done:
+                state = done;
+                return true;
+            case CallListReader::Step::Raw:
+                state = raw;
+                return true;
+            default:
+                state = content;
+                return true;
+        }
+    }
 
     // Streams the open call's JSON arguments byte by byte: Done when the
     // value is complete (the call is ended), Broken when the bytes stop being
