@@ -24,14 +24,23 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
         auto st = apply_config(sub, a.config);
         if (!st.ok()) return fail(st.error());
     }
-    if (a.model.empty()) return fail(make_error("--model is required (flag or config file)"));
+    if (a.models.empty() && a.models_dir.empty())
+        return fail(make_error("--model (or --models-dir) is required (flag or config file)"));
     spdlog::set_level(spdlog::level::from_str(a.log_level));
     // A closed stdout (a log shipper gone, a parent that stopped reading)
     // must not kill the server at its next log line: the write fails instead.
     std::signal(SIGPIPE, SIG_IGN);
 
     server::ServeOptions mo;
-    mo.model_path = a.model;
+    if (!a.models.empty()) {
+        mo.model_path = a.models.front();
+        mo.more_models.assign(a.models.begin() + 1, a.models.end());
+    }
+    mo.models_dir = a.models_dir;
+    mo.model_set.max_loaded = a.max_loaded_models;
+    mo.model_set.memory_bytes = a.models_memory;
+    mo.model_set.keep_alive = std::chrono::milliseconds(static_cast<int64_t>(a.keep_alive * 1000));
+    mo.model_set.max_tenant_labels = static_cast<size_t>(a.max_tenant_labels);
     mo.served_model_name = a.served_model_name;
     mo.chat_template_path = a.chat_template;
     mo.tool_call_parser = a.tool_call_parser;
@@ -74,6 +83,7 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
     cfg.limits.max_connections = a.max_connections;
     cfg.grace_period = ms(a.grace_period);
     cfg.max_n = a.max_n;
+    cfg.model_load_wait = ms(a.model_load_wait);
     cfg.max_tenant_labels = static_cast<size_t>(a.max_tenant_labels);
     cfg.request_log = !a.no_request_log;
     // Both may come from a --config file, which CLI11's excludes() does not see.

@@ -54,6 +54,22 @@ Status apply_config(CLI::App& sub, const std::string& path) {
                 "names without the dashes)",
                 where, sub.get_name());
         if (opt->count() > 0) continue;  // the command line wins
+        // An array for a repeatable option (model = ["a.gguf", "b.gguf"]).
+        if (const toml::array* arr = node.as_array(); arr && opt->get_expected_max() > 1) {
+            try {
+                opt->clear();
+                for (const auto& item : *arr) {
+                    const std::string v = as_argument(item);
+                    if (v.empty() && !item.is_string())
+                        return make_error("{}: array items must be strings or numbers", where);
+                    opt->add_result(v);
+                }
+                opt->run_callback();
+            } catch (const CLI::Error& e) {
+                return make_error("{}: {}", where, e.what());
+            }
+            continue;
+        }
         const bool is_flag = opt->get_expected_max() == 0;
         const bool is_bool = node.type() == toml::node_type::boolean;
         const std::string value = as_argument(node);

@@ -6,9 +6,35 @@ CLI::App* add_serve_options(CLI::App& app, ServeArgs& a) {
     auto* s = app.add_subcommand("serve", "Serve a model over an OpenAI-compatible HTTP API");
     s->add_option("--config", a.config,
                   "TOML file of settings: the flag names below without dashes (flags win)");
-    CLI::Option* model = s->add_option("--model,-m", a.model, "GGUF model file");
+    CLI::Option* model = s->add_option(
+        "--model,-m", a.models,
+        "GGUF model file or Hugging Face folder; repeat it to serve several (the first is the "
+        "default of requests that name no model)");
     // `infergrid serve M.gguf`, as llama-server and Ollama users type it.
-    s->add_option("model_file", a.model, "GGUF model file (instead of --model)")->excludes(model);
+    s->add_option("model_file", a.models, "GGUF model file (instead of --model)")->excludes(model);
+    s->add_option("--models-dir", a.models_dir,
+                  "Directory of models (each *.gguf file and Hugging Face folder is one, named by "
+                  "its stem; models.toml there renames them and sets per-model options), loaded "
+                  "when a request names them");
+    s->add_option("--max-loaded-models", a.max_loaded_models,
+                  "Models loaded at once; loading one more unloads the least recently used idle "
+                  "one (0: no limit)")
+        ->check(CLI::Range(0, 1 << 16))
+        ->capture_default_str();
+    s->add_option("--models-memory", a.models_memory,
+                  "Memory for loaded models' weights and KV pools (units: 512MB, 4GB); loading "
+                  "past it unloads the least recently used idle model (0: no limit)")
+        ->transform(CLI::AsSizeValue(false))
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 50))
+        ->capture_default_str();
+    s->add_option("--keep-alive", a.keep_alive,
+                  "Seconds a model may stay idle before it is unloaded (0: forever)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    s->add_option("--model-load-wait", a.model_load_wait,
+                  "Seconds a request for a model that is not loaded waits for its load, then 503")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
     s->add_option("--served-model-name", a.served_model_name,
                   "Model name clients send (default: the GGUF file's stem)");
     s->add_option("--chat-template", a.chat_template,

@@ -6,12 +6,18 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace ig::app {
 
 struct ServeArgs {
     std::string config;
-    std::string model;
+    std::vector<std::string> models;  // --model (repeatable) or the positional file
+    std::string models_dir;
+    int max_loaded_models = 0;
+    int64_t models_memory = 0;
+    double keep_alive = 0;
+    double model_load_wait = 300;
     std::string served_model_name;
     std::string chat_template;
     std::string tool_call_parser = "auto";

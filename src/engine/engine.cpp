@@ -53,6 +53,9 @@ Expected<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<LlamaModel> mod
     if (!(cfg.priority_aging_seconds >= 0))
         return make_error("engine: priority_aging_seconds must be >= 0");
     if (cfg.kv_bytes < 0) return make_error("engine: kv_bytes must be >= 0");
+    if (cfg.max_context < 0 || cfg.max_context > mc.n_ctx_train)
+        return make_error("engine: context {} is not in [1, {}] (the model's trained context)",
+                          cfg.max_context, mc.n_ctx_train);
 
     std::unique_ptr<Engine> e(new Engine());
     const KvLayout layout = model->kv_layout(cfg.block_tokens, cfg.kv_type);
@@ -68,8 +71,8 @@ Expected<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<LlamaModel> mod
     if (e->tokenizer_) e->grammars_ = std::make_unique<GrammarAutomata>(e->tokenizer_);
     e->fingerprint_ = cfg.model_fingerprint;
     e->n_vocab_ = mc.n_vocab;
-    e->n_ctx_ = mc.n_ctx_train;
-    e->threads_ = std::make_unique<ThreadPool>(cfg.threads);
+    e->n_ctx_ = cfg.max_context > 0 ? cfg.max_context : mc.n_ctx_train;
+    e->compute_ = cfg.compute ? cfg.compute : std::make_shared<ComputeShare>(cfg.threads);
     e->blocks_ = std::make_unique<BlockPool>(static_cast<int32_t>(e->arena_->num_blocks()));
     e->kv_ =
         std::make_unique<KvCacheManager>(*e->blocks_, cfg.block_tokens, cfg.enable_prefix_cache);
@@ -347,7 +350,11 @@ void Engine::run_step() {
     }
     if (logits_.size() < static_cast<size_t>(rows * n_vocab_))
         logits_.resize(static_cast<size_t>(rows * n_vocab_));
-    const Status st = model_->forward(batch_, view_, *threads_, logits_);
+    Status st;
+    {
+        ComputeShare::Turn turn(*compute_);
+        st = model_->forward(batch_, view_, turn.pool(), logits_);
+    }
     if (!st.ok()) {
         std::vector<std::string> ids;
         for (const ScheduledChunk& c : out.chunks) ids.push_back(c.seq->request->req.id);

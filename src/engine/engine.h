@@ -19,6 +19,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "engine/compute_share.h"
 #include "engine/grammar_automata.h"
 #include "engine/request.h"
 #include "engine/request_state.h"
@@ -77,6 +78,13 @@ struct EngineConfig {
     // a hung mount stalls no request for longer; shutdown waits as long for disk IO.
     std::chrono::milliseconds kv_disk_load_timeout{5000};
     ReadAtFn kv_disk_read_at;  // fault injection (tests): replaces pread on block files
+    // Compute threads shared with the engines of other models in the
+    // process (steps take turns on them). Null: the engine makes its own
+    // pool of `threads`.
+    std::shared_ptr<ComputeShare> compute;
+    // Context window: prompt + generated tokens per sequence (0: the
+    // model's trained context; larger is refused).
+    int64_t max_context = 0;
 };
 
 struct EngineStats {
@@ -116,6 +124,8 @@ class Engine {
     void shutdown(bool drain);  // drain: finish accepted requests first; else cancel all
     EngineStats stats() const;  // snapshot
     const ModelConfig& model_config() const { return model_->config(); }
+    // Tokens a sequence may hold (prompt + output): EngineConfig::max_context.
+    int64_t context_length() const { return n_ctx_; }
     const EngineConfig& config() const { return cfg_; }  // as resolved by create()
 
     // After shutdown(): the block pool's invariants hold and no block is referenced.
@@ -147,7 +157,7 @@ class Engine {
     std::string fingerprint_;
     int64_t n_vocab_ = 0, n_ctx_ = 0;
 
-    std::unique_ptr<ThreadPool> threads_;
+    std::shared_ptr<ComputeShare> compute_;
     std::optional<KvArena> arena_;
     std::unique_ptr<KvTiers> tiers_;  // null: no tier below the pool
     std::unique_ptr<BlockPool> blocks_;

@@ -165,7 +165,10 @@ void ApiServer::add_admin_routes() {
     router_.add(verb::get, "/admin/tenants", [=, this](HttpRequest&& req, std::string_view) {
         if (!tenants_) return no_tenants(req);
         const auto keys = tenants_->current();
-        const EngineStats stats = model_.engine->stats();
+        // Lags of every loaded model's engine (a tenant is in one at a time, mostly).
+        std::vector<TenantLag> lags;
+        for (const auto& m : models_->loaded())
+            for (const TenantLag& g : m->engine->stats().tenant_lags) lags.push_back(g);
         json data = json::array();
         for (const tenants::Tenant& t : keys->tenants()) {
             const tenants::Limits l = keys->limits_of(t);
@@ -181,8 +184,8 @@ void ApiServer::add_admin_routes() {
                                   {"resets_at_unix_ms", q.resets_at_ms}};
             }
             json lag = nullptr;
-            for (const TenantLag& g : stats.tenant_lags)
-                if (g.tenant == t.id) lag = g.tokens;
+            for (const TenantLag& g : lags)
+                if (g.tenant == t.id && lag.is_null()) lag = g.tokens;
             usage["virtual_token_lag"] = lag;  // null: no request of it in the engine
             json j = {{"id", t.id},
                       {"name", t.name},

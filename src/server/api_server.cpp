@@ -14,6 +14,8 @@
 #include "server/api_auth.h"
 #include "server/api_error.h"
 #include "server/completion_job.h"
+#include "server/exposition_merge.h"
+#include "server/model_wait_job.h"
 #include "server/openai_request.h"
 #include "server/tenant_admission.h"
 
@@ -63,17 +65,24 @@ std::string header_value(const HttpRequest& req, std::string_view name) {
 }  // namespace
 
 ApiServer::ApiServer(ServerConfig cfg, ServedModel model)
-    : cfg_(std::move(cfg)), model_(std::move(model)), router_(cfg_.retry_after_seconds) {
+    : ApiServer(std::move(cfg), std::make_shared<ModelSet>(std::move(model))) {}
+
+ApiServer::ApiServer(ServerConfig cfg, std::shared_ptr<ModelSet> models)
+    : cfg_(std::move(cfg)), models_(std::move(models)), router_(cfg_.retry_after_seconds) {
     if (cfg_.keys) {
         tenants_ = std::make_shared<tenants::TenantDirectory>(cfg_.keys, cfg_.tenants_path);
         if (!cfg_.limiter) cfg_.limiter = std::make_shared<tenants::TenantLimiter>();
     }
     add_routes();
+    add_model_routes();
     add_admin_routes();
-    if (!model_.metrics)
-        model_.metrics = ServerMetrics::create(model_.name, cfg_.max_tenant_labels);
-    model_.metrics->set_max_tenants(cfg_.max_tenant_labels);
-    if (model_.load_seconds > 0) model_.metrics->set_model_load_seconds(model_.load_seconds);
+    add_model_admin_routes();
+    for (const auto& [metrics, loaded] : models_->metrics_views()) {
+        metrics->set_max_tenants(cfg_.max_tenant_labels);
+        if (loaded && loaded->load_seconds > 0)
+            metrics->set_model_load_seconds(loaded->load_seconds);
+    }
+    front_metrics_ = models_->metrics_of(models_->default_name());
     if (cfg_.request_log) {
         if (cfg_.request_log_sink) {
             request_log_ = cfg_.request_log_sink;
@@ -144,7 +153,7 @@ void ApiServer::drain_and_stop() {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (in_flight() > 0) {
         spdlog::warn("grace period over: cancelling {} requests", in_flight());
-        model_.engine->shutdown(/*drain=*/false);
+        for (const auto& m : models_->loaded()) m->engine->shutdown(/*drain=*/false);
         // Cancelled requests still get their final chunk written.
         const auto flush = Clock::now() + std::chrono::seconds(2);
         while (in_flight() > 0 && Clock::now() < flush)
@@ -156,7 +165,7 @@ void ApiServer::drain_and_stop() {
 void ApiServer::stop() {
     // Engine first: once its thread is gone no stream notifier can post to
     // the IO context that http_->stop() winds down.
-    if (model_.engine) model_.engine->shutdown(/*drain=*/false);
+    models_->shutdown();
     {
         // A usage record committed from now on must not post to the IO
         // context that http_->stop() winds down; its job is abandoned anyway.
@@ -191,12 +200,12 @@ Reply ApiServer::handle(HttpRequest&& req) {
         if (!tenant) {
             const bool given = req.count(http::field::authorization) || req.count("x-api-key");
             HttpResponse res = unauthorized(req.version(), given);
-            model_.metrics->count_http(endpoint, static_cast<int>(res.result_int()));
+            front_metrics_->count_http(endpoint, static_cast<int>(res.result_int()));
             return Reply{std::move(res), nullptr};
         }
         if (needs_admin(req) && !tenant->admin) {
             HttpResponse res = forbidden(req.version());
-            model_.metrics->count_http(endpoint, static_cast<int>(res.result_int()));
+            front_metrics_->count_http(endpoint, static_cast<int>(res.result_int()));
             return Reply{std::move(res), nullptr};
         }
         // The verified tenant reaches the handlers in X-Tenant-Id, replacing
@@ -208,7 +217,7 @@ Reply ApiServer::handle(HttpRequest&& req) {
     Reply r = router_.dispatch(std::move(req));
     // Jobs count their own status when they end.
     if (r.response)
-        model_.metrics->count_http(endpoint, static_cast<int>(r.response->result_int()));
+        front_metrics_->count_http(endpoint, static_cast<int>(r.response->result_int()));
     return r;
 }
 
@@ -229,8 +238,20 @@ void ApiServer::log_rejected(const RequestContext& ctx, bool chat, const HttpRes
             r.error_type = e["type"].get<std::string>();
     }
     r.e2e_seconds = std::chrono::duration<double>(Clock::now() - ctx.received).count();
-    model_.metrics->record(r);
-    if (request_log_) request_log_(request_log_line(r, model_.name));
+    ServerMetrics& m = metrics_for(ctx.model);
+    m.record(r);
+    if (request_log_) request_log_(request_log_line(r, m.model()));
+}
+
+ServerMetrics& ApiServer::metrics_for(const std::string& model) const {
+    auto m = model.empty() ? nullptr : models_->metrics_of(model);
+    return m ? *m : *front_metrics_;
+}
+
+void ApiServer::finish_rejected(const RequestContext& ctx, bool chat, HttpResponse& res) {
+    counters_->rejected_total.fetch_add(1);
+    res.set("X-Request-Id", ctx.request_id);
+    log_rejected(ctx, chat, res);
 }
 
 void ApiServer::add_routes() {
@@ -244,16 +265,6 @@ void ApiServer::add_routes() {
     });
     router_.add(verb::post, "/v1/completions", [this](HttpRequest&& req, std::string_view) {
         return generate(std::move(req), false);
-    });
-    router_.add(verb::get, "/v1/models", [this, json_reply](HttpRequest&& req, std::string_view) {
-        json data = json::array();
-        if (tenant_allowed(req))
-            data.push_back({{"id", model_.name},
-                            {"object", "model"},
-                            {"created", model_.created},
-                            {"owned_by", "infergrid"},
-                            {"max_model_len", model_.engine->model_config().n_ctx_train}});
-        return json_reply({{"object", "list"}, {"data", std::move(data)}}, req);
     });
     router_.add(verb::get, "/health", [json_reply](HttpRequest&& req, std::string_view) {
         return json_reply({{"status", "ok"}}, req);
@@ -269,37 +280,24 @@ void ApiServer::add_routes() {
     router_.add(verb::get, "/metrics", [this](HttpRequest&& req, std::string_view) {
         HttpResponse res{http::status::ok, req.version()};
         res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-        res.body() = model_.metrics->render(model_.engine->stats(), *counters_,
-                                            http_->open_connections(), !draining_.load());
+        // One exposition per model (an unloaded model's counters stay), merged
+        // into one family each.
+        std::vector<std::string> parts;
+        for (const auto& [metrics, loaded] : models_->metrics_views())
+            parts.push_back(metrics->render(loaded ? loaded->engine->stats() : EngineStats{},
+                                            *counters_, http_->open_connections(),
+                                            !draining_.load()));
+        res.body() = parts.size() == 1 ? std::move(parts[0]) : merge_expositions(parts);
         return Reply{std::move(res), nullptr};
     });
-    router_.add_prefix(
-        verb::get, "/v1/models/", "/v1/models/{id}",
-        [this, json_reply](HttpRequest&& req, std::string_view id) {
-            if (id != model_.name || !tenant_allowed(req)) {
-                // With keys on, a model that is not there and one the
-                // tenant may not use get the same answer (as from OpenAI).
-                const char* access = tenants_ ? " or you do not have access to it" : "";
-                return Reply{error_response(not_found(fmt::format("The model '{}' does not exist{}",
-                                                                  std::string(id), access),
-                                                      "model_not_found"),
-                                            req.version(), cfg_.retry_after_seconds),
-                             nullptr};
-            }
-            return json_reply({{"id", model_.name},
-                               {"object", "model"},
-                               {"created", model_.created},
-                               {"owned_by", "infergrid"}},
-                              req);
-        });
 }
 
-bool ApiServer::tenant_allowed(const HttpRequest& req) const {
+bool ApiServer::tenant_allowed(const HttpRequest& req, const std::string& model) const {
     const auto keys = this->keys();
     if (!keys) return true;
     // handle() has set X-Tenant-Id to the authenticated tenant.
     const tenants::Tenant* t = keys->find(header_value(req, "X-Tenant-Id"));
-    return t && t->allows(model_.name);
+    return t && t->allows(model);
 }
 
 Reply ApiServer::generate(HttpRequest&& req, bool chat) {
@@ -311,7 +309,7 @@ Reply ApiServer::generate(HttpRequest&& req, bool chat) {
     ctx.tenant_id = header_value(req, "X-Tenant-Id");
     if (const auto keys = this->keys(); keys && !keys->find(ctx.tenant_id))
         return Reply{unauthorized(req.version(), true), nullptr};  // removed by a reload just now
-    ctx.tenant = model_.metrics->tenant_label(ctx.tenant_id);
+    ctx.tenant = front_metrics_->tenant_label(ctx.tenant_id);
     ctx.received_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
@@ -321,11 +319,7 @@ Reply ApiServer::generate(HttpRequest&& req, bool chat) {
         ctx.key_id = header_value(req, kKeyIdField);
     }
     Reply r = completions(std::move(req), chat, ctx);
-    if (r.response) {
-        counters_->rejected_total.fetch_add(1);
-        r.response->set("X-Request-Id", ctx.request_id);
-        log_rejected(ctx, chat, *r.response);
-    }
+    if (r.response) finish_rejected(ctx, chat, *r.response);
     return r;
 }
 
@@ -359,7 +353,72 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) 
         return error(e);
     }
 
-    const ModelConfig& mc = model_.engine->model_config();
+    // The model first: the request's bounds (vocabulary) are the model's.
+    std::string name = models_->default_name();
+    if (body.is_object() && body.contains("model")) {
+        const json& m = body["model"];
+        if (!m.is_string()) return error(invalid_field("model", "'model' must be a string"));
+        name = models_->resolve(m.get<std::string>());
+        // A tenant without access is told what OpenAI tells it: 404, as if the
+        // model were not there (a 403 would confirm that it is).
+        const char* access = tenants_ ? " or you do not have access to it" : "";
+        if (name.empty() || !tenant_allowed(req, name)) {
+            std::string known;
+            if (!tenants_)
+                for (const std::string& n : models_->names())
+                    known += (known.empty() ? "" : ", ") + n;
+            return error(not_found(
+                fmt::format("The model '{}' does not exist{}{}", m.get<std::string>(), access,
+                            known.empty() ? "" : "; this server serves: " + known),
+                "model_not_found"));
+        }
+    } else if (!tenant_allowed(req, name)) {
+        return error(not_found(fmt::format("The model '{}' does not exist or you do not have "
+                                           "access to it",
+                                           name),
+                               "model_not_found"));
+    }
+    ctx.model = name;
+    if (auto loaded = models_->get(name)) return completions_on(loaded, req, body, chat, ctx);
+
+    // Not loaded: wait for it without holding an IO thread.
+    auto held = std::make_shared<HttpRequest>(std::move(req));
+    auto shared_body = std::make_shared<json>(std::move(body));
+    auto cont = [this, held, shared_body, chat, ctx](std::shared_ptr<ServedModel> m) mutable {
+        Reply r = completions_on(m, *held, *shared_body, chat, ctx);
+        if (r.response) {
+            finish_rejected(ctx, chat, *r.response);
+            metrics_for(ctx.model).count_http(chat ? "/v1/chat/completions" : "/v1/completions",
+                                              static_cast<int>(r.response->result_int()));
+        }
+        return r;
+    };
+    auto fail = [this, chat, ctx, v](int status, const std::string& message,
+                                     const std::string& code) {
+        ApiError e;
+        e.status = status;
+        e.type = status >= 500 && status != 503 ? "server_error" : "service_unavailable";
+        e.code = code;
+        e.message = message;
+        HttpResponse res = error_response(e, v, cfg_.retry_after_seconds);
+        finish_rejected(ctx, chat, res);
+        metrics_for(ctx.model).count_http(chat ? "/v1/chat/completions" : "/v1/completions",
+                                          status);
+        return res;
+    };
+    return {std::nullopt,
+            std::make_shared<ModelWaitJob>(models_, name, Clock::now() + cfg_.model_load_wait,
+                                           std::move(cont), std::move(fail))};
+}
+
+Reply ApiServer::completions_on(const std::shared_ptr<ServedModel>& model, const HttpRequest& req,
+                                const json& body, bool chat, RequestContext& ctx) {
+    const unsigned v = req.version();
+    auto error = [&](const ApiError& e) {
+        return Reply{error_response(e, v, cfg_.retry_after_seconds), nullptr};
+    };
+    const ServedModel& sm = *model;
+    const ModelConfig& mc = sm.engine->model_config();
     RequestBounds bounds;
     bounds.n_vocab = static_cast<int32_t>(mc.n_vocab);
     bounds.max_n = cfg_.max_n;
@@ -367,29 +426,18 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) 
     if (auto e = parse_request(body, chat ? Endpoint::Chat : Endpoint::Completions, bounds, pr))
         return error(*e);
     ctx.stream = pr.stream;
-    // A tenant without access is told what OpenAI tells it: 404, as if the
-    // model were not there (a 403 would confirm that it is).
-    if (!tenant_allowed(req))
-        return error(not_found(fmt::format("The model '{}' does not exist or you do not have "
-                                           "access to it",
-                                           pr.model.value_or(model_.name)),
-                               "model_not_found"));
-    if (pr.model && *pr.model != model_.name)
-        return error(not_found(fmt::format("The model '{}' does not exist; this server serves '{}'",
-                                           *pr.model, model_.name),
-                               "model_not_found"));
 
     // The output plan reads the body again keeping key order: a schema's
     // properties come out in the order it lists them.
     OutputPlan plan;
     {
         nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(req.body(), nullptr, false);
-        if (auto e = plan_output(ordered, chat, model_, grammars_, plan)) return error(*e);
+        if (auto e = plan_output(ordered, chat, sm, grammars_, plan)) return error(*e);
     }
     std::vector<std::vector<int32_t>> prompts;
-    if (auto e = tokenize_prompts(pr, chat, plan, prompts)) return error(*e);
+    if (auto e = tokenize_prompts(sm, pr, chat, plan, prompts)) return error(*e);
 
-    const int64_t n_ctx = mc.n_ctx_train;
+    const int64_t n_ctx = sm.engine->context_length();
     // With keys, the tenant's limits: first the max_tokens default they allow.
     const auto keys = this->keys();
     const tenants::Tenant* tenant = keys ? keys->find(header_value(req, "X-Tenant-Id")) : nullptr;
@@ -422,33 +470,33 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) 
         if (!a.ok()) {
             const tenants::Rejection& r = a.rejection();
             if (r.retryable)
-                model_.metrics->count_rate_limited(ctx.tenant, tenants::limit_name(r.limit));
+                metrics_for(ctx.model).count_rate_limited(ctx.tenant, tenants::limit_name(r.limit));
             return Reply{limit_response(r, v), nullptr};
         }
         lease = std::move(a.lease());
     }
-    return submit(pr, std::move(prompts), chat, ctx, v, std::move(lease), plan);
+    return submit(model, pr, std::move(prompts), chat, ctx, v, std::move(lease), plan);
 }
 
 // Prompts as token ids: the chat rendered by the model's template, or each
 // completion prompt (text or ids).
 std::optional<ApiError> ApiServer::tokenize_prompts(
-    ParsedRequest& pr, bool chat, OutputPlan& plan,
+    const ServedModel& model, ParsedRequest& pr, bool chat, OutputPlan& plan,
     std::vector<std::vector<int32_t>>& prompts) const {
-    const Tokenizer& tok = *model_.tokenizer;
+    const Tokenizer& tok = *model.tokenizer;
     if (chat) {
-        if (!model_.chat) {
+        if (!model.chat) {
             ApiError e = invalid_field(
                 "messages",
                 fmt::format("the model '{}' has no chat template: start the server with "
                             "--chat-template FILE, or use /v1/completions",
-                            model_.name));
+                            model.name));
             e.code = "no_chat_template";
             return e;
         }
         const nlohmann::ordered_json no_tools;
-        auto rendered = model_.chat(pr.messages, plan.tools.active() ? plan.tools.tools : no_tools,
-                                    plan.template_kwargs);
+        auto rendered = model.chat(pr.messages, plan.tools.active() ? plan.tools.tools : no_tools,
+                                   plan.template_kwargs);
         if (!rendered.ok()) return from_error(rendered.error(), "messages");
         plan.prompt_opens_reasoning = ig::prompt_opens_reasoning(rendered->text);
         bool add_special = true;
@@ -478,10 +526,12 @@ std::optional<ApiError> ApiServer::tokenize_prompts(
 }
 
 // Every prompt to the engine (all or none), then one job streams or collects them.
-Reply ApiServer::submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> prompts, bool chat,
+Reply ApiServer::submit(const std::shared_ptr<ServedModel>& model, ParsedRequest& pr,
+                        std::vector<std::vector<int32_t>> prompts, bool chat,
                         const RequestContext& ctx, unsigned v, tenants::Lease lease,
                         const OutputPlan& plan) {
-    const int64_t n_ctx = model_.engine->model_config().n_ctx_train;
+    const ServedModel& sm = *model;
+    const int64_t n_ctx = sm.engine->context_length();
     JobSpec spec;
     spec.chat = chat;
     spec.stream = pr.stream;
@@ -497,7 +547,8 @@ Reply ApiServer::submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> pro
     spec.billing_tenant = ctx.billing_tenant;
     spec.key_id = ctx.key_id;
     spec.received_unix_ms = ctx.received_unix_ms;
-    spec.model = model_.name;
+    spec.model = sm.name;
+    spec.model_hold = model;
     spec.created = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
@@ -550,18 +601,18 @@ Reply ApiServer::submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> pro
         g.grammar = plan.grammar;
         g.render_special = plan.render_special;
         g.prompt = std::move(prompts[i]);
-        auto stream = model_.engine->submit(std::move(g));
+        auto stream = sm.engine->submit(std::move(g));
         if (!stream.ok()) {
-            for (SubmittedPrompt& s : submitted) model_.engine->cancel(s.request_id);
+            for (SubmittedPrompt& s : submitted) sm.engine->cancel(s.request_id);
             return {error_response(from_error(stream.error()), v, cfg_.retry_after_seconds),
                     nullptr};
         }
         submitted.push_back({prompts.size() == 1 ? spec.id : fmt::format("{}-{}", spec.id, i),
                              std::move(stream).value(), plen});
     }
-    auto job = std::make_shared<CompletionJob>(std::move(spec), model_.engine, model_.tokenizer,
+    auto job = std::make_shared<CompletionJob>(std::move(spec), sm.engine, sm.tokenizer,
                                                std::move(submitted), counters_,
-                                               Clock::now() - ctx.received, model_.metrics);
+                                               Clock::now() - ctx.received, sm.metrics);
     return {std::nullopt, std::move(job)};
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// The OpenAI-compatible API over one served model: routes, validation,
+// The OpenAI-compatible API over the served models (ModelSet): routes, validation,
 // templating and tokenizing, submission to the engine, health and readiness,
 // and the SIGTERM drain.
 #include <atomic>
@@ -15,9 +15,11 @@
 #include "engine/engine.h"
 #include "server/completion_job.h"
 #include "server/http_server.h"
+#include "server/model_set.h"
 #include "server/openai_request.h"
 #include "server/output_plan.h"
 #include "server/router.h"
+#include "server/served_model.h"
 #include "server/server_config.h"
 #include "server/server_counters.h"
 #include "server/server_metrics.h"
@@ -26,39 +28,13 @@
 
 namespace ig::server {
 
-// A rendered chat prompt; special_allowed marks, per byte, where special
-// tokens may be matched (template text yes, message content no).
-struct ChatPrompt {
-    std::string text;
-    std::vector<uint8_t> special_allowed;
-};
-// Renders normalised messages (every content a string) with the model's chat
-// template, adding the generation prompt.
-// `tools`: null or the request's tool list; `kwargs`: null or an object of
-// extra template variables (chat_template_kwargs, e.g. enable_thinking).
-using ChatRenderer = std::function<Expected<ChatPrompt>(const nlohmann::json& messages,
-                                                        const nlohmann::ordered_json& tools,
-                                                        const nlohmann::json& kwargs)>;
-
-struct ServedModel {
-    std::shared_ptr<Engine> engine;
-    std::shared_ptr<const Tokenizer> tokenizer;
-    ChatRenderer chat;  // empty: the model has no chat template
-    // How answers are read back: tool calls in the template's format, and
-    // thinking split off (reasoning_content).
-    ToolCallFormat tool_format = ToolCallFormat::None;
-    ReasoningFormat reasoning_format = ReasoningFormat::None;
-    std::string name;     // the `model` clients must send
-    int64_t created = 0;  // unix seconds, for /v1/models
-    // Metrics of this model; server::load_served_model makes it before the engine so
-    // that the engine's step observer feeds it. Null: the ApiServer makes one.
-    std::shared_ptr<ServerMetrics> metrics;
-    double load_seconds = 0;  // model load + engine start, for infergrid_model_load_seconds
-};
-
 class ApiServer {
   public:
+    // One model, loaded.
     ApiServer(ServerConfig cfg, ServedModel model);
+    // Several models, loaded on demand (the first is the default of
+    // requests that name none).
+    ApiServer(ServerConfig cfg, std::shared_ptr<ModelSet> models);
     ~ApiServer();
 
     Status start();
@@ -74,7 +50,9 @@ class ApiServer {
     // Drains as on a signal, waiting at most the grace period.
     void drain_and_stop();
     void stop();
-    ServerMetrics& metrics() { return *model_.metrics; }
+    // The default model's metrics (they also count the routes of no model).
+    ServerMetrics& metrics() { return *front_metrics_; }
+    ModelSet& models() { return *models_; }
     // Reads the tenants file again (SIGHUP): the new tenants apply to the
     // next request; a bad file is refused and the old tenants stay.
     Status reload_tenants();
@@ -93,32 +71,44 @@ class ApiServer {
         std::string billing_tenant;
         std::string key_id;
         int64_t received_unix_ms = 0;
+        std::string model;  // resolved name, once known
     };
     void add_routes();
+    void add_model_routes();
     void add_admin_routes();
+    void add_model_admin_routes();
     // The tenants in force now (null without keys); hold it while using its pointers.
     std::shared_ptr<const tenants::KeyStore> keys() const {
         return tenants_ ? tenants_->current() : nullptr;
     }
-    // Whether the request's tenant may use the served model (always, without keys).
-    bool tenant_allowed(const HttpRequest& req) const;
+    // Whether the request's tenant may use the model (always, without keys).
+    bool tenant_allowed(const HttpRequest& req, const std::string& model) const;
+    ServerMetrics& metrics_for(const std::string& model) const;
+    // A refused generation request: counted, logged, tagged with its id.
+    void finish_rejected(const RequestContext& ctx, bool chat, HttpResponse& res);
     // The two generation endpoints: request context, then completions().
     Reply generate(HttpRequest&& req, bool chat);
     void log_rejected(const RequestContext& ctx, bool chat, const HttpResponse& res);
     Reply handle(HttpRequest&& req);
-    // Parses and validates a generation request, then tokenize_prompts and submit.
+    // Parses the body and finds its model: completions_on when it is
+    // loaded, else a ModelWaitJob that loads it first.
     Reply completions(HttpRequest&& req, bool chat, RequestContext& ctx);
-    std::optional<ApiError> tokenize_prompts(ParsedRequest& pr, bool chat, OutputPlan& plan,
+    // Validates a generation request for a loaded model, then tokenize_prompts and submit.
+    Reply completions_on(const std::shared_ptr<ServedModel>& model, const HttpRequest& req,
+                         const nlohmann::json& body, bool chat, RequestContext& ctx);
+    std::optional<ApiError> tokenize_prompts(const ServedModel& model, ParsedRequest& pr, bool chat,
+                                             OutputPlan& plan,
                                              std::vector<std::vector<int32_t>>& prompts) const;
-    Reply submit(ParsedRequest& pr, std::vector<std::vector<int32_t>> prompts, bool chat,
-                 const RequestContext& ctx, unsigned http_version, tenants::Lease lease,
-                 const OutputPlan& plan);
+    Reply submit(const std::shared_ptr<ServedModel>& model, ParsedRequest& pr,
+                 std::vector<std::vector<int32_t>> prompts, bool chat, const RequestContext& ctx,
+                 unsigned http_version, tenants::Lease lease, const OutputPlan& plan);
     HttpResponse json_response(const nlohmann::json& body, unsigned version,
                                http::status status = http::status::ok) const;
     std::string next_id(const char* prefix);
 
     ServerConfig cfg_;
-    ServedModel model_;
+    std::shared_ptr<ModelSet> models_;
+    std::shared_ptr<ServerMetrics> front_metrics_;  // the default model's
     GrammarCache grammars_;  // compiled output constraints, shared by requests
     std::shared_ptr<tenants::TenantDirectory> tenants_;  // null without keys
     std::shared_ptr<ServerCounters> counters_ = std::make_shared<ServerCounters>();

@@ -68,6 +68,9 @@ struct JobSpec {
     // parallel_tool_calls: false: a choice answers with one call at most
     // (under tool_choice auto the model may write more; they are dropped).
     bool single_tool_call = false;
+    // The served model while the job runs: a model with jobs is never
+    // unloaded (ModelSet counts the holders).
+    std::shared_ptr<const void> model_hold;
 };
 
 // One engine request (one prompt) of the job.

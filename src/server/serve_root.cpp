@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/chat_template.h"
+#include "kvcache/kv_arena.h"
 #include "model/llama_model.h"
 #include "tokenizer/gguf_vocab.h"
 #include "tokenizer/tokenizer.h"
@@ -52,6 +53,23 @@ ChatRenderer make_chat_renderer(std::shared_ptr<const ChatTemplate> ct, const To
     };
 }
 
+// Bytes of a model's weights: the GGUF file, or a folder's safetensors files.
+int64_t weights_bytes(const std::string& path) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!fs::is_directory(path, ec)) {
+        const auto n = fs::file_size(path, ec);
+        return ec ? 0 : static_cast<int64_t>(n);
+    }
+    int64_t total = 0;
+    for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec))
+        if (it->path().extension() == ".safetensors") {
+            const auto n = fs::file_size(it->path(), ec);
+            if (!ec) total += static_cast<int64_t>(n);
+        }
+    return total;
+}
+
 // Thousands of open streams need descriptors: raise the soft limit to the hard one.
 void raise_fd_limit(int64_t want) {
     rlimit rl{};
@@ -67,7 +85,8 @@ void raise_fd_limit(int64_t want) {
 
 }  // namespace
 
-Expected<ServedModel> load_served_model(const ServeOptions& opt) {
+Expected<ServedModel> load_served_model(const ServeOptions& opt,
+                                        std::shared_ptr<ServerMetrics> metrics) {
     const auto t0 = std::chrono::steady_clock::now();
     // 1. The model.
     std::unique_ptr<LlamaModel> loaded;
@@ -109,28 +128,82 @@ Expected<ServedModel> load_served_model(const ServeOptions& opt) {
     if (sm.tool_format != ToolCallFormat::None)
         spdlog::info("tool calls read as {}", tool_call_format_name(sm.tool_format));
     // 4. The engine, feeding this model's metrics.
-    sm.metrics = ServerMetrics::create(sm.name);
+    sm.metrics = metrics ? std::move(metrics) : ServerMetrics::create(sm.name);
     EngineConfig ecfg = opt.engine;
     if (!ecfg.step_observer) ecfg.step_observer = sm.metrics->step_observer();
     std::unique_ptr<Engine> engine;
     IG_ASSIGN_OR_RETURN(engine, Engine::create(model, tok, ecfg));
     sm.engine = std::move(engine);
+    sm.memory_bytes = weights_bytes(opt.model_path) + sm.engine->config().kv_bytes;
     sm.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     spdlog::info("loaded {} in {:.2f} s", opt.model_path, sm.load_seconds);
     return sm;
 }
 
+Expected<std::shared_ptr<ModelSet>> open_model_set(const ServeOptions& opt) {
+    CatalogSources src;
+    src.models_dir = opt.models_dir;
+    if (!opt.model_path.empty()) src.models.push_back(opt.model_path);
+    for (const std::string& m : opt.more_models) src.models.push_back(m);
+    src.served_model_name = opt.served_model_name;
+    std::vector<ModelSpec> specs;
+    IG_ASSIGN_OR_RETURN(specs, build_catalog(src));
+    const size_t preload = src.models.size();
+    const bool several = specs.size() > 1;
+    // One pool of compute threads for every engine: steps take turns.
+    auto compute = std::make_shared<ComputeShare>(opt.engine.threads);
+    auto options_for = [opt, compute, several](const ModelSpec& spec) {
+        ServeOptions o = opt;
+        o.model_path = spec.path;
+        o.served_model_name = spec.name;
+        if (!spec.chat_template_path.empty()) o.chat_template_path = spec.chat_template_path;
+        if (spec.tool_call_parser) o.tool_call_parser = *spec.tool_call_parser;
+        if (spec.reasoning_parser) o.reasoning_parser = *spec.reasoning_parser;
+        if (spec.kv_bytes) o.engine.kv_bytes = *spec.kv_bytes;
+        if (spec.context) o.engine.max_context = *spec.context;
+        o.engine.compute = compute;
+        // Each model's disk tier in its own folder: their budgets and scans
+        // must not evict each other's files.
+        if (several && !o.engine.kv_disk_dir.empty())
+            o.engine.kv_disk_dir =
+                (std::filesystem::path(o.engine.kv_disk_dir) / spec.name).string();
+        return o;
+    };
+    auto loader = [options_for](const ModelSpec& spec, std::shared_ptr<ServerMetrics> metrics) {
+        return load_served_model(options_for(spec), std::move(metrics));
+    };
+    auto estimate = [options_for](const ModelSpec& spec) {
+        const ServeOptions o = options_for(spec);
+        return weights_bytes(spec.path) +
+               (o.engine.kv_bytes > 0 ? o.engine.kv_bytes : default_kv_budget_bytes(0));
+    };
+    auto set = std::make_shared<ModelSet>(std::move(specs), loader, estimate, opt.model_set);
+    // The models named on the command line are served from the start.
+    for (size_t i = 0; i < preload; ++i) {
+        const std::string name = set->names()[i];
+        auto m = set->load_and_wait(name, std::chrono::hours(24));
+        if (!m.ok()) return m.error();
+    }
+    return set;
+}
+
 Status serve(ServeOptions opt) {
     raise_fd_limit(opt.server.limits.max_connections);
-    auto served = load_served_model(opt);
-    if (!served.ok()) return served.error();
+    auto models = open_model_set(opt);
+    if (!models.ok()) return models.error();
     // 5. The API server.
-    opt.server.served_model_name = served->name;
-    const std::string name = served->name;
-    ApiServer srv(opt.server, std::move(served).value());
+    const std::string name = (*models)->default_name();
+    opt.server.served_model_name = name;
+    ApiServer srv(opt.server, std::move(models).value());
     IG_TRY(srv.start());
-    std::cout << "infergrid serving '" << name << "' at http://" << opt.server.host << ":"
-              << srv.port() << "/v1" << std::endl;
+    std::string all;
+    for (const std::string& n : srv.models().names()) all += (all.empty() ? "" : ", ") + n;
+    if (srv.models().names().size() == 1)
+        std::cout << "infergrid serving '" << name << "' at http://" << opt.server.host << ":"
+                  << srv.port() << "/v1" << std::endl;
+    else
+        std::cout << "infergrid serving " << all << " at http://" << opt.server.host << ":"
+                  << srv.port() << "/v1" << std::endl;
     srv.run_until_signal();
     spdlog::info("stopped");
     return {};

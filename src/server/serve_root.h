@@ -7,6 +7,8 @@
 
 #include "engine/engine.h"
 #include "server/api_server.h"
+#include "server/model_catalog.h"
+#include "server/model_set.h"
 #include "server/server_config.h"
 #include "util/expected.h"
 
@@ -14,6 +16,11 @@ namespace ig::server {
 
 struct ServeOptions {
     std::string model_path;
+    // More models (repeatable --model after the first, and --models-dir):
+    // loaded on demand; the budgets below choose what stays loaded.
+    std::vector<std::string> more_models;
+    std::string models_dir;
+    ModelSetOptions model_set;
     std::string served_model_name;          // empty: the file's stem
     std::string chat_template_path;         // empty: the GGUF's tokenizer.chat_template, if any
     std::string tool_call_parser = "auto";  // a ToolCallFormat name, or auto: from the template
@@ -22,8 +29,15 @@ struct ServeOptions {
     ServerConfig server;
 };
 
-// Model, tokenizer, chat renderer and a started engine.
-Expected<ServedModel> load_served_model(const ServeOptions& opt);
+// Model, tokenizer, chat renderer and a started engine. `metrics`: the
+// model's metrics (kept across loads); null: a new set.
+Expected<ServedModel> load_served_model(const ServeOptions& opt,
+                                        std::shared_ptr<ServerMetrics> metrics = nullptr);
+
+// The models `serve` offers (--model, --models-dir), each loaded on demand
+// by load_served_model with its models.toml options; every --model is
+// loaded before this returns. Engines share one set of compute threads.
+Expected<std::shared_ptr<ModelSet>> open_model_set(const ServeOptions& opt);
 
 // Loads, listens, prints "infergrid serving '<name>' at http://host:port/v1"
 // on stdout, serves until SIGTERM/SIGINT and drains.

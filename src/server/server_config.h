@@ -34,6 +34,9 @@ struct ServerConfig {
     std::chrono::milliseconds grace_period{30'000};  // SIGTERM: in-flight requests get this long
     int retry_after_seconds = 1;                     // Retry-After on 429/503
     int max_n = 16;                                  // upper bound of `n`
+    // A request for a model that is not loaded waits this long for the load
+    // (and for room, when budgets make a load wait), then gets 503.
+    std::chrono::milliseconds model_load_wait{300'000};
     // Distinct X-Tenant-Id values kept as metric labels; later ones fold into "other".
     size_t max_tenant_labels = 100;
     // API keys (`--tenants`, `--api-key`). Null: no authentication, and the

@@ -51,6 +51,11 @@ std::string write(const test::TempDir& dir, const std::string& text) {
 const std::map<std::string, std::pair<std::string, std::string>> kValues = {
     {"model", {"m.gguf", "\"m.gguf\""}},
     {"served-model-name", {"x", "\"x\""}},
+    {"models-dir", {"models", "\"models\""}},
+    {"max-loaded-models", {"2", "2"}},
+    {"models-memory", {"1048576", "1048576"}},
+    {"keep-alive", {"300", "300"}},
+    {"model-load-wait", {"60", "60"}},
     {"chat-template", {"t.jinja", "\"t.jinja\""}},
     {"tool-call-parser", {"hermes", "\"hermes\""}},
     {"reasoning-parser", {"qwen3", "\"qwen3\""}},
@@ -120,7 +125,7 @@ TEST(ServeConfig, ReadmeExampleLoads) {
     test::TempDir dir;
     const Parsed p = parse({"--config", write(dir, m[1].str())});
     ASSERT_TRUE(p.status.ok()) << p.status.error().message;
-    EXPECT_EQ(p.args.model, "../shared/models/stories260K.gguf");
+    EXPECT_EQ(p.args.models, std::vector<std::string>{"../shared/models/stories260K.gguf"});
     EXPECT_EQ(p.args.port, 8080);
     EXPECT_EQ(p.args.threads, 8);
     EXPECT_EQ(p.args.grace_period, 30);

@@ -26,11 +26,11 @@ bool parse(const std::vector<std::string>& args, ServeArgs& a) {
 TEST(ServeArgs, ModelAsPositionalOrFlagButNotBoth) {
     ServeArgs a;
     ASSERT_TRUE(parse({"m.gguf", "--port", "9"}, a));
-    EXPECT_EQ(a.model, "m.gguf");
+    EXPECT_EQ(a.models, std::vector<std::string>{"m.gguf"});
     EXPECT_EQ(a.port, 9);
     ServeArgs b;
     ASSERT_TRUE(parse({"-m", "x.gguf"}, b));
-    EXPECT_EQ(b.model, "x.gguf");
+    EXPECT_EQ(b.models, std::vector<std::string>{"x.gguf"});
     ServeArgs c;
     EXPECT_FALSE(parse({"m.gguf", "--model", "x.gguf"}, c));
 }
