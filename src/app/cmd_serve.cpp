@@ -10,6 +10,7 @@
 #include "app/commands.h"
 #include "app/config_file.h"
 #include "app/serve_args.h"
+#include "hub/pull.h"
 #include "server/serve_root.h"
 #include "tenants/key_store.h"
 #include "tenants/tenant_limiter.h"
@@ -32,6 +33,13 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
 
     server::ServeOptions mo;
     mo.model_path = a.model;
+    if (hub::is_hub_uri(a.model)) {
+        // hf://REPO[:FILE]: pulled when missing (HF_ENDPOINT, HF_TOKEN,
+        // IG_MODELS_DIR as for `infergrid pull`), then loaded from disk.
+        auto local = hub::resolve_hub_model(a.model, hub::pull_options_from_env());
+        if (!local.ok()) return fail(local.error());
+        mo.model_path = *local;
+    }
     mo.served_model_name = a.served_model_name;
     mo.chat_template_path = a.chat_template;
     mo.tool_call_parser = a.tool_call_parser;

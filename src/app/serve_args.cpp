@@ -6,7 +6,9 @@ CLI::App* add_serve_options(CLI::App& app, ServeArgs& a) {
     auto* s = app.add_subcommand("serve", "Serve a model over an OpenAI-compatible HTTP API");
     s->add_option("--config", a.config,
                   "TOML file of settings: the flag names below without dashes (flags win)");
-    CLI::Option* model = s->add_option("--model,-m", a.model, "GGUF model file");
+    CLI::Option* model = s->add_option(
+        "--model,-m", a.model,
+        "GGUF model file, or hf://REPO[:FILE] (pulled when missing, as `infergrid pull`)");
     // `infergrid serve M.gguf`, as llama-server and Ollama users type it.
     s->add_option("model_file", a.model, "GGUF model file (instead of --model)")->excludes(model);
     s->add_option("--served-model-name", a.served_model_name,
