@@ -5,6 +5,7 @@
 
 #include "hub/file_selection.h"
 #include "hub/hub_client.h"
+#include "hub/url.h"
 #include "util/read_file.h"
 
 namespace ig::hub {
@@ -83,6 +84,8 @@ Expected<PullResult> pull(const PullSpec& spec, const PullOptions& opt) {
     if (opt.models_dir.empty())
         return make_error("no models folder: set --models-dir or IG_MODELS_DIR (HOME is unset)");
     if (opt.revision.empty()) return make_error("--revision is empty");
+    if (auto u = parse_url(opt.endpoint); !u.ok())
+        return make_error("hub endpoint (HF_ENDPOINT) {}", u.error().message);
     std::unique_ptr<HttpClient> http;
     IG_ASSIGN_OR_RETURN(http, HttpClient::create(opt.http));
     HubClient hub(opt.endpoint, opt.token, std::move(http));

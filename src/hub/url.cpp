@@ -69,8 +69,8 @@ Expected<Url> parse_url(std::string_view s) {
     u.port = port.empty() ? default_port(u.scheme) : std::string(port);
     const size_t hash = target.find('#');
     target = target.substr(0, hash);
-    u.target =
-        target.empty() || target.front() != '/' ? "/" + std::string(target) : std::string(target);
+    u.target = std::string(target);
+    if (u.target.empty() || u.target.front() != '/') u.target.insert(u.target.begin(), '/');
     return u;
 }
 

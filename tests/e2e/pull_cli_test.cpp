@@ -330,6 +330,10 @@ TEST(Pull, DeadHubIsAnErrorNotAHang) {
     r = none.pull("acme/tiny-GGUF:Q4_K_M --timeout 1");
     EXPECT_EQ(r.rc, 1);
     EXPECT_NE(r.err.find("connecting to 127.0.0.1:1"), std::string::npos) << r.err;
+    none.url = "ftp://127.0.0.1:1";
+    r = none.pull("acme/tiny-GGUF:Q4_K_M");
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.err.find("HF_ENDPOINT"), std::string::npos) << r.err;
 }
 
 // A CA and a server certificate for 127.0.0.1 (IP only), made here.
