@@ -10,6 +10,7 @@
 #include "app/commands.h"
 #include "app/config_file.h"
 #include "app/serve_args.h"
+#include "hub/pull.h"
 #include "server/serve_root.h"
 #include "tenants/key_store.h"
 #include "tenants/tenant_limiter.h"
@@ -32,6 +33,14 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
     std::signal(SIGPIPE, SIG_IGN);
 
     server::ServeOptions mo;
+    // hf://REPO[:FILE]: pulled when missing (HF_ENDPOINT, HF_TOKEN,
+    // IG_MODELS_DIR as for `infergrid pull`), then loaded from disk.
+    for (std::string& m : a.models) {
+        if (!hub::is_hub_uri(m)) continue;
+        auto local = hub::resolve_hub_model(m, hub::pull_options_from_env());
+        if (!local.ok()) return fail(local.error());
+        m = *local;
+    }
     if (!a.models.empty()) {
         mo.model_path = a.models.front();
         mo.more_models.assign(a.models.begin() + 1, a.models.end());

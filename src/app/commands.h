@@ -29,5 +29,6 @@ Command add_serve(CLI::App& app);
 Command add_plan(CLI::App& app);
 Command add_tenants(CLI::App& app);
 Command add_usage(CLI::App& app);
+Command add_pull(CLI::App& app);
 
 }  // namespace ig::app

@@ -17,10 +17,11 @@ int main(int argc, char** argv) {
         add_generate(app),   add_synth(app),    add_inspect(app),       add_tokenize(app),
         add_detokenize(app), add_quantize(app), add_chat_template(app), add_bench(app),
         add_serve(app),      add_plan(app),     add_tenants(app),       add_usage(app),
+        add_pull(app),
     };
 
     // A first word that is no command is a typo or a command from another
-    // tool (`infergrid pull`): name it and list ours, rather than CLI11's
+    // tool (`infergrid run`): name it and list ours, rather than CLI11's
     // "A subcommand is required".
     const CLI::App& all = app;
     const auto named = [&](const char* word) {

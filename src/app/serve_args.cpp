@@ -8,8 +8,9 @@ CLI::App* add_serve_options(CLI::App& app, ServeArgs& a) {
                   "TOML file of settings: the flag names below without dashes (flags win)");
     CLI::Option* model = s->add_option(
         "--model,-m", a.models,
-        "GGUF model file or Hugging Face folder; repeat it to serve several (the first is the "
-        "default of requests that name no model)");
+        "GGUF model file, Hugging Face folder, or hf://REPO[:FILE] (pulled when missing, as "
+        "`infergrid pull`); repeat it to serve several (the first is the default of requests "
+        "that name no model)");
     // `infergrid serve M.gguf`, as llama-server and Ollama users type it.
     s->add_option("model_file", a.models, "GGUF model file (instead of --model)")->excludes(model);
     s->add_option("--models-dir", a.models_dir,

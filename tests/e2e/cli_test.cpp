@@ -57,8 +57,8 @@ TEST(Cli, ServeRefusesUnknownOutputParsers) {
 // --help shows defaults; requantizing warns.
 TEST(Cli, UnknownCommandIsNamedAndHelpShowsDefaults) {
     std::string out;
-    EXPECT_EQ(test::run(bin() + " pull llama3 2>&1", &out), 1);
-    EXPECT_NE(out.find("unknown command 'pull'"), std::string::npos) << out;
+    EXPECT_EQ(test::run(bin() + " run llama3 2>&1", &out), 1);
+    EXPECT_NE(out.find("unknown command 'run'"), std::string::npos) << out;
     EXPECT_NE(out.find("serve"), std::string::npos) << out;
     EXPECT_NE(out.find("generate"), std::string::npos) << out;
     ASSERT_EQ(test::run(bin() + " generate --help 2>&1", &out), 0);
