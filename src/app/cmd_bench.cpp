@@ -203,6 +203,11 @@ Command add_bench(CLI::App& app) {
     e->add_option("--kv-disk-dir", o->kv_disk_dir, "Disk KV tier directory (empty: off)");
     e->add_option("--kv-disk-bytes", o->kv_disk_bytes, "Disk KV tier budget in bytes")
         ->transform(CLI::AsSizeValue(false));
+    e->add_option("--kv-write-behind", o->kv_write_behind,
+                  "Write full KV blocks to the tiers as they fill (true/false; default true)");
+    e->add_option("--kv-disk-sync", o->kv_disk_sync,
+                  "When disk-tier files are fsynced: off, batch (default), always")
+        ->check(CLI::IsMember({"off", "batch", "always"}));
     e->add_option("--turns", o->turns, "multi-turn: turns per conversation (default 4)")
         ->check(CLI::Range(0, 1000));
     e->add_option("--first-turn-len", o->first_turn_len,

@@ -71,12 +71,15 @@ int run_serve(CLI::App& sub, ServeArgs& a) {
     mo.engine.tenant_fair_share = !a.no_tenant_fair_share;
     mo.engine.threads = a.threads;
     mo.engine.enable_prefix_cache = !a.no_prefix_cache;
-    mo.engine.kv_host_bytes = a.kv_host_bytes;
+    // Budgets not named get plan_tier_budgets' defaults once the model is loaded.
+    mo.plan_kv_tiers = true;
+    if (sub.get_option("--kv-host-bytes")->count() > 0) mo.kv_host_bytes = a.kv_host_bytes;
+    if (sub.get_option("--kv-disk-bytes")->count() > 0) mo.kv_disk_bytes = a.kv_disk_bytes;
     mo.engine.kv_host_q8 = a.kv_host_q8;
     mo.engine.kv_disk_dir = a.kv_disk_dir;
-    mo.engine.kv_disk_bytes = a.kv_disk_bytes;
-    if (!a.kv_disk_dir.empty() && a.kv_disk_bytes == 0)
-        return fail(make_error("--kv-disk-dir needs --kv-disk-bytes (the disk tier's budget)"));
+    auto sync = parse_disk_sync(a.kv_disk_sync);
+    if (!sync.ok()) return fail(make_error("--kv-disk-sync: {}", sync.error().message));
+    mo.engine.kv_disk_sync = *sync;
     if ((a.kv_host_bytes > 0 || !a.kv_disk_dir.empty()) && a.no_prefix_cache)
         return fail(make_error("KV tiers need the prefix cache (drop --no-prefix-cache)"));
 

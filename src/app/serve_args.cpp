@@ -96,18 +96,26 @@ CLI::App* add_serve_options(CLI::App& app, ServeArgs& a) {
                 "shares of tokens by weight");
     s->add_flag("--no-prefix-cache", a.no_prefix_cache, "Disable prefix caching");
     s->add_option("--kv-host-bytes", a.kv_host_bytes,
-                  "Host-RAM KV tier below the pool, in bytes (units: 512MB, 4GB; 0: off)")
+                  "Host-RAM KV tier below the pool, in bytes (units: 512MB, 4GB; 0: off). "
+                  "Default: min(25% of physical RAM, 8 GiB) minus the weights and the hot "
+                  "pool (off when that leaves nothing)")
         ->transform(CLI::AsSizeValue(false))
-        ->check(CLI::Range(int64_t{0}, int64_t{1} << 50))
-        ->capture_default_str();
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 50));
     s->add_flag("--kv-host-q8", a.kv_host_q8,
                 "Store host-tier KV blocks as Q8 (about half the bytes; not bit-exact)");
     s->add_option("--kv-disk-dir", a.kv_disk_dir,
-                  "Directory of the disk KV tier (blocks survive restarts)");
+                  "Directory of the disk KV tier (blocks survive restarts and crashes: full "
+                  "blocks are written behind as they fill); turns the tier on");
     s->add_option("--kv-disk-bytes", a.kv_disk_bytes,
-                  "Disk KV tier budget in bytes (units: 512MB, 4GB)")
+                  "Disk KV tier budget in bytes (units: 512MB, 4GB). Default: min(10% of the "
+                  "file system's free space, 50 GiB)")
         ->transform(CLI::AsSizeValue(false))
-        ->check(CLI::Range(int64_t{0}, int64_t{1} << 50))
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 50));
+    s->add_option("--kv-disk-sync", a.kv_disk_sync,
+                  "When disk-tier block files are fsynced: off (never), batch (the files "
+                  "written and the directory, at most every 200 ms), always (each file before "
+                  "its rename, the directory after)")
+        ->check(CLI::IsMember({"off", "batch", "always"}))
         ->capture_default_str();
     s->add_option("--max-body-bytes", a.max_body_bytes, "Largest request body (413 above)")
         ->check(CLI::Range(int64_t{1024}, int64_t{1} << 32))

@@ -41,6 +41,7 @@ struct ServeArgs {
     bool kv_host_q8 = false;
     std::string kv_disk_dir;
     int64_t kv_disk_bytes = 0;
+    std::string kv_disk_sync = "batch";
     int64_t max_body_bytes = 8 << 20;
     int64_t max_header_bytes = 16 << 10;
     double idle_timeout = 60;

@@ -379,6 +379,8 @@ Expected<nlohmann::json> run_bench_engine(const BenchEngineOptions& o, std::ostr
     cfg.kv_host_bytes = o.kv_host_bytes;
     cfg.kv_disk_dir = o.kv_disk_dir;
     cfg.kv_disk_bytes = o.kv_disk_bytes;
+    cfg.kv_write_behind = o.kv_write_behind;
+    IG_ASSIGN_OR_RETURN(cfg.kv_disk_sync, parse_disk_sync(o.kv_disk_sync));
     Bench b{o, out, nullptr, static_cast<int32_t>(model->config().n_vocab),
             std::mt19937_64(o.seed)};
     IG_ASSIGN_OR_RETURN(b.engine, Engine::create(model, nullptr, cfg));
@@ -432,6 +434,7 @@ Expected<nlohmann::json> run_bench_engine(const BenchEngineOptions& o, std::ostr
     j["long_prefill_tokens"] = o.long_prefill_tokens;
     j["kv_bytes"] = cfg.kv_bytes;
     j["kv_type"] = o.kv_type;
+    j["kv_write_behind"] = o.kv_write_behind;
     j["engine"] = {{"steps", st.steps},
                    {"busy_seconds", st.busy_seconds},
                    {"preemptions", st.preemptions},

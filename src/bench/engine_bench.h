@@ -37,6 +37,8 @@ struct BenchEngineOptions {
     int64_t kv_host_bytes = 0;
     std::string kv_disk_dir;
     int64_t kv_disk_bytes = 0;
+    bool kv_write_behind = true;         // full blocks written to the tiers as they fill
+    std::string kv_disk_sync = "batch";  // off, batch, always
 };
 
 // Runs the workload, prints a human table to `out` and returns the figures.

@@ -86,6 +86,8 @@ Expected<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<LlamaModel> mod
         tc.disk_io_threads = cfg.kv_disk_io_threads;
         tc.disk_load_timeout = cfg.kv_disk_load_timeout;
         tc.disk_read_at = cfg.kv_disk_read_at;
+        tc.disk_sync = cfg.kv_disk_sync;
+        tc.write_behind = cfg.kv_write_behind;
         // Blocks are only interchangeable between engines of the same model and KV layout.
         tc.layout_key =
             fmt::format("{}|kv={}|block_tokens={}|block_bytes={}", cfg.model_fingerprint,

@@ -78,6 +78,10 @@ struct EngineConfig {
     // a hung mount stalls no request for longer; shutdown waits as long for disk IO.
     std::chrono::milliseconds kv_disk_load_timeout{5000};
     ReadAtFn kv_disk_read_at;  // fault injection (tests): replaces pread on block files
+    DiskSync kv_disk_sync = DiskSync::Batch;  // when block files reach stable storage
+    // Full blocks are written to the tiers as they fill (crash-safe); off:
+    // only on eviction and at a clean exit (A/B measurements).
+    bool kv_write_behind = true;
     // Compute threads shared with the engines of other models in the
     // process (steps take turns on them). Null: the engine makes its own
     // pool of `threads`.

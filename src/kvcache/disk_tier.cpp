@@ -76,6 +76,16 @@ struct DiskTier::Core {
     void thread_exited(size_t i);
     // Writes one block file; returns 0 or an errno.
     int write_file(const BlockHash& h, const std::vector<uint8_t>& bytes);
+    int do_fsync(int fd) const { return cfg.fsync ? cfg.fsync(fd) : ::fsync(fd); }
+    int sync_dir() const;  // fsyncs the directory (its entries: renames); 0 or an errno
+    // DiskSync::Batch: whether the files written since the last sync are due.
+    bool batch_due() const {
+        return cfg.sync == DiskSync::Batch && !unsynced.empty() && !syncing &&
+               (stop || Clock::now() >= last_sync + cfg.sync_interval);
+    }
+    // fsyncs the files in `unsynced` and the directory; `lk` (on mu) is
+    // released during the IO.
+    void sync_batch(std::unique_lock<std::mutex>& lk);
     // By value: callers pass lru.front(), whose node this erases.
     void drop_locked(BlockHash h, std::vector<std::string>& unlink_paths);
     void forget_locked(BlockHash h);  // out of the index; the file stays
@@ -117,8 +127,30 @@ struct DiskTier::Core {
     std::mutex dir_mu;           // IO threads re-creating a vanished directory
     bool recreated_dir = false;  // guarded by dir_mu
     int consecutive_errors = 0;
+    std::vector<std::string> unsynced;  // DiskSync::Batch: renamed since the last sync
+    Clock::time_point last_sync = Clock::now();
+    bool syncing = false;  // a thread runs sync_batch
     TierStats stats;
 };
+
+Expected<DiskSync> parse_disk_sync(std::string_view s) {
+    if (s == "off") return DiskSync::Off;
+    if (s == "batch") return DiskSync::Batch;
+    if (s == "always") return DiskSync::Always;
+    return make_error("KV disk sync mode '{}' is not one of off, batch, always", s);
+}
+
+std::string_view disk_sync_name(DiskSync s) {
+    switch (s) {
+        case DiskSync::Off:
+            return "off";
+        case DiskSync::Batch:
+            return "batch";
+        case DiskSync::Always:
+            return "always";
+    }
+    return "unknown";
+}
 
 DiskTier::Core::Core(DiskTierConfig c) : cfg(std::move(c)) {
     spec.fingerprint = sha256(std::span<const uint8_t>(
@@ -325,7 +357,7 @@ bool DiskTier::Core::put(const BlockHash& h, std::span<const uint8_t> bytes) {
     {
         std::lock_guard lk(mu);
         if (!enabled || bytes.size() != cfg.block_bytes) {
-            ++stats.dropped;
+            stats.count_drop(enabled ? DropReason::BadSize : DropReason::Disabled);
             return false;
         }
         touch_locked(h);
@@ -335,7 +367,7 @@ bool DiskTier::Core::put(const BlockHash& h, std::span<const uint8_t> bytes) {
         }
         if (pending.count(h)) return true;
         if (pending_bytes + static_cast<int64_t>(bytes.size()) > cfg.queue_bytes) {
-            ++stats.dropped;  // eviction never waits for the disk
+            stats.count_drop(DropReason::QueueFull);  // the caller never waits for the disk
             return false;
         }
         pending_bytes += static_cast<int64_t>(bytes.size());
@@ -469,10 +501,51 @@ int DiskTier::Core::write_file(const BlockHash& h, const std::vector<uint8_t>& b
     if (fd < 0) return errno;
     int err = 0;
     if (!write_all(fd, hdr, sizeof hdr) || !write_all(fd, bytes.data(), bytes.size())) err = errno;
+    // Always: the bytes are stable before the name points at them.
+    if (err == 0 && cfg.sync == DiskSync::Always && do_fsync(fd) != 0) err = errno;
     if (::close(fd) != 0 && err == 0) err = errno;
     if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
-    if (err != 0) ::unlink(tmp.c_str());
+    if (err != 0) {
+        ::unlink(tmp.c_str());
+        return err;
+    }
+    if (cfg.sync == DiskSync::Always) {
+        // Not durable means not stored: the file stays for a restart's scan.
+        if (const int derr = sync_dir(); derr != 0) return derr;
+    }
+    return 0;
+}
+
+int DiskTier::Core::sync_dir() const {
+    const int fd = ::open(cfg.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    const int err = do_fsync(fd) == 0 ? 0 : errno;
+    ::close(fd);
     return err;
+}
+
+void DiskTier::Core::sync_batch(std::unique_lock<std::mutex>& lk) {
+    std::vector<std::string> files;
+    files.swap(unsynced);
+    syncing = true;
+    lk.unlock();
+    int err = 0;
+    for (const std::string& f : files) {
+        // Evicted since (ENOENT): nothing to keep. O_NONBLOCK: never wait on a FIFO.
+        const int fd = ::open(f.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) continue;
+        if (do_fsync(fd) != 0 && err == 0) err = errno;
+        ::close(fd);
+    }
+    if (const int derr = sync_dir(); derr != 0 && err == 0) err = derr;
+    lk.lock();
+    syncing = false;
+    last_sync = last_progress = Clock::now();
+    if (err != 0) {
+        ++stats.errors;
+        spdlog::warn("disk KV tier: syncing {} block file(s) under '{}' failed: {}", files.size(),
+                     cfg.dir, std::strerror(err));
+    }
 }
 
 void DiskTier::Core::disable_locked(const std::string& why) {
@@ -497,8 +570,18 @@ void DiskTier::Core::shrink_locked(std::vector<std::string>& unlink_paths) {
 void DiskTier::Core::worker() {
     std::unique_lock lk(mu);
     for (;;) {
-        work_cv.wait(lk, [&] { return stop || !queue.empty(); });
+        while (!stop && queue.empty() && !batch_due()) {
+            if (cfg.sync == DiskSync::Batch && !unsynced.empty() && !syncing)
+                work_cv.wait_until(lk, last_sync + cfg.sync_interval);
+            else
+                work_cv.wait(lk);
+        }
         if (abandon) return;
+        // At shutdown the queued writes go first, then their one last batch.
+        if (batch_due() && (!stop || queue.empty())) {
+            sync_batch(lk);
+            continue;
+        }
         if (queue.empty()) {
             if (stop) return;
             continue;
@@ -546,7 +629,7 @@ void DiskTier::Core::worker() {
         pending.erase(h);
         pending_bytes -= static_cast<int64_t>(buf->size());
         if (!ok_to_write || !enabled) {
-            ++stats.dropped;
+            stats.count_drop(enabled ? DropReason::NoRoom : DropReason::Disabled);
             if (err == 0 && ok_to_write) ::unlink(block_path(h).c_str());
         } else if (err == 0) {
             consecutive_errors = 0;
@@ -559,9 +642,14 @@ void DiskTier::Core::worker() {
             ++stats.puts;
             stats.bytes_written += file_bytes;
             stats.write_seconds += secs;
+            if (cfg.sync == DiskSync::Batch) {
+                unsynced.push_back(block_path(h));
+                work_cv.notify_one();  // a waiting thread times the batch
+            }
         } else {
             ++stats.errors;
-            ++stats.dropped;
+            stats.count_drop(err == ENOSPC || err == EDQUOT ? DropReason::NoRoom
+                                                            : DropReason::WriteError);
             spdlog::warn("disk KV tier: writing {} failed: {}", block_path(h), std::strerror(err));
             if (err == ENOSPC || err == EDQUOT) {
                 shrink_locked(unlink_paths);

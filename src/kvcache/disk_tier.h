@@ -17,13 +17,17 @@
 // time (disk full, IO or permission errors, the directory removed) are
 // logged and counted: a full disk shrinks the budget, a missing directory is
 // re-created once, repeated failures disable the tier. Serving goes on by
-// recompute. A thread blocked in the file system (a dead network mount)
+// recompute. Durability against a crash of the machine (not only of the
+// process, which the rename covers) is DiskSync's. A thread blocked in the
+// file system (a dead network mount)
 // holds no lock that lookups or put() need, and the destructor leaves it
 // behind after io_timeout without progress, so that shutdown ends.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -31,6 +35,22 @@
 #include "kvcache/tier.h"
 
 namespace ig {
+
+// When written block files reach stable storage. A process crash loses no
+// renamed file in any mode (the page cache survives it); these decide what
+// a power loss or kernel crash may lose. A file lost or torn that way reads
+// as a miss (header and payload checksums), never as wrong bytes.
+enum class DiskSync {
+    Off,     // never fsync: the kernel writes back when it likes
+    Batch,   // one fsync per file written and one of the directory, per batch,
+             // at most every sync_interval (default)
+    Always,  // fsync each file before its rename and the directory after it
+};
+Expected<DiskSync> parse_disk_sync(std::string_view s);  // "off", "batch", "always"
+std::string_view disk_sync_name(DiskSync s);
+
+// fsync(2)'s contract; tests count calls (files and the directory).
+using FsyncFn = std::function<int(int fd)>;
 
 struct DiskTierConfig {
     std::string dir;
@@ -46,6 +66,9 @@ struct DiskTierConfig {
     // Fault injection (tests): replaces ::pread on block files (scan and
     // read), e.g. to simulate a read that hangs in a dead mount.
     ReadAtFn read_at;
+    DiskSync sync = DiskSync::Batch;
+    std::chrono::milliseconds sync_interval{200};  // DiskSync::Batch
+    FsyncFn fsync;                                 // empty: ::fsync (tests count or fail calls)
 };
 
 class DiskTier final : public Tier {

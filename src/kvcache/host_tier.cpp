@@ -72,6 +72,22 @@ void store_elem(uint8_t* p, int32_t eb, float v) {
 
 }  // namespace
 
+std::string_view drop_reason_name(DropReason r) {
+    switch (r) {
+        case DropReason::QueueFull:
+            return "queue_full";
+        case DropReason::NoRoom:
+            return "no_room";
+        case DropReason::Disabled:
+            return "disabled";
+        case DropReason::WriteError:
+            return "write_error";
+        case DropReason::BadSize:
+            return "bad_size";
+    }
+    return "unknown";
+}
+
 void TierStats::observe_load(double seconds) {
     size_t i = 0;
     while (i < kTierLatencyBounds.size() && seconds > kTierLatencyBounds[i]) ++i;
@@ -149,11 +165,12 @@ HostTier::HostTier(HostTierConfig cfg)
 bool HostTier::put(const BlockHash& h, std::span<const uint8_t> bytes) {
     std::lock_guard lk(mu_);
     if (bytes.size() != cfg_.block_bytes) {
-        ++stats_.dropped;
+        stats_.count_drop(DropReason::BadSize);
         return false;
     }
     if (auto it = map_.find(h); it != map_.end()) {  // same content: refresh its place
         lru_.splice(lru_.end(), lru_, it->second.lru);
+        it->second.behind = false;
         return true;
     }
     while (stats_.bytes_used + static_cast<int64_t>(stored_bytes_) > cfg_.budget_bytes &&
@@ -161,19 +178,44 @@ bool HostTier::put(const BlockHash& h, std::span<const uint8_t> bytes) {
         evict_locked(lru_.front());
         ++stats_.evictions;
     }
+    store_locked(h, bytes, false);
+    return true;
+}
+
+bool HostTier::put_behind(const BlockHash& h, std::span<const uint8_t> bytes) {
+    std::lock_guard lk(mu_);
+    if (bytes.size() != cfg_.block_bytes) {
+        stats_.count_drop(DropReason::BadSize);
+        return false;
+    }
+    if (map_.count(h)) return true;  // held: keeps its place
+    while (stats_.bytes_used + static_cast<int64_t>(stored_bytes_) > cfg_.budget_bytes) {
+        // Such copies sit at the front: replace one, never an evicted block.
+        if (lru_.empty() || !map_.at(lru_.front()).behind) {
+            stats_.count_drop(DropReason::NoRoom);
+            return false;
+        }
+        evict_locked(lru_.front());
+        ++stats_.evictions;
+    }
+    store_locked(h, bytes, true);
+    return true;
+}
+
+void HostTier::store_locked(const BlockHash& h, std::span<const uint8_t> bytes, bool behind) {
     Node n;
     n.data.resize(stored_bytes_);
     if (cfg_.q8)
         q8_encode(bytes, cfg_.elem_bytes, n.data);
     else
         std::memcpy(n.data.data(), bytes.data(), bytes.size());
-    n.lru = lru_.insert(lru_.end(), h);
+    n.behind = behind;
+    n.lru = lru_.insert(behind ? lru_.begin() : lru_.end(), h);
     map_.emplace(h, std::move(n));
     stats_.bytes_used += static_cast<int64_t>(stored_bytes_);
     stats_.bytes_written += stored_bytes_;
     ++stats_.blocks;
     ++stats_.puts;
-    return true;
 }
 
 bool HostTier::lookup(const BlockHash& h) {
@@ -193,6 +235,7 @@ Status HostTier::read(const BlockHash& h, std::span<uint8_t> out) {
     else
         std::memcpy(out.data(), it->second.data.data(), out.size());
     lru_.splice(lru_.end(), lru_, it->second.lru);
+    it->second.behind = false;
     stats_.bytes_read += stored_bytes_;
     return {};
 }

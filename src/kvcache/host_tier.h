@@ -26,6 +26,11 @@ class HostTier final : public Tier {
 
     std::string_view name() const override { return "host"; }
     bool put(const BlockHash& h, std::span<const uint8_t> bytes) override;
+    // A copy of a block the pool still holds (written behind): stored at the
+    // cold end, only into free room or in place of another such copy, so
+    // that blocks the pool evicted (put) keep the budget. A later put or
+    // read of it makes it an ordinary block. Dropped (no_room) otherwise.
+    bool put_behind(const BlockHash& h, std::span<const uint8_t> bytes);
     bool lookup(const BlockHash& h) override;
     Status read(const BlockHash& h, std::span<uint8_t> out) override;
     void evict(const BlockHash& h) override;
@@ -40,7 +45,9 @@ class HostTier final : public Tier {
     struct Node {
         std::vector<uint8_t> data;
         std::list<BlockHash>::iterator lru;
+        bool behind = false;  // put_behind's copy, not used since (the LRU front)
     };
+    void store_locked(const BlockHash& h, std::span<const uint8_t> bytes, bool behind);
     HostTierConfig cfg_;
     size_t stored_bytes_;
     mutable std::mutex mu_;

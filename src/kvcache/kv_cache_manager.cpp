@@ -153,7 +153,8 @@ void KvCacheManager::publish_full(SeqBlocks& seq, const BlockHash& root,
         // false: another block already holds this content (computed concurrently);
         // ours stays private and is freed normally. The chain still continues:
         // later blocks hash the content, not the block that holds it.
-        pool_.publish(seq.table[b], seq.hashes.back());
+        if (pool_.publish(seq.table[b], seq.hashes.back()) && tiers_)
+            tiers_->on_full(seq.table[b], seq.hashes.back());  // written behind
     }
 }
 

@@ -34,6 +34,8 @@ Expected<std::unique_ptr<KvTiers>> KvTiers::create(const KvTiersConfig& cfg, KvA
         dc.queue_bytes = cfg.disk_queue_bytes;
         dc.io_timeout = cfg.disk_load_timeout;
         dc.read_at = cfg.disk_read_at;
+        dc.sync = cfg.disk_sync;
+        dc.fsync = cfg.disk_fsync;
         auto disk = DiskTier::open(dc);
         if (disk.ok()) {
             t->disk_ = std::move(disk).value();
@@ -48,17 +50,43 @@ Expected<std::unique_ptr<KvTiers>> KvTiers::create(const KvTiersConfig& cfg, KvA
         }
     }
     if (!t->host_ && !t->disk_) return std::unique_ptr<KvTiers>();
+    if (cfg.write_behind) {
+        WriteBehindConfig wc;
+        wc.block_bytes = arena.block_bytes();
+        wc.queue_bytes = cfg.write_behind_queue_bytes;
+        wc.before_write = cfg.write_behind_hook;
+        KvTiers* self = t.get();
+        t->write_behind_ = std::make_unique<WriteBehind>(
+            wc,
+            [self](const BlockHash& h, std::span<const uint8_t> b) { self->store_behind(h, b); });
+    }
     return t;
 }
 
 KvTiers::~KvTiers() {
-    loader_.reset();  // before the disk tier: its threads no longer read for us
+    write_behind_.reset();  // hands what is staged to the tiers while they exist
+    loader_.reset();        // before the disk tier: its threads no longer read for us
+}
+
+void KvTiers::store_behind(const BlockHash& h, std::span<const uint8_t> bytes) {
+    // A tier that holds the block (or has it queued) writes nothing.
+    if (host_) host_->put_behind(h, bytes);
+    if (disk_) disk_->put(h, bytes);
+}
+
+void KvTiers::on_full(BlockId id, const BlockHash& h) {
+    if (!write_behind_) return;
+    if ((!host_ || host_->lookup(h)) && (!disk_ || disk_->lookup(h))) return;
+    write_behind_->offer(h, std::span<const uint8_t>(arena_.block(id), arena_.block_bytes()));
 }
 
 void KvTiers::on_evict(BlockId id, const BlockHash& h) {
     const std::span<const uint8_t> bytes(arena_.block(id), arena_.block_bytes());
     // Both tiers get it: the host copy serves fast hits, the disk copy
-    // survives a restart and host-tier replacement.
+    // survives a restart and host-tier replacement. A tier that holds the
+    // block (written behind) only refreshes its place: no second write. One
+    // still staged is copied now (the pool reuses the block next); the
+    // writer then finds it held.
     if (host_) host_->put(h, bytes);
     if (disk_) disk_->put(h, bytes);
 }
@@ -137,10 +165,14 @@ std::vector<TierStats> KvTiers::stats() const {
     };
     if (host_) add(*host_, host_c_);
     if (disk_) add(*disk_, disk_c_);
+    // A block the staging area refused reached neither tier.
+    if (const uint64_t wb = write_behind_ ? write_behind_->dropped() : 0; wb > 0)
+        for (TierStats& s : v) s.count_drop(DropReason::QueueFull, wb);
     return v;
 }
 
 void KvTiers::flush() {
+    if (write_behind_) write_behind_->flush();
     if (disk_) disk_->flush();
 }
 

@@ -1,7 +1,16 @@
 #pragma once
 // The tiers below the hot pool, as the pool and the prefix walk see them:
-// blocks the pool evicts are written down (host RAM copy now, disk write
-// queued; eviction never waits for the disk), and a prefix walk that misses
+// every block that becomes full and gets its chain hash is written behind
+// to both tiers at once (WriteBehind: the engine thread copies it into a
+// bounded staging area, the writer thread stores it in host RAM and queues
+// the disk write), so that a crash loses at most the last moments' blocks.
+// A block the pool evicts is written down only where no tier holds it yet
+// (the write-behind dropped it or has not reached it, or write-behind is
+// off): host RAM copy now, disk write queued; eviction never waits for the
+// disk. Written-behind host copies give way to evicted blocks
+// (HostTier::put_behind), so the host budget still favours what the pool
+// no longer holds. A prefix
+// walk that misses
 // the pool asks host then disk and loads a found block into a pool block:
 // host copies at once, disk reads on loader threads (DiskLoader) so that the
 // engine keeps stepping other requests meanwhile. A disk load not finished
@@ -21,6 +30,7 @@
 #include "kvcache/host_tier.h"
 #include "kvcache/kv_arena.h"
 #include "kvcache/tier_load.h"
+#include "kvcache/write_behind.h"
 
 namespace ig {
 
@@ -33,7 +43,14 @@ struct KvTiersConfig {
     int disk_io_threads = 2;
     int disk_load_threads = 2;  // background reads of blocks found on disk
     int64_t disk_queue_bytes = 64 << 20;
-    std::string layout_key;  // model fingerprint + KV layout (disk file headers)
+    DiskSync disk_sync = DiskSync::Batch;
+    FsyncFn disk_fsync;  // fault injection / counting (tests): DiskTierConfig::fsync
+    // Full blocks are written behind as they are published (off: only on
+    // eviction and at a clean exit, which a crash loses).
+    bool write_behind = true;
+    int64_t write_behind_queue_bytes = 32 << 20;
+    std::function<void()> write_behind_hook;  // tests: WriteBehindConfig::before_write
+    std::string layout_key;                   // model fingerprint + KV layout (disk file headers)
     int32_t block_tokens = 16;
     // A disk load not done this long after it started is a miss (a hung
     // mount must not stall requests); also how long shutdown waits for disk IO.
@@ -54,7 +71,11 @@ class KvTiers {
     // Null when the config asks for no tier.
     static Expected<std::unique_ptr<KvTiers>> create(const KvTiersConfig& cfg, KvArena& arena);
 
-    // The pool is about to reuse block `id` that held content `h`.
+    // Block `id` became full and was published as `h`: stage it for both
+    // tiers unless they hold it (one memcpy; a full staging area drops it).
+    void on_full(BlockId id, const BlockHash& h);
+    // The pool is about to reuse block `id` that held content `h`: stores it
+    // in the tiers that do not hold it.
     void on_evict(BlockId id, const BlockHash& h);
     // Whether some tier holds `h`; counts a miss in every tier when none does.
     bool contains(const BlockHash& h);
@@ -72,7 +93,8 @@ class KvTiers {
     // Loader threads still blocked in a read abandoned at its deadline.
     size_t stuck_disk_reads() const { return loader_ ? loader_->stuck() : 0; }
     std::vector<TierStats> stats() const;
-    void flush();  // waits for queued disk writes (tests, benchmarks)
+    // Waits for staged blocks and queued disk writes (tests, benchmarks).
+    void flush();
 
     HostTier* host() { return host_.get(); }
     DiskTier* disk() { return disk_.get(); }
@@ -81,6 +103,8 @@ class KvTiers {
     KvTiers(const KvTiersConfig& cfg, KvArena& arena) : cfg_(cfg), arena_(arena) {}
     // The disk tier, when it is on and some loader thread is not stuck.
     bool disk_readable() const { return disk_ && loader_->available(); }
+    // The write-behind's sink (writer thread): each tier not holding `h` stores it.
+    void store_behind(const BlockHash& h, std::span<const uint8_t> bytes);
 
     struct Counters {
         uint64_t hits = 0, misses = 0, timeouts = 0;
@@ -91,6 +115,7 @@ class KvTiers {
     std::unique_ptr<HostTier> host_;
     std::shared_ptr<DiskTier> disk_;  // shared with loader threads that may outlive us
     std::unique_ptr<DiskLoader> loader_;
+    std::unique_ptr<WriteBehind> write_behind_;  // after the tiers: destroyed first
     Counters host_c_, disk_c_;
     std::vector<DiskLoader::Finished> polled_;     // engine thread
     size_t loads_started_ = 0, loads_polled_ = 0;  // engine thread

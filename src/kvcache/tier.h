@@ -1,7 +1,8 @@
 #pragma once
 // A KV tier below the hot pool: content-addressed block bytes keyed by the
 // block's chain hash (the prefix index's key). Tiers hold copies of blocks
-// the pool evicted; the pool loads them back on a prefix hit. A tier that
+// the pool filled (written behind, KvTiers) or evicted; the pool loads them
+// back on a prefix hit. A tier that
 // fails (IO error, damaged data) answers "miss", never wrong bytes.
 #include <array>
 #include <cstdint>
@@ -20,6 +21,17 @@ namespace ig {
 inline constexpr std::array<double, 12> kTierLatencyBounds = {
     1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 5e-2, 0.25};
 
+// Why a block was not stored (the `reason` label of the dropped-blocks metric).
+enum class DropReason : uint8_t {
+    QueueFull,   // a bounded write queue was full (the writer never waits)
+    NoRoom,      // the budget or the file system had no room for it
+    Disabled,    // the tier had turned itself off
+    WriteError,  // the write failed (IO error)
+    BadSize,     // not a block of this tier's size (a caller bug)
+};
+inline constexpr size_t kDropReasons = 5;
+std::string_view drop_reason_name(DropReason r);  // "queue_full", "no_room", ...
+
 // Plain data for metrics (the server renders it). Counters are monotonic.
 struct TierStats {
     std::string name;  // "host", "disk"
@@ -30,10 +42,11 @@ struct TierStats {
     uint64_t bytes_read = 0, bytes_written = 0;
     double read_seconds = 0, write_seconds = 0;  // time spent in IO: bandwidth = bytes / seconds
     uint64_t puts = 0;                           // blocks stored
-    uint64_t dropped = 0;    // blocks not stored (queue full, disabled, no room)
-    uint64_t evictions = 0;  // blocks removed for room
-    uint64_t errors = 0;     // IO errors
-    uint64_t corrupt = 0;    // blocks rejected by header/checksum checks
+    uint64_t dropped = 0;  // blocks not stored, for any reason (the sum of dropped_by)
+    std::array<uint64_t, kDropReasons> dropped_by{};  // indexed by DropReason
+    uint64_t evictions = 0;                           // blocks removed for room
+    uint64_t errors = 0;                              // IO errors
+    uint64_t corrupt = 0;                             // blocks rejected by header/checksum checks
     // Files named like blocks that are not regular files (a FIFO, socket,
     // device, link): never opened, never deleted.
     uint64_t skipped = 0;
@@ -48,6 +61,10 @@ struct TierStats {
     uint64_t load_count = 0;
 
     void observe_load(double seconds);
+    void count_drop(DropReason r, uint64_t n = 1) {
+        dropped += n;
+        dropped_by[static_cast<size_t>(r)] += n;
+    }
 };
 
 class Tier {

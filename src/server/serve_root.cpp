@@ -6,11 +6,13 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
 #include "chat/chat_template.h"
 #include "kvcache/kv_arena.h"
+#include "kvcache/tier_budgets.h"
 #include "model/llama_model.h"
 #include "tokenizer/gguf_vocab.h"
 #include "tokenizer/tokenizer.h"
@@ -83,6 +85,28 @@ void raise_fd_limit(int64_t want) {
         spdlog::warn("open-file limit {} is below --max-connections {}", rl.rlim_cur, want);
 }
 
+// The KV tier budgets: the operator's, checked against the machine, or the
+// defaults plan_tier_budgets derives from it.
+Status plan_kv_tiers(const ServeOptions& opt, int64_t weights_bytes, EngineConfig& ecfg) {
+    TierBudgetInputs in;
+    probe_tier_budget_inputs(ecfg.kv_disk_dir, in);
+    in.weights_bytes = weights_bytes;
+    in.pool_bytes = ecfg.kv_bytes > 0 ? ecfg.kv_bytes : default_kv_budget_bytes(0);
+    in.prefix_cache = ecfg.enable_prefix_cache;
+    in.host_bytes = opt.kv_host_bytes;
+    in.disk_bytes = opt.kv_disk_bytes;
+    TierBudgets b;
+    IG_ASSIGN_OR_RETURN(b, plan_tier_budgets(in));
+    ecfg.kv_host_bytes = b.host_bytes;
+    ecfg.kv_disk_bytes = b.disk_bytes;
+    if (b.host_bytes == 0 && !opt.kv_host_bytes && in.prefix_cache)
+        spdlog::warn("host KV tier {}", b.host_reason);
+    else
+        spdlog::info("host KV tier {}", b.host_reason);
+    spdlog::info("disk KV tier {}", b.disk_reason);
+    return {};
+}
+
 }  // namespace
 
 Expected<ServedModel> load_served_model(const ServeOptions& opt,
@@ -131,6 +155,7 @@ Expected<ServedModel> load_served_model(const ServeOptions& opt,
     sm.metrics = metrics ? std::move(metrics) : ServerMetrics::create(sm.name);
     EngineConfig ecfg = opt.engine;
     if (!ecfg.step_observer) ecfg.step_observer = sm.metrics->step_observer();
+    if (opt.plan_kv_tiers) IG_TRY(plan_kv_tiers(opt, model->gguf().file_size(), ecfg));
     std::unique_ptr<Engine> engine;
     IG_ASSIGN_OR_RETURN(engine, Engine::create(model, tok, ecfg));
     sm.engine = std::move(engine);

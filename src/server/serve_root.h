@@ -3,6 +3,7 @@
 // tokenizer, the chat renderer, the engine and the API server, in that order,
 // and runs them until SIGTERM/SIGINT. Nothing below is handed a part built
 // above it.
+#include <optional>
 #include <string>
 
 #include "engine/engine.h"
@@ -27,6 +28,11 @@ struct ServeOptions {
     std::string reasoning_parser = "none";  // none, deepseek_r1, qwen3, gpt_oss
     EngineConfig engine;
     ServerConfig server;
+    // `serve`: size the KV tiers with plan_tier_budgets (kvcache/tier_budgets.h)
+    // from the machine, replacing engine.kv_host_bytes / kv_disk_bytes; the
+    // budgets named here (flags) are checked against the machine instead.
+    bool plan_kv_tiers = false;
+    std::optional<int64_t> kv_host_bytes, kv_disk_bytes;
 };
 
 // Model, tokenizer, chat renderer and a started engine. `metrics`: the

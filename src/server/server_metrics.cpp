@@ -80,9 +80,6 @@ void render_tiers(MetricWriter& w, const std::vector<TierStats>& tiers, const st
          MetricType::Counter, field<&TierStats::write_seconds>},
         {"infergrid_kv_tier_stored_blocks_total", "Blocks stored into this tier.",
          MetricType::Counter, field<&TierStats::puts>},
-        {"infergrid_kv_tier_dropped_blocks_total",
-         "Blocks not stored (queue full, no room, tier disabled).", MetricType::Counter,
-         field<&TierStats::dropped>},
         {"infergrid_kv_tier_evicted_blocks_total", "Blocks removed from this tier for room.",
          MetricType::Counter, field<&TierStats::evictions>},
         {"infergrid_kv_tier_io_errors_total", "IO errors in this tier.", MetricType::Counter,
@@ -110,6 +107,15 @@ void render_tiers(MetricWriter& w, const std::vector<TierStats>& tiers, const st
     };
     for (const Series& s : kSeries)
         for (const TierStats& t : tiers) w.sample(s.name, s.help, s.type, s.value(t), labels(t));
+    for (const TierStats& t : tiers)
+        for (size_t r = 0; r < kDropReasons; ++r) {
+            metrics::Labels l = labels(t);
+            l.emplace_back("reason", std::string(drop_reason_name(static_cast<DropReason>(r))));
+            w.sample("infergrid_kv_tier_dropped_blocks_total",
+                     "Blocks not stored, by reason (queue_full: a write queue was full; no_room, "
+                     "disabled, write_error, bad_size).",
+                     MetricType::Counter, static_cast<double>(t.dropped_by[r]), l);
+        }
     const std::vector<double> bounds(kTierLatencyBounds.begin(), kTierLatencyBounds.end());
     for (const TierStats& t : tiers) {
         metrics::Histogram::Snapshot snap;

@@ -78,6 +78,7 @@ const std::map<std::string, std::pair<std::string, std::string>> kValues = {
     {"kv-host-q8", {"", "true"}},
     {"kv-disk-dir", {"d", "\"d\""}},
     {"kv-disk-bytes", {"1048576", "1048576"}},
+    {"kv-disk-sync", {"always", "\"always\""}},
     {"max-body-bytes", {"2048", "2048"}},
     {"max-header-bytes", {"4096", "4096"}},
     {"idle-timeout", {"1.5", "1.5"}},
@@ -130,6 +131,19 @@ TEST(ServeConfig, ReadmeExampleLoads) {
     EXPECT_EQ(p.args.threads, 8);
     EXPECT_EQ(p.args.grace_period, 30);
     EXPECT_EQ(p.args.max_connections, 16384);
+}
+
+TEST(ServeConfig, KvDiskSyncTakesOnlyItsModes) {
+    test::TempDir dir;
+    EXPECT_EQ(ServeArgs{}.kv_disk_sync, "batch");
+    const Parsed ok = parse({"--config", write(dir, "kv-disk-sync = \"off\"\n")});
+    ASSERT_TRUE(ok.status.ok()) << ok.status.error().message;
+    EXPECT_EQ(ok.args.kv_disk_sync, "off");
+    const Parsed bad = parse({"--config", write(dir, "kv-disk-sync = \"sometimes\"\n")});
+    ASSERT_FALSE(bad.status.ok());
+    EXPECT_NE(bad.status.error().message.find("kv-disk-sync"), std::string::npos)
+        << bad.status.error().message;
+    EXPECT_FALSE(parse({"--kv-disk-sync", "sometimes"}).status.ok());
 }
 
 TEST(ServeConfig, CommandLineWins) {
