@@ -363,6 +363,7 @@ Reply ApiServer::completions(HttpRequest&& req, bool chat, RequestContext& ctx) 
     RequestBounds bounds;
     bounds.n_vocab = static_cast<int32_t>(mc.n_vocab);
     bounds.max_n = cfg_.max_n;
+    bounds.defaults = model_.sampling_defaults;
     ParsedRequest pr;
     if (auto e = parse_request(body, chat ? Endpoint::Chat : Endpoint::Completions, bounds, pr))
         return error(*e);

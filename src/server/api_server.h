@@ -54,6 +54,8 @@ struct ServedModel {
     // that the engine's step observer feeds it. Null: the ApiServer makes one.
     std::shared_ptr<ServerMetrics> metrics;
     double load_seconds = 0;  // model load + engine start, for infergrid_model_load_seconds
+    // Sampling for fields a request leaves out (generation_config.json).
+    SamplingParams sampling_defaults;
 };
 
 class ApiServer {

@@ -11,6 +11,7 @@
 
 #include "chat/chat_template.h"
 #include "model/llama_model.h"
+#include "server/generation_defaults.h"
 #include "tokenizer/gguf_vocab.h"
 #include "tokenizer/tokenizer.h"
 #include "util/progress.h"
@@ -82,6 +83,7 @@ Expected<ServedModel> load_served_model(const ServeOptions& opt) {
 
     ServedModel sm;
     sm.tokenizer = tok;
+    IG_ASSIGN_OR_RETURN(sm.sampling_defaults, generation_defaults(opt.model_path));
     sm.name = opt.served_model_name.empty() ? std::filesystem::path(opt.model_path).stem().string()
                                             : opt.served_model_name;
     sm.created = std::chrono::duration_cast<std::chrono::seconds>(
