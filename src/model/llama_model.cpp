@@ -9,8 +9,6 @@
 #include <string_view>
 #include <thread>
 
-#include <spdlog/spdlog.h>
-
 #include "kernels/kernels.h"
 #include "model/hf_folder.h"
 #include "tensor/quantize.h"
@@ -75,12 +73,11 @@ Expected<std::unique_ptr<LlamaModel>> LlamaModel::load(const std::string& path,
     IG_ASSIGN_OR_RETURN(file, open_model_file(path));
     const auto t1 = std::chrono::steady_clock::now();
     auto m = from_gguf(std::move(file), progress);
-    const auto t2 = std::chrono::steady_clock::now();
-    if (m.ok())
-        spdlog::info("{} {}: open {:.3f} s, bind+pack {:.3f} s",
-                     is_hf_folder(path) ? "folder" : "gguf", path,
-                     std::chrono::duration<double>(t1 - t0).count(),
-                     std::chrono::duration<double>(t2 - t1).count());
+    if (m.ok()) {
+        (*m)->load_times_.open_seconds = std::chrono::duration<double>(t1 - t0).count();
+        (*m)->load_times_.pack_seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+    }
     return m;
 }
 

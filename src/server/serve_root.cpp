@@ -76,6 +76,8 @@ Expected<ServedModel> load_served_model(const ServeOptions& opt) {
     IG_ASSIGN_OR_RETURN(
         loaded, LlamaModel::load(opt.model_path, ProgressLine("loading " + opt.model_path)));
     std::shared_ptr<LlamaModel> model = std::move(loaded);
+    spdlog::info("{}: open {:.3f} s, bind+pack {:.3f} s", opt.model_path,
+                 model->load_times().open_seconds, model->load_times().pack_seconds);
     // 2. Its tokenizer.
     std::unique_ptr<Tokenizer> tok_owned;
     IG_ASSIGN_OR_RETURN(tok_owned, load_tokenizer(model->gguf()));
