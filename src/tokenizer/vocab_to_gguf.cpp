@@ -5,25 +5,46 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "tokenizer/regex_split.h"
+#include "tokenizer/tokenizer.h"
 
 namespace ig {
 namespace {
 
-// tokenizer.ggml.pre names whose split regexes gguf_vocab knows, tried in
-// order (the first whose regexes equal the tokenizer.json's wins).
+// tokenizer.ggml.pre names gguf_vocab knows, most common first; qwen2
+// before llama-bpe, whose rules split a vocabulary without multi-digit
+// tokens (Qwen's) the same way.
 constexpr std::array<std::string_view, 12> kPreNames{
-    "gpt-2",        "llama-bpe", "qwen2",     "starcoder", "falcon", "deepseek-coder",
-    "deepseek-llm", "tekken",    "chameleon", "bloom",     "smollm", "command-r"};
+    "qwen2",  "llama-bpe",      "gpt-2",     "starcoder", "deepseek-llm", "falcon",
+    "tekken", "deepseek-coder", "chameleon", "bloom",     "smollm",       "command-r"};
 
+// Text that tells the split rules apart (contractions, digit runs, spaces,
+// new lines, punctuation, scripts), in the spirit of llama.cpp's chktxt.
+constexpr std::string_view kProbe =
+    "\n \n\n \n\n\n \t \t\t \t\n  \n   \n    \n     \n🚀 (normal) 😶\u200d🌫️ (multiple "
+    "emojis concatenated) ✅ 🦙🦙 3 33 333 3333 33333 333333 3333333 33333333 3.3 3..3 3...3 "
+    "កាន់តែពិសេសអាច😁 ?我想在apple工作1314151天～ ------======= нещо на Български "
+    "```````\"\"\"\"......!!!!!!?????? I've been 'told he's there, 'RE you sure? 'M "
+    "not sure I'll make it, 'D you like some tea? We'Ve a'lL";
+
+// The name whose split rules (as the GGUF reader will apply them, with
+// ignore_merges as it decides) tokenize the probe as tokenizer.json does:
+// llama.cpp's convert names pre-tokenizers by behaviour in the same way.
 Expected<std::string> detect_pre(const Vocab& v) {
+    auto ref = make_tokenizer(v);
+    if (!ref) return ref.error();
+    const EncodeOptions plain{.add_special = false};
+    const auto want = (*ref)->encode(kProbe, plain);
     for (std::string_view name : kPreNames) {
-        auto r = split_regexes_for_pre(name);
-        if (r && *r == v.pre_regexes) return std::string(name);
+        Vocab c = v;
+        c.pre = std::string(name);
+        c.pre_regexes.clear();
+        c.ignore_merges = name == "llama-bpe" || name == "tekken";
+        auto t = make_tokenizer(std::move(c));
+        if (t && (*t)->encode(kProbe, plain) == want) return std::string(name);
     }
     return make_error(
-        "the tokenizer.json pre-tokenizer (split regexes) matches no tokenizer.ggml.pre name "
-        "known here; it cannot be written as a llama.cpp vocabulary");
+        "the tokenizer.json pre-tokenizer splits text as no tokenizer.ggml.pre name known here "
+        "does; it cannot be written as a llama.cpp vocabulary");
 }
 
 GgufValue string_array(const std::vector<std::string>& items) {
