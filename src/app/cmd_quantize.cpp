@@ -20,17 +20,20 @@ std::string shape_str(const std::vector<uint64_t>& s) {
     return r + "]";
 }
 
-int run_quantize(const QuantizeArgs& a) {
-    const auto mix = quant_mix_from_name(a.type);
+}  // namespace
+
+int run_quantize_like(const std::string& type, int threads, const std::string& out,
+                      const QuantizeRun& run) {
+    const auto mix = quant_mix_from_name(type);
     if (!mix) {
         std::string names;
         for (const auto& n : quant_mix_names()) names += (names.empty() ? "" : ", ") + n;
-        return fail(make_error("unknown --type '{}' (one of: {})", a.type, names));
+        return fail(make_error("unknown --type '{}' (one of: {})", type, names));
     }
-    ThreadPool pool(a.threads);
+    ThreadPool pool(threads);
     size_t n_tensors = 0;
     bool warned = false;
-    auto summary = quantize_model(a.in, a.out, *mix, pool, [&](const TensorResult& r) {
+    auto summary = run(*mix, pool, [&](const TensorResult& r) {
         const TensorPlan& p = *r.plan;
         const auto in_info = dtype_info(static_cast<uint32_t>(p.in_type));
         const bool in_quantized = in_info && in_info->block_elems > 1;  // block types
@@ -58,8 +61,17 @@ int run_quantize(const QuantizeArgs& a) {
         s.n_tensors, static_cast<unsigned long long>(s.n_elements),
         static_cast<double>(s.in_bytes) / (1 << 20), static_cast<double>(s.out_bytes) / (1 << 20),
         s.bits_per_weight(), std::string(quant_mix_name(*mix)).c_str());
-    std::fprintf(stderr, "wrote %s\n", a.out.c_str());
+    std::fprintf(stderr, "wrote %s\n", out.c_str());
     return 0;
+}
+
+namespace {
+
+int run_quantize(const QuantizeArgs& a) {
+    return run_quantize_like(a.type, a.threads, a.out,
+                             [&](QuantMix mix, ThreadPool& pool, const auto& on_tensor) {
+                                 return quantize_model(a.in, a.out, mix, pool, on_tensor);
+                             });
 }
 
 }  // namespace
@@ -72,7 +84,8 @@ Command add_quantize(CLI::App& app) {
                   "dequantized and quantized again, adding their rounding error")
         ->required();
     s->add_option("output", a->out, "Output GGUF")->required();
-    s->add_option("--type", a->type, "f16, q8_0, q4_0, q4_k_m, q5_k_m or q6_k")->required();
+    s->add_option("--type", a->type, "f32, f16, bf16, q8_0, q4_0, q4_k_m, q5_k_m or q6_k")
+        ->required();
     s->add_option("-t,--threads", a->threads, "Threads (0: all cores)");
     return {s, [a] { return run_quantize(*a); }};
 }

@@ -14,10 +14,10 @@ int main(int argc, char** argv) {
     app.option_defaults()->always_capture_default();
 
     const std::vector<Command> commands = {
-        add_generate(app),   add_synth(app),    add_inspect(app),       add_tokenize(app),
-        add_detokenize(app), add_quantize(app), add_chat_template(app), add_bench(app),
-        add_serve(app),      add_plan(app),     add_tenants(app),       add_usage(app),
-        add_pull(app),
+        add_generate(app),   add_synth(app),    add_inspect(app), add_tokenize(app),
+        add_detokenize(app), add_quantize(app), add_convert(app), add_chat_template(app),
+        add_bench(app),      add_serve(app),    add_plan(app),    add_tenants(app),
+        add_usage(app),      add_pull(app),
     };
 
     // A first word that is no command is a typo or a command from another

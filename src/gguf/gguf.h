@@ -97,6 +97,15 @@ class GgufFile {
     static Expected<GgufFile> open(const std::string& path);
     // Parses bytes the caller keeps alive (tests, fuzzing).
     static Expected<GgufFile> parse(std::span<const uint8_t> bytes);
+    // A GGUF view of weights that live elsewhere (a Hugging Face folder's
+    // safetensors mappings, buffers made at load): each tensor's data points
+    // into one of `maps` or `owned`, which the result keeps alive. Checked as
+    // a parsed file is (names, shapes, byte sizes, duplicates); n_elements
+    // and n_bytes are computed here. `path` names the source (a directory).
+    static Expected<GgufFile> assemble(std::vector<GgufKV> kv, std::vector<GgufTensorInfo> tensors,
+                                       std::vector<std::shared_ptr<const MappedFile>> maps,
+                                       std::vector<std::shared_ptr<const void>> owned,
+                                       std::string path);
 
     uint32_t version() const { return version_; }
     uint64_t alignment() const { return alignment_; }
@@ -130,6 +139,9 @@ class GgufFile {
     std::vector<uint32_t> tensor_index_;
 
     std::shared_ptr<MappedFile> file_;  // null when parsed from caller bytes
+    // An assembled view's sources (see assemble).
+    std::vector<std::shared_ptr<const MappedFile>> maps_;
+    std::vector<std::shared_ptr<const void>> owned_;
     std::span<const uint8_t> bytes_;
     std::string path_;
     uint32_t version_ = 0;

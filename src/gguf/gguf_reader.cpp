@@ -371,6 +371,65 @@ std::string gguf_value_to_string(const GgufValue& v, size_t max_items) {
 
 void GgufFile::drop_pages(const void* p, size_t n) const {
     if (file_) file_->drop_pages(p, n);
+    const auto* b = static_cast<const uint8_t*>(p);
+    for (const auto& m : maps_)
+        if (b >= m->data() && b + n <= m->data() + m->size()) m->drop_pages(p, n);
+}
+
+Expected<GgufFile> GgufFile::assemble(std::vector<GgufKV> kv, std::vector<GgufTensorInfo> tensors,
+                                      std::vector<std::shared_ptr<const MappedFile>> maps,
+                                      std::vector<std::shared_ptr<const void>> owned,
+                                      std::string path) {
+    GgufFile f;
+    f.version_ = 3;
+    f.path_ = std::move(path);
+    f.kv_ = std::move(kv);
+    f.tensors_ = std::move(tensors);
+    f.maps_ = std::move(maps);
+    f.owned_ = std::move(owned);
+    for (const auto& kv : f.kv_)
+        if (kv.key.empty() || kv.key.size() > kMaxKeyBytes)
+            return make_error("metadata key '{}' has a bad length", kv.key);
+    if (auto dup = build_index(
+            f.kv_, [](const GgufKV& kv) -> std::string_view { return kv.key; }, f.kv_index_))
+        return make_error("duplicate metadata key '{}'", f.kv_[*dup].key);
+    for (auto& t : f.tensors_) {
+        if (t.name.empty()) return make_error("a tensor has an empty name");
+        if (t.shape.empty() || t.shape.size() > kGgufMaxDims)
+            return make_error("tensor '{}' has {} dimensions (supported: 1 to {})", t.name,
+                              t.shape.size(), kGgufMaxDims);
+        uint64_t n = 1;
+        for (uint64_t ne : t.shape) {
+            if (ne == 0)
+                return make_error("tensor '{}' has a zero dimension (shape {})", t.name,
+                                  shape_str(t.shape));
+            if (!checked_mul(n, ne, n) || n > uint64_t(std::numeric_limits<int64_t>::max()))
+                return make_error("tensor '{}' shape {} overflows: element count exceeds 2^63",
+                                  t.name, shape_str(t.shape));
+        }
+        auto info = dtype_info(static_cast<uint32_t>(t.type));
+        if (!info) return make_error("tensor '{}' has an unknown type", t.name);
+        if (t.shape[0] % info->block_elems != 0)
+            return make_error(
+                "tensor '{}' of type {}: ne[0] = {} is not a multiple of the block size {}", t.name,
+                info->name, t.shape[0], info->block_elems);
+        uint64_t bytes = 0;
+        if (!checked_mul(n / info->block_elems, info->block_bytes, bytes))
+            return make_error("tensor '{}' shape {} of type {}: byte size overflows 64 bits",
+                              t.name, shape_str(t.shape), info->name);
+        if (t.n_bytes != 0 && t.n_bytes != bytes)
+            return make_error("tensor '{}' holds {} bytes, its shape {} of type {} needs {}",
+                              t.name, t.n_bytes, shape_str(t.shape), info->name, bytes);
+        if (t.data == nullptr) return make_error("tensor '{}' has no data", t.name);
+        t.n_elements = n;
+        t.n_bytes = bytes;
+        t.offset = 0;
+    }
+    if (auto dup = build_index(
+            f.tensors_, [](const GgufTensorInfo& t) -> std::string_view { return t.name; },
+            f.tensor_index_))
+        return make_error("duplicate tensor name '{}'", f.tensors_[*dup].name);
+    return f;
 }
 
 Expected<GgufFile> GgufFile::open(const std::string& path) {

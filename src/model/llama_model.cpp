@@ -3,12 +3,14 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <string_view>
 #include <thread>
 
 #include "kernels/kernels.h"
+#include "model/hf_folder.h"
 #include "tensor/quantize.h"
 
 namespace ig {
@@ -64,9 +66,19 @@ Expected<std::vector<float>> vector_f32(const GgufFile& f, const std::string& na
 
 Expected<std::unique_ptr<LlamaModel>> LlamaModel::load(const std::string& path,
                                                        const ProgressFn& progress) {
-    auto f = GgufFile::open(path);
-    if (!f.ok()) return f.error();
-    return from_gguf(std::make_shared<const GgufFile>(std::move(f).value()), progress);
+    // Cold start in phases: open (map + validate, and for a folder the
+    // Q/K copies), then bind + pack (reads every weight once).
+    const auto t0 = std::chrono::steady_clock::now();
+    std::shared_ptr<const GgufFile> file;
+    IG_ASSIGN_OR_RETURN(file, open_model_file(path));
+    const auto t1 = std::chrono::steady_clock::now();
+    auto m = from_gguf(std::move(file), progress);
+    if (m.ok()) {
+        (*m)->load_times_.open_seconds = std::chrono::duration<double>(t1 - t0).count();
+        (*m)->load_times_.pack_seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+    }
+    return m;
 }
 
 Expected<std::unique_ptr<LlamaModel>> LlamaModel::from_gguf(std::shared_ptr<const GgufFile> file,

@@ -36,6 +36,14 @@ struct LayerWeights {
     WeightView wq, wk, wv, wo, gate, up, down;
 };
 
+// Where a cold start went (LlamaModel::load): opening (map + validate; for
+// a Hugging Face folder also config, shards and the Q/K copies), then binding
+// the weights and packing them for the kernels (reads every weight once).
+struct LoadTimes {
+    double open_seconds = 0;
+    double pack_seconds = 0;
+};
+
 class LlamaModel {
   public:
     // progress: weights prepared for the kernels so far (the part of a load
@@ -47,6 +55,7 @@ class LlamaModel {
 
     const ModelConfig& config() const { return cfg_; }
     const GgufFile& gguf() const { return *file_; }
+    const LoadTimes& load_times() const { return load_times_; }
     // KV layout this model needs, for a given block size and element type.
     KvLayout kv_layout(int64_t block_tokens, DType type) const;
 
@@ -77,6 +86,7 @@ class LlamaModel {
     void ensure_scratch(int64_t n_tokens, int64_t n_rows);
 
     std::shared_ptr<const GgufFile> file_;
+    LoadTimes load_times_;
     ModelConfig cfg_;
     WeightView tok_embd_, output_;
     std::vector<float> output_norm_;

@@ -68,12 +68,13 @@ Expected<GenerateResult> run_generate(const GenerateOptions& o, std::ostream& ou
     if (!model.ok()) return make_error("{}: {}", o.model, model.error().message);
     LlamaModel& m = **model;
     const ModelConfig& cfg = m.config();
-    auto vocab = vocab_from_gguf(m.gguf());
-    if (!vocab.ok()) return vocab.error();
-    if (vocab->size() != cfg.n_vocab)
-        return make_error("tokenizer has {} tokens, model has {}", vocab->size(), cfg.n_vocab);
-    std::unique_ptr<Tokenizer> tok;
-    IG_ASSIGN_OR_RETURN(tok, make_tokenizer(std::move(vocab).value()));
+    // load_tokenizer: a Hugging Face folder's view reads the folder's tokenizer.json.
+    auto loaded_tok = load_tokenizer(m.gguf());
+    if (!loaded_tok.ok()) return loaded_tok.error();
+    if ((*loaded_tok)->n_vocab() != cfg.n_vocab)
+        return make_error("tokenizer has {} tokens, model has {}", (*loaded_tok)->n_vocab(),
+                          cfg.n_vocab);
+    std::unique_ptr<Tokenizer> tok = std::move(loaded_tok).value();
 
     GenerateResult res;
     res.prompt_ids = tok->encode(o.prompt);

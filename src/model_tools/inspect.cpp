@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "gguf/gguf.h"
+#include "model/hf_folder.h"
 
 namespace ig {
 namespace {
@@ -204,14 +205,14 @@ void print_text(const GgufFile& f, const Summary& s, std::ostream& out) {
 }  // namespace
 
 Status run_inspect(const std::string& path, bool json_out, std::ostream& out) {
-    auto f = GgufFile::open(path);
+    auto f = open_model_file(path);
     if (!f) return f.error();
     try {
-        Summary s = summarize(*f);
+        Summary s = summarize(**f);
         if (json_out)
-            print_json(*f, s, out);
+            print_json(**f, s, out);
         else
-            print_text(*f, s, out);
+            print_text(**f, s, out);
     } catch (const std::exception& e) {  // allocation or JSON failure: keep it inside the module
         return make_error("inspect '{}': {}", path, e.what());
     }

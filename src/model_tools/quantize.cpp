@@ -19,8 +19,10 @@ struct MixInfo {
     uint32_t file_type;
 };
 
-constexpr std::array<MixInfo, 6> kMixes = {{
+constexpr std::array<MixInfo, 8> kMixes = {{
+    {QuantMix::F32, "f32", DType::F32, 0},
     {QuantMix::F16, "f16", DType::F16, 1},
+    {QuantMix::BF16, "bf16", DType::BF16, 32},
     {QuantMix::Q8_0, "q8_0", DType::Q8_0, 7},
     {QuantMix::Q4_0, "q4_0", DType::Q4_0, 2},
     {QuantMix::Q4_K_M, "q4_k_m", DType::Q4_K, 15},
@@ -125,7 +127,7 @@ Expected<std::vector<TensorPlan>> plan_quantization(const GgufFile& file, QuantM
         DType want = mi.base;
         const bool is_output =
             t.name == "output.weight" || (!has_output && t.name == "token_embd.weight");
-        if (is_output && mi.base != DType::F16 && mi.base != DType::Q8_0) {
+        if (is_output && !is_float_type(mi.base) && mi.base != DType::Q8_0) {
             want = DType::Q6_K;
             p.note = "output: q6_k";
         } else if (kmix &&
@@ -155,12 +157,18 @@ Expected<QuantizeSummary> quantize_model(
     const std::function<void(const TensorResult&)>& on_tensor) {
     auto opened = GgufFile::open(in_path);
     if (!opened.ok()) return opened.error();
-    const GgufFile& in = *opened;
+    return quantize_gguf(*opened, {}, out_path, mix, pool, on_tensor);
+}
+
+Expected<QuantizeSummary> quantize_gguf(const GgufFile& in, const std::vector<GgufKV>& extra,
+                                        const std::string& out_path, QuantMix mix, ThreadPool& pool,
+                                        const std::function<void(const TensorResult&)>& on_tensor) {
     std::vector<TensorPlan> plans;
     IG_ASSIGN_OR_RETURN(plans, plan_quantization(in, mix));
 
     GgufWriter w;
     for (const auto& kv : in.metadata()) w.set(kv.key, kv.value);
+    for (const auto& kv : extra) w.set(kv.key, kv.value);
     w.set("general.file_type", GgufValue::u32(quant_mix_file_type(mix)));
     w.set("general.quantization_version", GgufValue::u32(2));
 
@@ -213,6 +221,7 @@ Expected<QuantizeSummary> quantize_model(
             }));
     }
     const uint32_t alignment = static_cast<uint32_t>(in.alignment());
+
     IG_TRY(w.write(out_path, alignment));
     return sum;
 }

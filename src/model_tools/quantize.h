@@ -17,13 +17,13 @@
 namespace ig {
 
 // Target mixes, named as llama.cpp names them.
-enum class QuantMix { F16, Q8_0, Q4_0, Q4_K_M, Q5_K_M, Q6_K };
+enum class QuantMix { F32, F16, BF16, Q8_0, Q4_0, Q4_K_M, Q5_K_M, Q6_K };
 
 std::optional<QuantMix> quant_mix_from_name(std::string_view name);  // "q4_k_m", any case
 std::string_view quant_mix_name(QuantMix mix);
 std::vector<std::string> quant_mix_names();
-// llama.cpp's llama_ftype for general.file_type (F16 1, Q4_0 2, Q8_0 7,
-// Q4_K_M 15, Q5_K_M 17, Q6_K 18).
+// llama.cpp's llama_ftype for general.file_type (F32 0, F16 1, Q4_0 2,
+// Q8_0 7, Q4_K_M 15, Q5_K_M 17, Q6_K 18, BF16 32).
 uint32_t quant_mix_file_type(QuantMix mix);
 
 // What happens to one tensor.
@@ -61,5 +61,10 @@ struct QuantizeSummary {
 Expected<QuantizeSummary> quantize_model(const std::string& in_path, const std::string& out_path,
                                          QuantMix mix, ThreadPool& pool,
                                          const std::function<void(const TensorResult&)>& on_tensor);
+// The same from a GGUF view already open (a Hugging Face folder's), with
+// `extra` metadata (its vocabulary) added to the file's.
+Expected<QuantizeSummary> quantize_gguf(const GgufFile& in, const std::vector<GgufKV>& extra,
+                                        const std::string& out_path, QuantMix mix, ThreadPool& pool,
+                                        const std::function<void(const TensorResult&)>& on_tensor);
 
 }  // namespace ig

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "gguf/gguf.h"
+#include "model/hf_folder.h"
 #include "tokenizer/gguf_vocab.h"
 #include "tokenizer/hf_tokenizer_json.h"
 #include "util/read_file.h"
@@ -39,9 +40,9 @@ Expected<std::unique_ptr<Tokenizer>> load_cli_tokenizer(const std::string& model
         return tokenizer_from_hf_json(tj, cfg);
     }
     if (model.empty()) return make_error("give --model or --tokenizer-json");
-    auto f = GgufFile::open(model);
+    auto f = open_model_file(model);
     if (!f.ok()) return f.error();
-    return load_tokenizer(*f);
+    return load_tokenizer(**f);
 }
 
 Status run_tokenize(const TokenizeCliOptions& o, std::istream& in, std::ostream& out) {

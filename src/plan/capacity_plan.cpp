@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "gguf/gguf.h"
+#include "model/hf_folder.h"
 #include "model/model_config.h"
 #include "tensor/dtype.h"
 
@@ -97,8 +98,10 @@ Expected<std::optional<double>> plan_model(PlanInputs& in, nlohmann::json& j) {
     nlohmann::json model;
     std::optional<double> weight_bytes;
     if (!in.model_path.empty()) {
-        auto f = GgufFile::open(in.model_path);
-        if (!f.ok()) return make_error("--model {}: {}", in.model_path, f.error().message);
+        auto opened = open_model_file(in.model_path);
+        if (!opened.ok())
+            return make_error("--model {}: {}", in.model_path, opened.error().message);
+        const GgufFile* f = opened->get();
         auto cfg = ModelConfig::from_gguf(*f);
         if (!cfg.ok()) return make_error("--model {}: {}", in.model_path, cfg.error().message);
         in.layers = in.layers.value_or(cfg->n_layer);

@@ -422,6 +422,7 @@ Reply ApiServer::completions_on(const std::shared_ptr<ServedModel>& model, const
     RequestBounds bounds;
     bounds.n_vocab = static_cast<int32_t>(mc.n_vocab);
     bounds.max_n = cfg_.max_n;
+    bounds.defaults = sm.sampling_defaults;
     ParsedRequest pr;
     if (auto e = parse_request(body, chat ? Endpoint::Chat : Endpoint::Completions, bounds, pr))
         return error(*e);

@@ -321,15 +321,16 @@ void parse(const json& body, Endpoint ep, const RequestBounds& b, ParsedRequest&
     }
 
     SamplingParams& s = out.sampling;
-    s.temperature = static_cast<float>(number(body, "temperature", 0, 2).value_or(1.0));
-    s.top_p = static_cast<float>(number(body, "top_p", 0, 1, /*lo_open=*/true).value_or(1.0));
+    const SamplingParams& d = b.defaults;
+    s.temperature = static_cast<float>(number(body, "temperature", 0, 2).value_or(d.temperature));
+    s.top_p = static_cast<float>(number(body, "top_p", 0, 1, /*lo_open=*/true).value_or(d.top_p));
     s.presence_penalty = static_cast<float>(number(body, "presence_penalty", -2, 2).value_or(0));
     s.frequency_penalty = static_cast<float>(number(body, "frequency_penalty", -2, 2).value_or(0));
-    s.top_k = static_cast<int32_t>(integer(body, "top_k", -1, b.n_vocab).value_or(0));
+    s.top_k = static_cast<int32_t>(integer(body, "top_k", -1, b.n_vocab).value_or(d.top_k));
     if (s.top_k < 0) s.top_k = 0;  // vLLM's -1: off
-    s.min_p = static_cast<float>(number(body, "min_p", 0, 1).value_or(0));
-    s.repetition_penalty =
-        static_cast<float>(number(body, "repetition_penalty", 0, 2, /*lo_open=*/true).value_or(1));
+    s.min_p = static_cast<float>(number(body, "min_p", 0, 1).value_or(d.min_p));
+    s.repetition_penalty = static_cast<float>(
+        number(body, "repetition_penalty", 0, 2, /*lo_open=*/true).value_or(d.repetition_penalty));
     if (auto seed = integer(body, "seed", std::numeric_limits<int64_t>::min(),
                             std::numeric_limits<int64_t>::max()))
         s.seed = static_cast<uint64_t>(*seed);

@@ -38,6 +38,10 @@ struct RequestBounds {
     int32_t n_vocab = 0;
     int32_t max_n = 16;
     int32_t max_stop = 16;  // stop strings
+    // The model's defaults (a Hugging Face folder's generation_config.json)
+    // for temperature, top_p, top_k, min_p and repetition_penalty when the request
+    // leaves them out; OpenAI's otherwise.
+    SamplingParams defaults;
 };
 
 // Fills `out`, or returns the error to send.

@@ -14,6 +14,7 @@
 #include "kvcache/kv_arena.h"
 #include "kvcache/tier_budgets.h"
 #include "model/llama_model.h"
+#include "server/generation_defaults.h"
 #include "tokenizer/gguf_vocab.h"
 #include "tokenizer/tokenizer.h"
 #include "util/progress.h"
@@ -118,6 +119,8 @@ Expected<ServedModel> load_served_model(const ServeOptions& opt,
     IG_ASSIGN_OR_RETURN(
         loaded, LlamaModel::load(opt.model_path, ProgressLine("loading " + opt.model_path)));
     std::shared_ptr<LlamaModel> model = std::move(loaded);
+    spdlog::info("{}: open {:.3f} s, bind+pack {:.3f} s", opt.model_path,
+                 model->load_times().open_seconds, model->load_times().pack_seconds);
     // 2. Its tokenizer.
     std::unique_ptr<Tokenizer> tok_owned;
     IG_ASSIGN_OR_RETURN(tok_owned, load_tokenizer(model->gguf()));
@@ -125,6 +128,7 @@ Expected<ServedModel> load_served_model(const ServeOptions& opt,
 
     ServedModel sm;
     sm.tokenizer = tok;
+    IG_ASSIGN_OR_RETURN(sm.sampling_defaults, generation_defaults(opt.model_path));
     sm.name = opt.served_model_name.empty() ? std::filesystem::path(opt.model_path).stem().string()
                                             : opt.served_model_name;
     sm.created = std::chrono::duration_cast<std::chrono::seconds>(

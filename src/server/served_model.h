@@ -44,6 +44,8 @@ struct ServedModel {
     std::shared_ptr<ServerMetrics> metrics;
     double load_seconds = 0;   // model load + engine start, for infergrid_model_load_seconds
     int64_t memory_bytes = 0;  // weights + KV pool (model budgets); 0: not known
+    // Sampling for fields a request leaves out (generation_config.json).
+    SamplingParams sampling_defaults;
 };
 
 }  // namespace ig::server

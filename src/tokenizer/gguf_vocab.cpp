@@ -1,5 +1,9 @@
 #include "tokenizer/gguf_vocab.h"
 
+#include <filesystem>
+
+#include "tokenizer/hf_folder_vocab.h"
+
 namespace ig {
 
 Expected<Vocab> vocab_from_gguf(const GgufFile& f) {
@@ -76,7 +80,12 @@ Expected<Vocab> vocab_from_gguf(const GgufFile& f) {
 
 Expected<std::unique_ptr<Tokenizer>> load_tokenizer(const GgufFile& f) {
     Vocab v;
-    IG_ASSIGN_OR_RETURN(v, vocab_from_gguf(f));
+    std::error_code ec;
+    if (f.find("tokenizer.ggml.model") == nullptr && std::filesystem::is_directory(f.path(), ec)) {
+        IG_ASSIGN_OR_RETURN(v, vocab_from_hf_folder(f.path()));
+    } else {
+        IG_ASSIGN_OR_RETURN(v, vocab_from_gguf(f));
+    }
     return make_tokenizer(std::move(v));
 }
 

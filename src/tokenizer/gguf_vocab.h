@@ -14,7 +14,8 @@ namespace ig {
 Expected<Vocab> vocab_from_gguf(const GgufFile& f);
 
 // The tokenizer the file's metadata describes (SentencePiece-style or
-// byte-level BPE).
+// byte-level BPE); for a Hugging Face folder's view (no tokenizer.ggml.*
+// keys, path a directory) the folder's tokenizer.json (hf_folder_vocab.h).
 Expected<std::unique_ptr<Tokenizer>> load_tokenizer(const GgufFile& f);
 
 }  // namespace ig

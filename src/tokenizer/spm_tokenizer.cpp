@@ -172,16 +172,27 @@ void SpmTokenizer::encode_segment(std::string_view sv, std::vector<int32_t>& out
         try_add(bg.left);
     }
 
+    // Bytes without a <0xNN> token become <unk>, one per run of them, as
+    // SentencePiece merges consecutive unknown pieces (and tokenizer.json's
+    // fuse_unk does): vocabularies with byte tokens never get here.
+    bool in_unk_run = false;
     for (int i = 0; i != -1 && i < static_cast<int>(sym.size()); i = sym[i].next) {
         const Symbol& sy = sym[i];
         const int32_t id = find(sv.substr(sy.begin, sy.len));
         if (id >= 0) {
             out.push_back(id);
+            in_unk_run = false;
             continue;
         }
         for (size_t k = 0; k < sy.len; ++k) {
             const int32_t b = byte_ids_[static_cast<unsigned char>(sv[sy.begin + k])];
-            out.push_back(b >= 0 ? b : vocab_.unk_id >= 0 ? vocab_.unk_id : 0);
+            if (b >= 0) {
+                out.push_back(b);
+                in_unk_run = false;
+            } else if (!in_unk_run) {
+                out.push_back(vocab_.unk_id >= 0 ? vocab_.unk_id : 0);
+                in_unk_run = true;
+            }
         }
     }
 }

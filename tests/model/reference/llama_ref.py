@@ -8,6 +8,8 @@ Hugging Face transformers' Llama/Qwen2/Qwen3 semantics and llama.cpp's GGUF conv
 
 Command line
 ------------
+  M may be a Hugging Face model folder (config.json + safetensors) instead of a GGUF
+  file: it is read by HFFolder below, weights in HF's own layout.
   llama_ref.py logits   --model M.gguf --tokens 1,2,3 --out OUT.bin [--positions-start P]
       Runs the tokens as ONE sequence (causal attention among them) and writes the
       logits of EVERY position as float64 little-endian, shape [n_tokens, n_vocab],
@@ -367,6 +369,142 @@ class GGUFFile:
 
 
 # ----------------------------------------------------------------------------------
+# Hugging Face folder (config.json + safetensors), read on its own terms
+# ----------------------------------------------------------------------------------
+
+class HFTensor:
+    __slots__ = ('name', 'ne', 'dtype', 'buf', 'begin', 'end')
+
+    def __init__(self, name, shape, dtype, buf, begin, end):
+        self.name, self.dtype, self.buf, self.begin, self.end = name, dtype, buf, begin, end
+        self.ne = tuple(reversed(shape))   # GGUF order, so Model's shape checks apply
+
+    @property
+    def n_elems(self):
+        n = 1
+        for x in self.ne:
+            n *= x
+        return n
+
+    @property
+    def np_shape(self):
+        return tuple(reversed(self.ne))
+
+
+class HFFolder:
+    """A Hugging Face model folder with the GGUFFile interface Model uses.
+
+    Weights keep Hugging Face's layout: Wq/Wk rows are NOT permuted, so the model
+    rotates with HF's rotate_half pairing (x[i], x[i + d/2]) for every architecture
+    (hf_layout).  The hyper-parameters come from config.json under the GGUF key
+    names; the tensors under the GGUF tensor names.  Tied embeddings: whichever of
+    model.embed_tokens.weight / lm_head.weight is stored serves as both."""
+
+    hf_layout = True
+    ARCHS = {'LlamaForCausalLM': 'llama', 'MistralForCausalLM': 'llama',
+             'Qwen2ForCausalLM': 'qwen2', 'Qwen3ForCausalLM': 'qwen3'}
+
+    def __init__(self, path):
+        import json
+        self.path = path
+        try:
+            with open(os.path.join(path, 'config.json')) as f:
+                cfg = json.load(f)
+        except (OSError, ValueError) as e:
+            raise RefError(f'{path}: cannot read config.json: {e}')
+        arch = self.ARCHS.get((cfg.get('architectures') or [None])[0])
+        if arch is None:
+            raise RefError(f'{path}: unsupported architectures {cfg.get("architectures")}')
+        if cfg.get('rope_scaling'):
+            raise RefError(f'{path}: rope_scaling is not implemented in the reference')
+        n_head = cfg['num_attention_heads']
+        self.kv = {
+            'general.architecture': arch,
+            f'{arch}.embedding_length': cfg['hidden_size'],
+            f'{arch}.block_count': cfg['num_hidden_layers'],
+            f'{arch}.feed_forward_length': cfg['intermediate_size'],
+            f'{arch}.attention.head_count': n_head,
+            f'{arch}.attention.head_count_kv': cfg.get('num_key_value_heads') or n_head,
+            f'{arch}.attention.layer_norm_rms_epsilon': cfg.get('rms_norm_eps', 1e-6),
+            f'{arch}.rope.freq_base': cfg.get('rope_theta', 10000.0),
+        }
+        if cfg.get('head_dim'):
+            self.kv[f'{arch}.attention.key_length'] = cfg['head_dim']
+        files = ['model.safetensors']
+        if not os.path.exists(os.path.join(path, files[0])):
+            with open(os.path.join(path, 'model.safetensors.index.json')) as f:
+                files = sorted(set(json.load(f)['weight_map'].values()))
+        raw = {}
+        self._maps = []
+        for fn in files:
+            with open(os.path.join(path, fn), 'rb') as f:
+                mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            self._maps.append(mm)
+            n = struct.unpack_from('<Q', mm, 0)[0]
+            header = json.loads(bytes(mm[8:8 + n]).decode('utf-8'))
+            for name, e in header.items():
+                if name == '__metadata__':
+                    continue
+                b, t = e['data_offsets']
+                raw[name] = HFTensor(name, e['shape'], e['dtype'], mm, 8 + n + b, 8 + n + t)
+        if 'model.embed_tokens.weight' not in raw:
+            raw['model.embed_tokens.weight'] = raw['lm_head.weight']
+        if cfg.get('tie_word_embeddings'):
+            raw.pop('lm_head.weight', None)
+        names = {'model.embed_tokens.weight': 'token_embd.weight', 'model.norm.weight': 'output_norm.weight',
+                 'lm_head.weight': 'output.weight'}
+        block = {'input_layernorm.weight': 'attn_norm.weight', 'post_attention_layernorm.weight': 'ffn_norm.weight',
+                 'self_attn.q_proj.weight': 'attn_q.weight', 'self_attn.k_proj.weight': 'attn_k.weight',
+                 'self_attn.v_proj.weight': 'attn_v.weight', 'self_attn.o_proj.weight': 'attn_output.weight',
+                 'self_attn.q_proj.bias': 'attn_q.bias', 'self_attn.k_proj.bias': 'attn_k.bias',
+                 'self_attn.v_proj.bias': 'attn_v.bias', 'self_attn.q_norm.weight': 'attn_q_norm.weight',
+                 'self_attn.k_norm.weight': 'attn_k_norm.weight', 'mlp.gate_proj.weight': 'ffn_gate.weight',
+                 'mlp.up_proj.weight': 'ffn_up.weight', 'mlp.down_proj.weight': 'ffn_down.weight'}
+        self.tensors = {}
+        for name, t in raw.items():
+            if name in names:
+                self.tensors[names[name]] = t
+                continue
+            parts = name.split('.', 3)
+            if len(parts) == 4 and parts[0] == 'model' and parts[1] == 'layers' and parts[3] in block:
+                self.tensors[f'blk.{parts[2]}.{block[parts[3]]}'] = t
+            elif not name.endswith('rotary_emb.inv_freq'):
+                raise RefError(f'{path}: unknown tensor {name}')
+
+    def get(self, key, default=None):
+        return self.kv.get(key, default)
+
+    def info(self, name):
+        if name not in self.tensors:
+            raise RefError(f'{self.path}: missing tensor {name}')
+        return self.tensors[name]
+
+    def tensor(self, name):
+        t = self.info(name)
+        raw = np.frombuffer(t.buf, dtype=np.uint8, count=t.end - t.begin, offset=t.begin)
+        if t.dtype == 'F32':
+            x = raw.view('<f4')
+        elif t.dtype == 'F16':
+            x = raw.view('<f2')
+        elif t.dtype == 'BF16':
+            x = (raw.view('<u2').astype(np.uint32) << 16).view('<f4')
+        else:
+            raise RefError(f'tensor {name}: dtype {t.dtype} is not supported')
+        return x.astype(np.float64).reshape(t.np_shape)
+
+    def rows(self, name, idx):
+        return self.tensor(name)[np.asarray(idx, dtype=np.int64)]
+
+    def row_range(self, name, r0, r1):
+        return self.tensor(name)[r0:r1]
+
+
+def open_model_file(path):
+    """A GGUF file, or a Hugging Face folder when path is a directory."""
+    return HFFolder(path) if os.path.isdir(path) else GGUFFile(path)
+
+
+# ----------------------------------------------------------------------------------
 # Model
 # ----------------------------------------------------------------------------------
 
@@ -385,7 +523,7 @@ class Model:
     ARCHS = ('llama', 'qwen2', 'qwen3')
 
     def __init__(self, path, cache_weights=False):
-        self.gguf = g = GGUFFile(path)
+        self.gguf = g = open_model_file(path)
         arch = g.get('general.architecture')
         if arch not in self.ARCHS:
             raise RefError(f'unsupported general.architecture {arch!r} (supported: {", ".join(self.ARCHS)})')
@@ -433,7 +571,8 @@ class Model:
             self.rope_freq_factors = ff
         # "llama" GGUFs: adjacent pairs (Wq/Wk rows were permuted by the converter);
         # "qwen2" / "qwen3": NEOX pairs (x[i], x[i + rope_dim/2]).
-        self.rope_neox = arch in ('qwen2', 'qwen3')
+        # A Hugging Face folder keeps HF's layout: rotate_half (NEOX) pairs for all.
+        self.rope_neox = arch in ('qwen2', 'qwen3') or getattr(g, 'hf_layout', False)
         # Qwen3: per-head RMSNorm of Q and K before RoPE (weights required).
         self.qk_norm = arch == 'qwen3'
 
