@@ -205,8 +205,14 @@ TEST(MultiModel, BusyModelIsNeverUnloaded) {
     std::thread a(
         [&] { streamed = fetch(s->port, "POST", "/v1/completions", body_for("m-a", 400, true)); });
     const auto until = Clock::now() + std::chrono::seconds(10);
-    while (s->models->list()[0].in_flight == 0 && Clock::now() < until)
+    // The stream is running once m-a's engine has a sequence.
+    auto running = [&] {
+        auto m = s->models->get_if_loaded("m-a");
+        return m && m->engine->stats().running > 0;
+    };
+    while (!running() && Clock::now() < until)
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ASSERT_TRUE(running());
     // An operator cannot unload it either.
     HttpReply busy = fetch(s->port, "POST", "/admin/models/m-a/unload");
     EXPECT_EQ(busy.status, 409) << busy.body;

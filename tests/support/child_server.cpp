@@ -24,9 +24,20 @@ bool ChildServer::start(const std::vector<std::string>& args) {
         _exit(127);
     }
     ::close(out[1]);
+    // Log lines ("[time] [level] ...", spdlog writes to stdout) may come
+    // first; the port ends the first other line ("... at http://HOST:PORT/v1").
     std::string line;
     char ch;
-    while (read(out[0], &ch, 1) == 1 && ch != '\n') line += ch;
+    for (;;) {
+        line.clear();
+        bool got = false;
+        while (read(out[0], &ch, 1) == 1) {
+            got = true;
+            if (ch == '\n') break;
+            line += ch;
+        }
+        if (!got || line.empty() || line[0] != '[') break;
+    }
     ::close(out[0]);
     const size_t colon = line.rfind(':');
     if (colon == std::string::npos) return false;
