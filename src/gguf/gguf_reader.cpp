@@ -65,6 +65,20 @@ std::string shape_str(const std::vector<uint64_t>& shape) {
     return fmt::format("[{}]", fmt::join(shape, ", "));
 }
 
+// Elements of a tensor's shape; no zero dimension, no overflow past 2^63.
+Expected<uint64_t> element_count(const GgufTensorInfo& t) {
+    uint64_t n = 1;
+    for (uint64_t ne : t.shape) {
+        if (ne == 0)
+            return make_error("tensor '{}' has a zero dimension (shape {})", t.name,
+                              shape_str(t.shape));
+        if (!checked_mul(n, ne, n) || n > uint64_t(std::numeric_limits<int64_t>::max()))
+            return make_error("tensor '{}' shape {} overflows: element count exceeds 2^63", t.name,
+                              shape_str(t.shape));
+    }
+    return n;
+}
+
 // Bounds-checked cursor over the file bytes. Every read checks the bytes
 // left first; error messages are built only on failure.
 class Parser {
@@ -398,15 +412,8 @@ Expected<GgufFile> GgufFile::assemble(std::vector<GgufKV> kv, std::vector<GgufTe
         if (t.shape.empty() || t.shape.size() > kGgufMaxDims)
             return make_error("tensor '{}' has {} dimensions (supported: 1 to {})", t.name,
                               t.shape.size(), kGgufMaxDims);
-        uint64_t n = 1;
-        for (uint64_t ne : t.shape) {
-            if (ne == 0)
-                return make_error("tensor '{}' has a zero dimension (shape {})", t.name,
-                                  shape_str(t.shape));
-            if (!checked_mul(n, ne, n) || n > uint64_t(std::numeric_limits<int64_t>::max()))
-                return make_error("tensor '{}' shape {} overflows: element count exceeds 2^63",
-                                  t.name, shape_str(t.shape));
-        }
+        uint64_t n = 0;
+        IG_ASSIGN_OR_RETURN(n, element_count(t));
         auto info = dtype_info(static_cast<uint32_t>(t.type));
         if (!info) return make_error("tensor '{}' has an unknown type", t.name);
         if (t.shape[0] % info->block_elems != 0)
@@ -565,15 +572,8 @@ Expected<GgufFile> GgufFile::parse_impl(std::span<const uint8_t> bytes) {
         if (!off) return off.error();
         t.offset = *off;
 
-        uint64_t n = 1;
-        for (uint64_t ne : t.shape) {
-            if (ne == 0)
-                return make_error("tensor '{}' has a zero dimension (shape {})", t.name,
-                                  shape_str(t.shape));
-            if (!checked_mul(n, ne, n) || n > uint64_t(std::numeric_limits<int64_t>::max()))
-                return make_error("tensor '{}' shape {} overflows: element count exceeds 2^63",
-                                  t.name, shape_str(t.shape));
-        }
+        uint64_t n = 0;
+        IG_ASSIGN_OR_RETURN(n, element_count(t));
         t.n_elements = n;
         auto info = dtype_info(*type);
         if (!info) return make_error("tensor '{}' has unknown type id {}", t.name, *type);
