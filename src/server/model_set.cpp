@@ -272,6 +272,21 @@ void ModelSet::run_load(Entry* e) {
     for (auto& m : stopped)
         if (m->engine) m->engine->shutdown(false);
     notify();
+    std::lock_guard lk(mu_);
+    finished_loads_.push_back(std::this_thread::get_id());
+}
+
+std::vector<std::thread> ModelSet::take_finished_locked() {
+    std::vector<std::thread> done;
+    for (const std::thread::id id : finished_loads_)
+        for (auto it = loads_.begin(); it != loads_.end(); ++it)
+            if (it->get_id() == id) {
+                done.push_back(std::move(*it));
+                loads_.erase(it);
+                break;
+            }
+    finished_loads_.clear();
+    return done;
 }
 
 void ModelSet::stop_models(std::vector<std::shared_ptr<ServedModel>> models) {
@@ -329,9 +344,11 @@ void ModelSet::housekeeping() {
             auto more = pump_locked();
             stopped.insert(stopped.end(), more.begin(), more.end());
         }
+        std::vector<std::thread> finished = take_finished_locked();
         // Waiting requests also poll their deadlines on this tick.
-        if (stopped.empty() && subscribers_.empty()) continue;
+        if (stopped.empty() && subscribers_.empty() && finished.empty()) continue;
         lk.unlock();
+        for (std::thread& t : finished) t.join();
         stop_models(std::move(stopped));
         notify();
         lk.lock();

@@ -119,6 +119,9 @@ class ModelSet {
     void run_load(Entry* e);
     void notify();
     void housekeeping();
+    // Takes the load threads that have finished out of loads_ (to join
+    // outside the lock: a finished thread keeps its stack until joined).
+    std::vector<std::thread> take_finished_locked();
     static void stop_models(std::vector<std::shared_ptr<ServedModel>> models);
 
     Loader loader_;
@@ -130,7 +133,8 @@ class ModelSet {
     mutable std::mutex mu_;
     std::condition_variable cv_;  // state changes, for load_and_wait and the housekeeper
     bool stopping_ = false;
-    std::vector<std::thread> loads_;  // joined at destruction
+    std::vector<std::thread> loads_;  // joined once finished (housekeeping) or at destruction
+    std::vector<std::thread::id> finished_loads_;
     std::map<uint64_t, std::function<void()>> subscribers_;
     uint64_t next_sub_ = 1;
     std::thread housekeeper_;  // keep-alive, and loads waiting for a request to end
